@@ -1,0 +1,165 @@
+// Engine: dispatchd's whole domain — zones, technicians, requests, stock,
+// policy — and the rules that match work to people.
+//
+//   Engine engine(&clock);
+//   absl::StatusOr<Outcome> out = engine.Handle(cmd::SubmitRequest{spec});
+//   // out->events: RequestSubmitted, then OfferMade to the chosen technician.
+//
+// Handle(command) validates the command against the current state and
+// either fails with a status and changes nothing, or decides and returns
+// the events it produced, already applied. State is exactly the fold of
+// those events: Apply(event) on a fresh engine, in sequence order, rebuilds
+// the same state (that is how the daemon recovers). Decisions travel inside
+// their events, so Apply never runs the matcher.
+//
+// No I/O, no gRPC, no threads: time comes from the injected Clock, and the
+// caller fires timers by handling cmd::Tick once NextTimer() has passed.
+//
+// Thread safety: not thread-safe. Owned and used by one thread (the engine
+// thread in the daemon). Pointers returned by queries stay valid until the
+// next Handle or Apply.
+#ifndef DISPATCHD_ENGINE_ENGINE_H_
+#define DISPATCHD_ENGINE_ENGINE_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/clock.h"
+#include "engine/commands.h"
+#include "engine/events.h"
+#include "engine/model.h"
+
+namespace dispatchd::engine {
+
+// What a successful Handle produced.
+struct Outcome {
+  std::vector<Event> events;  // Already applied; sequences are consecutive.
+  // The request the command created or acted on, if any (for SubmitRequest
+  // and RaiseAlert, the new or — on a duplicate — the original one).
+  std::string request_id;
+  // True when the command repeated an earlier one (same idempotency or
+  // dedupe key, same payload): nothing changed and events is empty.
+  bool duplicate = false;
+};
+
+struct RequestFilter {
+  std::string zone_id;                 // Empty: any.
+  std::optional<RequestState> state;   // Empty: any.
+  std::optional<Urgency> urgency;      // Empty: any (effective urgency).
+};
+
+struct RequestPage {
+  std::vector<const Request*> requests;  // In request id order.
+  std::string next_page_token;           // Empty on the last page.
+};
+
+struct ZoneBoard {
+  const Zone* zone = nullptr;
+  // Queued requests per effective urgency, index Urgency value - 1.
+  std::array<uint32_t, kUrgencyCount> queued_counts{};
+  std::vector<const Request*> queued;       // Dispatch order, at most 50.
+  std::vector<const Request*> in_progress;  // Offered .. on hold.
+  std::vector<const Technician*> technicians;  // By current zone.
+  std::vector<Shortage> shortages;
+};
+
+struct Explanation {
+  const Request* request = nullptr;
+  // For a waiting request, why no one has it yet, in words.
+  std::string waiting_reason;
+};
+
+struct Kpis {
+  uint32_t submitted = 0;
+  uint32_t open = 0;
+  uint32_t completed = 0;
+  uint32_t resolved = 0;
+  uint32_t cancelled = 0;
+  double mean_response_minutes = 0;    // Submission to first acceptance.
+  double mean_completion_minutes = 0;  // Submission to completion.
+  double resolution_rate = 0;          // resolved / completed.
+  double sla_hit_rate = 0;             // Accepted within SLA / accepted.
+  double feedback_average = 0;
+  uint32_t feedback_count = 0;
+};
+
+struct Stats {
+  Kpis site;
+  std::vector<std::pair<std::string, Kpis>> zones;        // By zone id.
+  std::vector<std::pair<std::string, Kpis>> technicians;  // By technician id.
+};
+
+class Engine {
+ public:
+  // "*clock" must outlive the engine.
+  explicit Engine(const Clock* clock);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Validates and executes `command`. On error nothing changes and the
+  // status says what is wrong:
+  //   INVALID_ARGUMENT    a field is missing or out of range (names it);
+  //   NOT_FOUND           a zone, technician, request or alert is unknown;
+  //   FAILED_PRECONDITION the object is in the wrong state for this;
+  //   ALREADY_EXISTS      an id is taken, or an idempotency key was used
+  //                       with a different payload.
+  absl::StatusOr<Outcome> Handle(const Command& command);
+
+  // Folds one recorded event into state (recovery and replicas).
+  // REQUIRES: event.sequence == last_sequence() + 1.
+  // Returns FAILED_PRECONDITION / NOT_FOUND / DATA_LOSS if the event does
+  // not fit the state (a corrupt or foreign log); state is then unchanged.
+  absl::Status Apply(const Event& event);
+
+  // When the earliest timer (offer timeout, aging) falls due, if any.
+  std::optional<absl::Time> NextTimer() const;
+
+  uint64_t last_sequence() const;
+
+  // --- Queries. ---
+  const Zone* FindZone(std::string_view zone_id) const;
+  std::vector<const Zone*> ListZones() const;  // By zone id.
+  const Policy& policy() const;
+  const Request* FindRequest(std::string_view request_id) const;
+  // The request an alert's dedupe key opened.
+  const Request* FindAlert(std::string_view dedupe_key) const;
+  // INVALID_ARGUMENT for a page token this engine did not hand out.
+  absl::StatusOr<RequestPage> ListRequests(const RequestFilter& filter,
+                                           std::string_view page_token,
+                                           size_t page_size) const;
+  const Technician* FindTechnician(std::string_view technician_id) const;
+  // By technician id; empty zone: all, otherwise by current zone.
+  std::vector<const Technician*> ListTechnicians(std::string_view zone_id) const;
+  // The open requests a technician holds: offered, assigned, working, on hold.
+  std::vector<const Request*> OpenRequestsOf(std::string_view technician_id) const;
+  // Empty zone: every zone, by zone id. NOT_FOUND for an unknown zone.
+  absl::StatusOr<std::vector<ZoneBoard>> GetBoard(std::string_view zone_id) const;
+  absl::StatusOr<Explanation> Explain(std::string_view request_id) const;
+  absl::StatusOr<Stats> GetStats(std::string_view zone_id,
+                                 std::string_view technician_id) const;
+  std::vector<StockLevel> GetStock(std::string_view depot_zone_id,
+                                   std::string_view sku) const;
+  std::vector<Shortage> ListShortages(std::string_view zone_id) const;
+  // Travel minutes between two known zones over the neighbour graph;
+  // nullopt if either is unknown or they are not connected.
+  std::optional<uint32_t> TravelMinutes(std::string_view from_zone,
+                                        std::string_view to_zone) const;
+
+ private:
+  class State;
+  const Clock* const clock_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace dispatchd::engine
+
+#endif  // DISPATCHD_ENGINE_ENGINE_H_

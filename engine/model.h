@@ -1,0 +1,194 @@
+// The engine's domain model: the records it keeps for zones, technicians,
+// requests and policy, in plain C++ (no protobuf, no I/O).
+//
+// Thread safety: plain values. The records owned by an Engine are read and
+// written on the engine thread only.
+#ifndef DISPATCHD_ENGINE_MODEL_H_
+#define DISPATCHD_ENGINE_MODEL_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace dispatchd::engine {
+
+// Strict urgency classes; a higher value is served first.
+enum class Urgency : uint8_t {
+  kLow = 1,
+  kNormal = 2,
+  kUrgent = 3,
+  kEmergency = 4,
+};
+inline constexpr int kUrgencyCount = 4;
+
+enum class RequestState : uint8_t {
+  kQueued = 1,
+  kOffered = 2,
+  kAssigned = 3,
+  kInProgress = 4,
+  kOnHold = 5,
+  kCompleted = 6,
+  kCancelled = 7,
+  kScheduled = 8,
+};
+
+enum class TechnicianState : uint8_t {
+  kOffShift = 1,
+  kAvailable = 2,
+  kOffered = 3,
+  kAssigned = 4,
+  kWorking = 5,
+};
+
+// True for the states in which a request is still somebody's business.
+inline bool IsOpen(RequestState s) {
+  return s != RequestState::kCompleted && s != RequestState::kCancelled;
+}
+
+// A skill with a level: on a technician, the level they have; on a
+// request, the lowest level that can do the job. Levels run 1..5.
+struct SkillLevel {
+  std::string skill;
+  uint32_t level = 1;
+  friend bool operator==(const SkillLevel&, const SkillLevel&) = default;
+};
+
+struct MaterialLine {
+  std::string sku;
+  uint32_t quantity = 0;
+  friend bool operator==(const MaterialLine&, const MaterialLine&) = default;
+};
+
+struct Neighbor {
+  std::string zone_id;
+  uint32_t travel_minutes = 0;
+  friend bool operator==(const Neighbor&, const Neighbor&) = default;
+};
+
+struct Zone {
+  std::string zone_id;
+  std::string name;
+  std::vector<Neighbor> neighbors;  // Direct links, symmetric.
+  friend bool operator==(const Zone&, const Zone&) = default;
+};
+
+// The office's tunable rules. Defaults are a sensible campus setting.
+struct Policy {
+  uint32_t sla_minutes_low = 1440;
+  uint32_t sla_minutes_normal = 240;
+  uint32_t sla_minutes_urgent = 60;
+  uint32_t sla_minutes_emergency = 15;
+  uint32_t offer_timeout_seconds = 120;
+  uint32_t cross_zone_max_travel_minutes = 30;
+  uint32_t aging_promote_minutes = 240;
+  uint32_t surge_queue_threshold = 10;
+  uint32_t surge_at_risk_threshold = 3;
+  bool preemption_enabled = true;
+  uint32_t max_preemptions_per_job = 2;
+  bool bundling_enabled = true;
+  friend bool operator==(const Policy&, const Policy&) = default;
+
+  uint32_t SlaMinutes(Urgency u) const;
+};
+
+// What a submitter asks for. Carried whole in RequestSubmitted.
+struct RequestSpec {
+  std::string idempotency_key;
+  std::string zone_id;
+  std::string location;
+  std::string category;
+  std::vector<SkillLevel> required_skills;
+  Urgency urgency = Urgency::kNormal;
+  uint32_t estimated_minutes = 0;
+  std::vector<MaterialLine> materials;
+  uint32_t crew_size = 1;
+  std::string asset_tag;
+  std::string department;
+  bool key_department = false;
+  std::string description;
+  std::optional<absl::Time> not_before;
+  std::optional<absl::Time> due_by;
+  friend bool operator==(const RequestSpec&, const RequestSpec&) = default;
+};
+
+struct Candidate {
+  std::string technician_id;
+  uint32_t travel_minutes = 0;
+  uint32_t overqualification = 0;
+  int64_t score = 0;  // Lower is better.
+  friend bool operator==(const Candidate&, const Candidate&) = default;
+};
+
+struct Exclusion {
+  std::string technician_id;
+  std::string reason;
+  friend bool operator==(const Exclusion&, const Exclusion&) = default;
+};
+
+// Why an assignment was made. Lists are capped (kMaxListed) with a count of
+// what was left out, so a decision stays small at any scale.
+struct Decision {
+  static constexpr size_t kMaxListed = 5;
+  std::string rule;
+  std::string detail;
+  std::vector<Candidate> candidates;  // Best first; the first was chosen.
+  std::vector<Exclusion> exclusions;
+  uint32_t candidates_omitted = 0;
+  uint32_t exclusions_omitted = 0;
+  friend bool operator==(const Decision&, const Decision&) = default;
+};
+
+// A request as the engine holds it.
+struct Request {
+  std::string request_id;
+  RequestSpec spec;
+  Urgency effective_urgency = Urgency::kNormal;  // After aging.
+  RequestState state = RequestState::kQueued;
+  absl::Time created_at;
+  absl::Time sla_deadline;
+  std::string technician_id;  // Current or last technician.
+  std::optional<absl::Time> offer_expires_at;
+  std::string hold_reason;
+  bool resolved = false;
+  uint32_t feedback_rating = 0;
+  std::string feedback_comment;
+  std::string alert_dedupe_key;
+  std::optional<absl::Time> accepted_at;
+  std::optional<absl::Time> completed_at;
+  std::vector<std::string> declined_by;
+  std::optional<Decision> decision;  // The latest assignment decision.
+};
+
+// A technician as the engine holds it.
+struct Technician {
+  std::string technician_id;
+  std::string name;
+  std::string home_zone_id;
+  std::string current_zone_id;
+  std::vector<SkillLevel> skills;
+  TechnicianState state = TechnicianState::kOffShift;
+  std::string request_id;  // Offered, assigned or in progress.
+  std::vector<std::string> on_hold_request_ids;
+};
+
+struct StockLevel {
+  std::string depot_zone_id;
+  std::string sku;
+  int64_t on_hand = 0;
+};
+
+// An open request whose materials stock on hand does not cover.
+struct Shortage {
+  std::string request_id;
+  std::string zone_id;
+  std::string sku;
+  uint32_t needed = 0;
+  int64_t on_hand = 0;  // Across all depots.
+};
+
+}  // namespace dispatchd::engine
+
+#endif  // DISPATCHD_ENGINE_MODEL_H_
