@@ -1,0 +1,183 @@
+#include "journal/file_journal.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
+#include "journal/segment_reader.h"
+
+namespace dispatchd::journal {
+
+FileJournal::FileJournal(const FileJournalOptions& options) : options_(options) {}
+
+absl::StatusOr<std::unique_ptr<FileJournal>> FileJournal::Open(const FileJournalOptions& options,
+                                                               RecoveryReport* report) {
+  RecoveryReport ignored;
+  if (report == nullptr) report = &ignored;
+  *report = RecoveryReport{};
+  std::unique_ptr<FileJournal> journal(new FileJournal(options));
+  RETURN_IF_ERROR(journal->Recover(report));
+  journal->writer_ = std::thread([j = journal.get()] { j->WriterLoop(); });
+  return journal;
+}
+
+FileJournal::~FileJournal() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
+  absl::MutexLock lock(&io_mu_);
+  if (file_ != nullptr) (void)file_->Close();
+}
+
+void FileJournal::Append(std::vector<Record> records, DurableCallback done) {
+  Pending pending;
+  absl::Status rejected;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!poison_.ok()) {
+      rejected = poison_;
+    } else if (records.empty() || records.front().sequence != next_sequence_) {
+      rejected = absl::FailedPreconditionError(absl::StrCat(
+          "journal append at sequence ", records.empty() ? 0 : records.front().sequence,
+          " but the next sequence is ", next_sequence_));
+    } else {
+      for (size_t i = 0; i < records.size(); ++i) {
+        if (records[i].sequence != next_sequence_ + i) {
+          rejected = absl::InvalidArgumentError("journal append: sequences not consecutive");
+          break;
+        }
+      }
+    }
+    if (rejected.ok()) {
+      for (const Record& r : records) EncodeRecord(r.type, r.sequence, r.payload, &pending.bytes);
+      next_sequence_ += records.size();
+      pending.last_sequence = next_sequence_ - 1;
+      pending.done = std::move(done);
+      queue_.push_back(std::move(pending));
+      return;
+    }
+  }
+  done(rejected);
+}
+
+void FileJournal::WriterLoop() {
+  while (true) {
+    std::vector<Pending> batch;
+    absl::Status poison;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](FileJournal* j) ABSL_EXCLUSIVE_LOCKS_REQUIRED(j->mu_) {
+            return j->stopping_ || !j->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // Stopping, nothing left.
+      batch.swap(queue_);
+      poison = poison_;
+    }
+    if (poison.ok()) {
+      std::string bytes;
+      for (Pending& p : batch) bytes += p.bytes;
+      poison = WriteBatch(bytes, batch.back().last_sequence);
+    }
+    for (Pending& p : batch) p.done(poison);
+  }
+}
+
+absl::Status FileJournal::WriteBatch(const std::string& bytes, uint64_t last_sequence) {
+  absl::Status written;
+  absl::Status rolled;
+  {
+    absl::MutexLock io(&io_mu_);
+    written = file_->Append(bytes);
+    if (written.ok()) written = file_->Sync();
+    if (written.ok()) {
+      segment_size_ += bytes.size();
+      if (segment_size_ >= options_.segment_bytes) rolled = OpenSegment(last_sequence + 1);
+    }
+  }
+  if (written.ok()) {
+    absl::MutexLock lock(&mu_);
+    durable_sequence_ = last_sequence;
+  }
+  // The batch is durable even if the roll failed; later batches are not.
+  if (!written.ok() || !rolled.ok()) Poison(written.ok() ? rolled : written);
+  return written.ok() ? absl::OkStatus() : status();
+}
+
+void FileJournal::Poison(const absl::Status& cause) {
+  absl::MutexLock lock(&mu_);
+  if (!poison_.ok()) return;
+  poison_ = absl::Status(cause.code(), absl::StrCat("journal poisoned: ", cause.message()));
+  if (options_.log) options_.log(std::string(poison_.message()));
+}
+
+absl::Status FileJournal::OpenSegment(uint64_t first_sequence) {
+  if (file_ != nullptr) {
+    RETURN_IF_ERROR(file_->Close());
+    file_.reset();
+  }
+  const std::string path = JoinPath(options_.dir, SegmentFileName(first_sequence));
+  ASSIGN_OR_RETURN(file_, options_.fs->NewWritableFile(path));
+  std::string header;
+  EncodeSegmentHeader(first_sequence, absl::ToUnixMicros(absl::Now()), &header);
+  RETURN_IF_ERROR(file_->Append(header));
+  RETURN_IF_ERROR(file_->Sync());
+  RETURN_IF_ERROR(options_.fs->SyncDir(options_.dir));
+  segment_size_ = header.size();
+  absl::MutexLock lock(&mu_);
+  segments_.push_back(Segment{first_sequence, path});
+  return absl::OkStatus();
+}
+
+uint64_t FileJournal::next_sequence() const {
+  absl::MutexLock lock(&mu_);
+  return next_sequence_;
+}
+
+uint64_t FileJournal::durable_sequence() const {
+  absl::MutexLock lock(&mu_);
+  return durable_sequence_;
+}
+
+absl::Status FileJournal::status() const {
+  absl::MutexLock lock(&mu_);
+  return poison_;
+}
+
+absl::Status FileJournal::Read(uint64_t from,
+                               const std::function<absl::Status(const Record&)>& fn) const {
+  std::vector<Segment> segments;
+  uint64_t durable;
+  {
+    absl::MutexLock lock(&mu_);
+    segments = segments_;
+    durable = durable_sequence_;
+  }
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const uint64_t next_first =
+        i + 1 < segments.size() ? segments[i + 1].first_sequence : durable + 1;
+    if (next_first <= from || segments[i].first_sequence > durable) continue;
+    ASSIGN_OR_RETURN(std::string data, options_.fs->ReadFile(segments[i].path));
+    SegmentScan scan;
+    bool past_durable = false;
+    absl::Status st = ScanSegment(
+        data,
+        [&](const Record& r) -> absl::Status {
+          if (r.sequence > durable) {
+            past_durable = true;
+            return absl::OutOfRangeError("past the durable sequence");
+          }
+          return r.sequence >= from ? fn(r) : absl::OkStatus();
+        },
+        &scan);
+    if (past_durable) return absl::OkStatus();
+    RETURN_IF_ERROR(st);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dispatchd::journal

@@ -1,0 +1,119 @@
+// FileJournal: the Journal kept in segment files in one directory, with
+// group commit and crash recovery.
+//
+// Group commit: Append encodes the batch on the caller's thread and queues
+// it; one writer thread takes everything queued, writes it with one write
+// and makes it durable with one fdatasync, then runs the callbacks in
+// order. The more appends are in flight, the more each fsync covers.
+//
+// Fail-stop: the first failed write, fsync, open or rename poisons the
+// journal; the failed batch and every later one get that error. Nothing
+// is acknowledged that is not on disk, and nothing is retried.
+//
+// Recovery (Open): every segment is read and checked. An incomplete record
+// (or a record failing its checksum that ends the file) at the end of the
+// last segment is a torn write: a copy of the tail is kept beside it as
+// "<segment>.torn-<offset>", the segment is truncated, and recovery goes
+// on. Anything else that is wrong — a bad checksum or sequence in the
+// middle, a missing segment, a damaged header — fails Open with DATA_LOSS
+// naming the file and offset, unless the operator has set
+// `discard_after_corruption`, which keeps the records before the damage
+// and moves the rest aside.
+//
+// Thread safety: thread-safe.
+#ifndef DISPATCHD_JOURNAL_FILE_JOURNAL_H_
+#define DISPATCHD_JOURNAL_FILE_JOURNAL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "journal/file_system.h"
+#include "journal/journal.h"
+
+namespace dispatchd::journal {
+
+struct FileJournalOptions {
+  std::string dir;                       // Created if missing.
+  FileSystem* fs = PosixFileSystem();    // Not owned; must outlive the journal.
+  uint64_t segment_bytes = 64u << 20;    // Roll to a new segment past this size.
+  bool discard_after_corruption = false; // Operator's explicit choice.
+  std::function<void(const std::string&)> log;  // Recovery notes; may be empty.
+};
+
+// What recovery found.
+struct RecoveryReport {
+  uint64_t segments = 0;
+  uint64_t records = 0;
+  uint64_t last_sequence = 0;
+  std::vector<std::string> notes;  // Torn tails truncated, data discarded.
+};
+
+class FileJournal final : public Journal {
+ public:
+  // Recovers the journal in `options.dir` and opens it for appending.
+  // DATA_LOSS on corruption (see above); other errors from the file system.
+  static absl::StatusOr<std::unique_ptr<FileJournal>> Open(const FileJournalOptions& options,
+                                                           RecoveryReport* report);
+  // Writes what is queued (or fails it, if poisoned), then stops.
+  ~FileJournal() override;
+
+  void Append(std::vector<Record> records, DurableCallback done) override;
+  uint64_t next_sequence() const override;
+  uint64_t durable_sequence() const override;
+  absl::Status status() const override;
+  absl::Status Read(uint64_t from,
+                    const std::function<absl::Status(const Record&)>& fn) const override;
+
+ private:
+  struct Segment {
+    uint64_t first_sequence = 0;
+    std::string path;
+  };
+  struct Pending {
+    std::string bytes;
+    uint64_t last_sequence = 0;
+    DurableCallback done;
+  };
+
+  explicit FileJournal(const FileJournalOptions& options);
+  absl::Status Recover(RecoveryReport* report);
+  absl::Status OpenSegment(uint64_t first_sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  void WriterLoop();
+  // Writes and syncs one batch; OK once it is durable. Poisons the journal
+  // on any failure, including a failed roll to the next segment.
+  absl::Status WriteBatch(const std::string& bytes, uint64_t last_sequence);
+  void Poison(const absl::Status& cause) ABSL_LOCKS_EXCLUDED(mu_);
+  // Copies data[offset..] to "<path>.<tag>-<offset>", then truncates
+  // `path` to `offset` (removes it when 0).
+  absl::Status MoveTailAside(const std::string& path, uint64_t offset, std::string_view data,
+                             std::string_view tag, RecoveryReport* report);
+  void Note(std::string note, RecoveryReport* report);
+
+  const FileJournalOptions options_;
+
+  // Held by the writer while it touches the file; by Open before it starts.
+  absl::Mutex io_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::unique_ptr<WritableFile> file_ ABSL_GUARDED_BY(io_mu_);
+  uint64_t segment_size_ ABSL_GUARDED_BY(io_mu_) = 0;
+
+  mutable absl::Mutex mu_;
+  std::vector<Segment> segments_ ABSL_GUARDED_BY(mu_);
+  std::vector<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t durable_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status poison_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::thread writer_;
+};
+
+}  // namespace dispatchd::journal
+
+#endif  // DISPATCHD_JOURNAL_FILE_JOURNAL_H_

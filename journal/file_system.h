@@ -1,0 +1,68 @@
+// The file operations the journal needs, behind an interface so that tests
+// can inject failures (a failing write, fsync, open or rename; a full disk)
+// and so that the journal never calls the OS directly.
+//
+// Thread safety: implementations are thread-safe; a WritableFile is used by
+// one thread at a time.
+#ifndef DISPATCHD_JOURNAL_FILE_SYSTEM_H_
+#define DISPATCHD_JOURNAL_FILE_SYSTEM_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace dispatchd::journal {
+
+// A file open for appending.
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  // Writes all of `data` at the end of the file. On error the file's tail
+  // is unknown: the caller must stop using it.
+  virtual absl::Status Append(std::string_view data) = 0;
+  // Makes everything appended so far durable (fdatasync).
+  virtual absl::Status Sync() = 0;
+  virtual absl::Status Close() = 0;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+  // Creates `path` (failing if it exists) for appending.
+  virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& path) = 0;
+  // Opens an existing `path` for appending at its end.
+  virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& path) = 0;
+  // Reads the whole of `path`. NOT_FOUND if it does not exist.
+  virtual absl::StatusOr<std::string> ReadFile(const std::string& path) = 0;
+  // Names (not paths) of the entries of `dir`, in no particular order.
+  virtual absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) = 0;
+  // Creates `dir` and its parents if missing.
+  virtual absl::Status CreateDirs(const std::string& dir) = 0;
+  // Atomically replaces `to` with `from`.
+  virtual absl::Status Rename(const std::string& from, const std::string& to) = 0;
+  // Makes the directory's entries (creations, renames) durable.
+  virtual absl::Status SyncDir(const std::string& dir) = 0;
+  virtual absl::Status Truncate(const std::string& path, uint64_t size) = 0;
+  virtual absl::Status RemoveFile(const std::string& path) = 0;
+};
+
+// The real file system (POSIX). Never null; lives forever.
+FileSystem* PosixFileSystem();
+
+// Writes `data` to `path` atomically and durably: a temp file beside it,
+// fsync, rename over `path`, fsync of the directory.
+absl::Status WriteFileAtomically(FileSystem* fs, const std::string& path,
+                                 std::string_view data);
+
+std::string JoinPath(std::string_view dir, std::string_view name);
+
+}  // namespace dispatchd::journal
+
+#endif  // DISPATCHD_JOURNAL_FILE_SYSTEM_H_

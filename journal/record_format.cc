@@ -1,0 +1,92 @@
+#include "journal/record_format.h"
+
+#include <boost/crc.hpp>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+
+namespace dispatchd::journal {
+namespace {
+
+using Crc32cComputer = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
+
+constexpr std::string_view kSegmentPrefix = "seg-";
+constexpr std::string_view kSegmentSuffix = ".log";
+constexpr size_t kSequenceDigits = 20;
+
+}  // namespace
+
+uint32_t Crc32c(std::string_view data, uint32_t crc) {
+  // Boost applies the final XOR on checksum(); undo it to continue.
+  Crc32cComputer c(crc ^ 0xFFFFFFFFu);
+  c.process_bytes(data.data(), data.size());
+  return c.checksum();
+}
+
+void PutFixed32(std::string* dst, uint32_t v) {
+  char buf[4];
+  for (int i = 0; i < 4; ++i) buf[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  dst->append(buf, 4);
+}
+
+void PutFixed64(std::string* dst, uint64_t v) {
+  char buf[8];
+  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  dst->append(buf, 8);
+}
+
+uint32_t DecodeFixed32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+uint64_t DecodeFixed64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+void EncodeRecord(RecordType type, uint64_t sequence, std::string_view payload,
+                  std::string* dst) {
+  const size_t start = dst->size();
+  PutFixed32(dst, 0);  // CRC, filled in below.
+  PutFixed32(dst, static_cast<uint32_t>(payload.size()));
+  dst->push_back(static_cast<char>(type));
+  PutFixed64(dst, sequence);
+  dst->append(payload);
+  const uint32_t crc = Crc32c(std::string_view(*dst).substr(start + 4));
+  std::string crc_bytes;
+  PutFixed32(&crc_bytes, crc);
+  std::memcpy(dst->data() + start, crc_bytes.data(), 4);
+}
+
+void EncodeSegmentHeader(uint64_t first_sequence, int64_t created_micros, std::string* dst) {
+  const size_t start = dst->size();
+  dst->append(kSegmentMagic, 4);
+  PutFixed32(dst, kFormatVersion);
+  PutFixed64(dst, first_sequence);
+  PutFixed64(dst, static_cast<uint64_t>(created_micros));
+  PutFixed32(dst, 0);
+  PutFixed32(dst, Crc32c(std::string_view(*dst).substr(start, 28)));
+}
+
+std::string SegmentFileName(uint64_t first_sequence) {
+  return absl::StrFormat("seg-%020u.log", first_sequence);
+}
+
+bool ParseSegmentFileName(std::string_view name, uint64_t* first_sequence) {
+  if (name.size() != kSegmentPrefix.size() + kSequenceDigits + kSegmentSuffix.size() ||
+      name.substr(0, kSegmentPrefix.size()) != kSegmentPrefix ||
+      name.substr(name.size() - kSegmentSuffix.size()) != kSegmentSuffix) {
+    return false;
+  }
+  std::string_view digits = name.substr(kSegmentPrefix.size(), kSequenceDigits);
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+  }
+  return absl::SimpleAtoi(absl::string_view(digits.data(), digits.size()), first_sequence);
+}
+
+}  // namespace dispatchd::journal

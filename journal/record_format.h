@@ -1,0 +1,70 @@
+// The journal's on-disk format, shared by the writer and the reader.
+// docs/journal_format.md explains every byte; keep the two in step.
+//
+// A data directory holds segment files named "seg-<first sequence, 20
+// digits>.log". Each segment is a header followed by records:
+//
+//   segment header (32 bytes)
+//     magic            4  "DJNL"
+//     version          4  kFormatVersion
+//     first_sequence   8  sequence of the first record in this segment
+//     created_micros   8  wall clock at creation, Unix microseconds
+//     reserved         4  zero
+//     header_crc       4  CRC-32C of the 28 bytes before it
+//
+//   record (17-byte header + payload)
+//     crc              4  CRC-32C of everything after it: length, type,
+//                         sequence and payload
+//     length           4  payload bytes
+//     type             1  RecordType
+//     sequence         8  1, 2, 3, ... without gaps across segments
+//     payload     length  opaque to the journal (a serialized event)
+//
+// All integers are little-endian and fixed-size.
+#ifndef DISPATCHD_JOURNAL_RECORD_FORMAT_H_
+#define DISPATCHD_JOURNAL_RECORD_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace dispatchd::journal {
+
+inline constexpr char kSegmentMagic[4] = {'D', 'J', 'N', 'L'};
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr size_t kSegmentHeaderSize = 32;
+inline constexpr size_t kRecordHeaderSize = 17;
+// A record's payload may not exceed this; a larger length field is corrupt.
+inline constexpr uint32_t kMaxPayloadSize = 16u << 20;
+
+enum class RecordType : uint8_t {
+  kEvent = 1,  // A serialized dispatch.v1.Event.
+};
+
+inline bool IsKnownRecordType(uint8_t t) { return t == 1; }
+
+// CRC-32C (Castagnoli) over `data`, continuing from `crc` (0 to start).
+uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
+
+void PutFixed32(std::string* dst, uint32_t v);
+void PutFixed64(std::string* dst, uint64_t v);
+uint32_t DecodeFixed32(const char* p);
+uint64_t DecodeFixed64(const char* p);
+
+// Appends one framed record to `*dst`.
+void EncodeRecord(RecordType type, uint64_t sequence, std::string_view payload,
+                  std::string* dst);
+
+// Appends a segment header to `*dst`.
+void EncodeSegmentHeader(uint64_t first_sequence, int64_t created_micros,
+                         std::string* dst);
+
+// "seg-00000000000000000001.log" for first_sequence 1.
+std::string SegmentFileName(uint64_t first_sequence);
+// Parses a segment file name; false if `name` is not one.
+bool ParseSegmentFileName(std::string_view name, uint64_t* first_sequence);
+
+}  // namespace dispatchd::journal
+
+#endif  // DISPATCHD_JOURNAL_RECORD_FORMAT_H_

@@ -1,0 +1,132 @@
+// FileJournal::Recover: reads every segment at start-up, cuts off a torn
+// tail, and refuses a log that is damaged anywhere else.
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
+#include "journal/file_journal.h"
+#include "journal/segment_reader.h"
+
+namespace dispatchd::journal {
+namespace {
+
+using End = SegmentScan::End;
+
+struct Found {
+  uint64_t first_sequence;
+  std::string path;
+};
+
+absl::StatusOr<std::vector<Found>> ListSegments(FileSystem* fs, const std::string& dir) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir));
+  std::vector<Found> found;
+  for (const std::string& name : names) {
+    uint64_t first;
+    if (ParseSegmentFileName(name, &first)) found.push_back({first, JoinPath(dir, name)});
+  }
+  std::sort(found.begin(), found.end(),
+            [](const Found& a, const Found& b) { return a.first_sequence < b.first_sequence; });
+  return found;
+}
+
+// Scans one segment and checks that it continues the log after `last`.
+SegmentScan Check(const Found& seg, std::string_view data, uint64_t last) {
+  SegmentScan scan;
+  (void)ScanSegment(data, nullptr, &scan);  // No callback: cannot fail.
+  if (scan.end_offset == 0 && scan.end != End::kClean) return scan;  // Header itself.
+  std::string problem;
+  if (scan.first_sequence != seg.first_sequence) {
+    problem = absl::StrFormat("header says first sequence %u, the file name %u",
+                              scan.first_sequence, seg.first_sequence);
+  } else if (seg.first_sequence != last + 1) {
+    problem = absl::StrFormat("records %u to %u are missing", last + 1, seg.first_sequence - 1);
+  }
+  if (!problem.empty()) {
+    scan.end = End::kCorrupt;
+    scan.end_offset = 0;
+    scan.problem = std::move(problem);
+  }
+  return scan;
+}
+
+absl::Status Damaged(const std::string& path, uint64_t offset, std::string_view problem) {
+  return absl::DataLossError(absl::StrFormat(
+      "journal damaged: %s at offset %u: %s (refusing to start; an operator may accept "
+      "losing everything after the last good record with --discard_after_corruption)",
+      path, offset, problem));
+}
+
+}  // namespace
+
+void FileJournal::Note(std::string note, RecoveryReport* report) {
+  if (options_.log) options_.log(note);
+  report->notes.push_back(std::move(note));
+}
+
+absl::Status FileJournal::Recover(RecoveryReport* report) {
+  FileSystem* fs = options_.fs;
+  RETURN_IF_ERROR(fs->CreateDirs(options_.dir));
+  ASSIGN_OR_RETURN(std::vector<Found> found, ListSegments(fs, options_.dir));
+  std::vector<Segment> kept;
+  uint64_t last = 0;
+  uint64_t tail_size = 0;
+  for (size_t i = 0; i < found.size(); ++i) {
+    const Found& seg = found[i];
+    ASSIGN_OR_RETURN(std::string data, fs->ReadFile(seg.path));
+    SegmentScan scan = Check(seg, data, last);
+    const bool torn_tail = scan.end == End::kTorn && i + 1 == found.size();
+    if (scan.end != End::kClean && !torn_tail) {
+      if (!options_.discard_after_corruption) {
+        return Damaged(seg.path, scan.end_offset, scan.problem);
+      }
+      RETURN_IF_ERROR(MoveTailAside(seg.path, scan.end_offset, data, "discarded", report));
+      for (size_t j = i + 1; j < found.size(); ++j) {
+        RETURN_IF_ERROR(fs->Rename(found[j].path, found[j].path + ".discarded"));
+        Note(absl::StrCat("discarded ", found[j].path, " after the damage"), report);
+      }
+      RETURN_IF_ERROR(fs->SyncDir(options_.dir));
+    } else if (torn_tail) {
+      RETURN_IF_ERROR(MoveTailAside(seg.path, scan.end_offset, data, "torn", report));
+    }
+    if (scan.end_offset == 0 && scan.end != End::kClean) break;  // Nothing survives.
+    kept.push_back({seg.first_sequence, seg.path});
+    last = scan.last_sequence;
+    report->records += scan.records;
+    tail_size = scan.end == End::kClean ? data.size() : scan.end_offset;
+    if (scan.end != End::kClean) break;
+  }
+  report->segments = kept.size();
+  report->last_sequence = last;
+  absl::MutexLock io(&io_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    segments_ = kept;
+    next_sequence_ = last + 1;
+    durable_sequence_ = last;
+  }
+  if (kept.empty()) return OpenSegment(last + 1);
+  ASSIGN_OR_RETURN(file_, fs->NewAppendableFile(kept.back().path));
+  segment_size_ = tail_size;
+  return absl::OkStatus();
+}
+
+absl::Status FileJournal::MoveTailAside(const std::string& path, uint64_t offset,
+                                        std::string_view data, std::string_view tag,
+                                        RecoveryReport* report) {
+  const std::string copy = absl::StrCat(path, ".", std::string(tag), "-", offset);
+  RETURN_IF_ERROR(WriteFileAtomically(options_.fs, copy, data.substr(offset)));
+  if (offset == 0) {
+    RETURN_IF_ERROR(options_.fs->RemoveFile(path));
+  } else {
+    RETURN_IF_ERROR(options_.fs->Truncate(path, offset));
+  }
+  RETURN_IF_ERROR(options_.fs->SyncDir(options_.dir));
+  Note(absl::StrFormat("%s: %u bytes from offset %u cut off (%s), a copy kept in %s", path,
+                       data.size() - offset, offset, tag, copy),
+       report);
+  return absl::OkStatus();
+}
+
+}  // namespace dispatchd::journal

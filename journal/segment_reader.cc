@@ -1,0 +1,103 @@
+#include "journal/segment_reader.h"
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+
+namespace dispatchd::journal {
+namespace {
+
+// Checks the segment header; on success sets scan->first_sequence.
+bool CheckHeader(std::string_view data, SegmentScan* scan) {
+  if (std::memcmp(data.data(), kSegmentMagic, 4) != 0) {
+    scan->problem = "bad segment magic";
+    return false;
+  }
+  if (DecodeFixed32(data.data() + 28) != Crc32c(data.substr(0, 28))) {
+    scan->problem = "segment header checksum mismatch";
+    return false;
+  }
+  if (uint32_t v = DecodeFixed32(data.data() + 4); v != kFormatVersion) {
+    scan->problem = absl::StrFormat("unsupported segment version %u", v);
+    return false;
+  }
+  scan->first_sequence = DecodeFixed64(data.data() + 8);
+  if (scan->first_sequence == 0) {
+    scan->problem = "segment first sequence is 0";
+    return false;
+  }
+  return true;
+}
+
+void StopAt(SegmentScan* scan, SegmentScan::End end, uint64_t offset, std::string problem) {
+  scan->end = end;
+  scan->end_offset = offset;
+  scan->problem = std::move(problem);
+}
+
+}  // namespace
+
+absl::Status ScanSegment(std::string_view data,
+                         const std::function<absl::Status(const Record&)>& fn,
+                         SegmentScan* scan) {
+  *scan = SegmentScan{};
+  if (data.size() < kSegmentHeaderSize) {
+    StopAt(scan, SegmentScan::End::kTorn, 0, "incomplete segment header");
+    return absl::OkStatus();
+  }
+  if (!CheckHeader(data, scan)) {
+    StopAt(scan, SegmentScan::End::kCorrupt, 0, scan->problem);
+    return absl::OkStatus();
+  }
+  uint64_t expected = scan->first_sequence;
+  scan->last_sequence = expected - 1;
+  size_t pos = kSegmentHeaderSize;
+  while (pos < data.size()) {
+    const size_t left = data.size() - pos;
+    if (left < kRecordHeaderSize) {
+      StopAt(scan, SegmentScan::End::kTorn, pos, "incomplete record header");
+      return absl::OkStatus();
+    }
+    const char* p = data.data() + pos;
+    const uint32_t crc = DecodeFixed32(p);
+    const uint32_t length = DecodeFixed32(p + 4);
+    const uint8_t type = static_cast<uint8_t>(p[8]);
+    const uint64_t sequence = DecodeFixed64(p + 9);
+    if (length > kMaxPayloadSize) {
+      StopAt(scan, SegmentScan::End::kCorrupt, pos,
+             absl::StrFormat("record length %u exceeds the maximum", length));
+      return absl::OkStatus();
+    }
+    const size_t total = kRecordHeaderSize + length;
+    if (total > left) {
+      StopAt(scan, SegmentScan::End::kTorn, pos, "incomplete record");
+      return absl::OkStatus();
+    }
+    if (Crc32c(std::string_view(p + 4, total - 4)) != crc) {
+      const bool at_end = total == left;
+      StopAt(scan, at_end ? SegmentScan::End::kTorn : SegmentScan::End::kCorrupt, pos,
+             "record checksum mismatch");
+      return absl::OkStatus();
+    }
+    if (!IsKnownRecordType(type) || sequence != expected) {
+      StopAt(scan, SegmentScan::End::kCorrupt, pos,
+             IsKnownRecordType(type)
+                 ? absl::StrFormat("record sequence %u where %u was expected", sequence, expected)
+                 : absl::StrFormat("unknown record type %u", type));
+      return absl::OkStatus();
+    }
+    if (fn) {
+      Record rec{sequence, static_cast<RecordType>(type),
+                 std::string(p + kRecordHeaderSize, length)};
+      if (absl::Status st = fn(rec); !st.ok()) return st;
+    }
+    scan->last_sequence = sequence;
+    ++scan->records;
+    ++expected;
+    pos += total;
+  }
+  scan->end_offset = pos;
+  return absl::OkStatus();
+}
+
+}  // namespace dispatchd::journal

@@ -1,0 +1,45 @@
+// Parses a segment file's bytes into records, telling a clean end, a torn
+// tail and corruption apart.
+//
+// Thread safety: pure functions.
+#ifndef DISPATCHD_JOURNAL_SEGMENT_READER_H_
+#define DISPATCHD_JOURNAL_SEGMENT_READER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "journal/journal.h"
+
+namespace dispatchd::journal {
+
+struct SegmentScan {
+  enum class End {
+    kClean,    // Every byte belongs to a valid record.
+    kTorn,     // The bytes from `end_offset` on are an incomplete record.
+    kCorrupt,  // A complete record at `end_offset` fails its checks.
+  };
+  End end = End::kClean;
+  uint64_t first_sequence = 0;  // From the header.
+  uint64_t last_sequence = 0;   // Last valid record; first_sequence - 1 if none.
+  uint64_t records = 0;
+  // Where the valid prefix ends: file size when clean.
+  uint64_t end_offset = 0;
+  std::string problem;  // What is wrong at end_offset, in words.
+};
+
+// Scans `data` (a whole segment). Calls `fn` for each valid record in order
+// (fn may be empty); a non-OK status from fn stops the scan and is
+// returned. A header that is incomplete is a torn tail at offset 0; a
+// complete header that fails its checks is corruption at offset 0. A record
+// whose checksum fails and that ends exactly at the end of the data is
+// treated as torn too (a write that was never acknowledged).
+absl::Status ScanSegment(std::string_view data,
+                         const std::function<absl::Status(const Record&)>& fn,
+                         SegmentScan* scan);
+
+}  // namespace dispatchd::journal
+
+#endif  // DISPATCHD_JOURNAL_SEGMENT_READER_H_
