@@ -1,0 +1,134 @@
+// Engine's public surface: forwards to Engine::State, and the entry points
+// that frame every change (Handle, Apply, Emit).
+#include "engine/engine.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "engine/internal/state.h"
+
+namespace dispatchd::engine {
+
+Engine::State::State(const Clock* clock) : clock_(clock) {}
+
+absl::StatusOr<Outcome> Engine::State::Handle(const Command& command) {
+  now_ = clock_->Now();
+  Outcome outcome;
+  outcome_ = &outcome;
+  absl::Status status =
+      std::visit([this](const auto& c) { return Do(c); }, command);
+  outcome_ = nullptr;
+  if (!status.ok()) {
+    if (!outcome.events.empty()) {
+      std::fprintf(stderr, "dispatchd engine: failed after emitting: %s\n",
+                   status.ToString().c_str());
+      std::abort();
+    }
+    return status;
+  }
+  return outcome;
+}
+
+void Engine::State::Emit(EventKind kind) {
+  Event event{last_sequence_ + 1, now_, std::move(kind)};
+  if (absl::Status s = Fold(event); !s.ok()) {
+    std::fprintf(stderr, "dispatchd engine: own event #%llu rejected: %s\n",
+                 static_cast<unsigned long long>(event.sequence),
+                 s.ToString().c_str());
+    std::abort();
+  }
+  outcome_->events.push_back(std::move(event));
+}
+
+absl::Status Engine::State::Fold(const Event& event) {
+  if (event.sequence != last_sequence_ + 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("event sequence ", event.sequence, " does not follow ",
+                     last_sequence_));
+  }
+  RETURN_IF_ERROR(std::visit(
+      [&](const auto& kind) { return On(kind, event.time); }, event.kind));
+  last_sequence_ = event.sequence;
+  last_event_time_ = event.time;
+  return absl::OkStatus();
+}
+
+absl::Status Engine::State::ApplyRecorded(const Event& event) {
+  RETURN_IF_ERROR(Fold(event));
+  sweep_pending_ = true;
+  return absl::OkStatus();
+}
+
+// --- Engine: forwarding. ---
+
+Engine::Engine(const Clock* clock)
+    : clock_(clock), state_(std::make_unique<State>(clock)) {}
+Engine::~Engine() = default;
+
+absl::StatusOr<Outcome> Engine::Handle(const Command& command) {
+  return state_->Handle(command);
+}
+absl::Status Engine::Apply(const Event& event) {
+  return state_->ApplyRecorded(event);
+}
+std::optional<absl::Time> Engine::NextTimer() const {
+  return state_->NextTimer();
+}
+uint64_t Engine::last_sequence() const { return state_->last_sequence(); }
+const Zone* Engine::FindZone(std::string_view zone_id) const {
+  return state_->FindZone(zone_id);
+}
+std::vector<const Zone*> Engine::ListZones() const {
+  return state_->ListZones();
+}
+const Policy& Engine::policy() const { return state_->policy(); }
+const Request* Engine::FindRequest(std::string_view request_id) const {
+  return state_->FindRequest(request_id);
+}
+const Request* Engine::FindAlert(std::string_view dedupe_key) const {
+  return state_->FindAlert(dedupe_key);
+}
+absl::StatusOr<RequestPage> Engine::ListRequests(const RequestFilter& filter,
+                                                 std::string_view page_token,
+                                                 size_t page_size) const {
+  return state_->ListRequests(filter, page_token, page_size);
+}
+const Technician* Engine::FindTechnician(std::string_view technician_id) const {
+  return state_->FindTechnician(technician_id);
+}
+std::vector<const Technician*> Engine::ListTechnicians(
+    std::string_view zone_id) const {
+  return state_->ListTechnicians(zone_id);
+}
+std::vector<const Request*> Engine::OpenRequestsOf(
+    std::string_view technician_id) const {
+  return state_->OpenRequestsOf(technician_id);
+}
+absl::StatusOr<std::vector<ZoneBoard>> Engine::GetBoard(
+    std::string_view zone_id) const {
+  return state_->GetBoard(zone_id);
+}
+absl::StatusOr<Explanation> Engine::Explain(std::string_view request_id) const {
+  return state_->Explain(request_id);
+}
+absl::StatusOr<Stats> Engine::GetStats(std::string_view zone_id,
+                                       std::string_view technician_id) const {
+  return state_->GetStats(zone_id, technician_id);
+}
+std::vector<StockLevel> Engine::GetStock(std::string_view depot_zone_id,
+                                         std::string_view sku) const {
+  return state_->GetStock(depot_zone_id, sku);
+}
+std::vector<Shortage> Engine::ListShortages(std::string_view zone_id) const {
+  return state_->ListShortages(zone_id);
+}
+std::optional<uint32_t> Engine::TravelMinutes(std::string_view from_zone,
+                                              std::string_view to_zone) const {
+  return state_->TravelMinutes(from_zone, to_zone);
+}
+
+}  // namespace dispatchd::engine

@@ -1,0 +1,236 @@
+// Lookups, and the maintenance of every index the matcher reads: per-zone
+// queues, availability sets, zone membership, timers and KPI sums.
+#include <bit>
+#include <charconv>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/internal/state.h"
+
+namespace dispatchd::engine {
+namespace internal {
+
+std::string FormatRequestId(uint32_t number) {
+  return absl::StrFormat("R-%06u", number);
+}
+
+std::optional<uint32_t> ParseRequestId(std::string_view id) {
+  if (id.size() < 8 || id.substr(0, 2) != "R-") return std::nullopt;
+  uint32_t n = 0;
+  const char* begin = id.data() + 2;
+  const char* end = id.data() + id.size();
+  auto [ptr, ec] = std::from_chars(begin, end, n);
+  if (ec != std::errc() || ptr != end || n == 0) return std::nullopt;
+  if (FormatRequestId(n) != id) return std::nullopt;
+  return n;
+}
+
+}  // namespace internal
+
+using internal::TimerKey;
+using internal::TimerKind;
+
+// --- Lookups. ---
+
+Engine::State::ReqRec* Engine::State::Req(std::string_view id) {
+  const auto n = internal::ParseRequestId(id);
+  if (!n || *n > requests_.size()) return nullptr;
+  return &ByNumber(*n);
+}
+
+const Engine::State::ReqRec* Engine::State::Req(std::string_view id) const {
+  return const_cast<State*>(this)->Req(id);
+}
+
+Engine::State::TechRec* Engine::State::Tech(std::string_view id) {
+  auto it = tech_index_.find(id);
+  return it == tech_index_.end() ? nullptr : &techs_[it->second];
+}
+
+const Engine::State::TechRec* Engine::State::Tech(std::string_view id) const {
+  return const_cast<State*>(this)->Tech(id);
+}
+
+std::optional<uint32_t> Engine::State::ZoneIndex(std::string_view id) const {
+  auto it = zone_index_.find(id);
+  if (it == zone_index_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<Engine::State::ReqRec*> Engine::State::GetReq(
+    std::string_view field, std::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(internal::Sv(field), ": required"));
+  ReqRec* r = Req(id);
+  if (r == nullptr) {
+    return absl::NotFoundError(absl::StrCat(internal::Sv(field), ": unknown request '", internal::Sv(id), "'"));
+  }
+  return r;
+}
+
+absl::StatusOr<Engine::State::TechRec*> Engine::State::GetTech(
+    std::string_view field, std::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(internal::Sv(field), ": required"));
+  TechRec* t = Tech(id);
+  if (t == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat(internal::Sv(field), ": unknown technician '", internal::Sv(id), "'"));
+  }
+  return t;
+}
+
+absl::StatusOr<uint32_t> Engine::State::GetZone(std::string_view field,
+                                                std::string_view id) const {
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(internal::Sv(field), ": required"));
+  const auto z = ZoneIndex(id);
+  if (!z) return absl::NotFoundError(absl::StrCat(internal::Sv(field), ": unknown zone '", internal::Sv(id), "'"));
+  return *z;
+}
+
+// --- Requests. ---
+
+namespace {
+
+bool NeedsMaterials(const Request& r) {
+  return IsOpen(r.state) && r.state != RequestState::kInProgress &&
+         !r.spec.materials.empty();
+}
+
+bool IsActive(RequestState s) {
+  return s == RequestState::kOffered || s == RequestState::kAssigned ||
+         s == RequestState::kInProgress || s == RequestState::kOnHold;
+}
+
+}  // namespace
+
+void Engine::State::IndexRequest(ReqRec& r) {
+  stats_.Book(r.pub, r.zone, r.tech == internal::kNoTech ? int64_t{-1} : int64_t{r.tech}, +1);
+  ZoneRec& z = zones_[r.zone];
+  const uint32_t n = r.number;
+  switch (r.pub.state) {
+    case RequestState::kQueued:
+      z.queues[r.need.mask()][r.need].insert(r.Key());
+      ++z.queued_counts[static_cast<int>(r.pub.effective_urgency) - 1];
+      ++queued_total_;
+      if (r.pub.effective_urgency < Urgency::kUrgent) aging_.insert({r.aging_base, n});
+      if (r.reevaluate_at) timers_.insert({*r.reevaluate_at, TimerKind::kReevaluate, n});
+      break;
+    case RequestState::kOffered:
+      timers_.insert({*r.pub.offer_expires_at, TimerKind::kOfferExpiry, n});
+      break;
+    case RequestState::kScheduled:
+      timers_.insert({*r.pub.spec.not_before, TimerKind::kWindowOpen, n});
+      break;
+    default:
+      break;
+  }
+  if (IsActive(r.pub.state)) z.active.insert(n);
+  if (NeedsMaterials(r.pub)) material_requests_.insert(n);
+}
+
+void Engine::State::UnindexRequest(ReqRec& r) {
+  stats_.Book(r.pub, r.zone, r.tech == internal::kNoTech ? int64_t{-1} : int64_t{r.tech}, -1);
+  ZoneRec& z = zones_[r.zone];
+  const uint32_t n = r.number;
+  switch (r.pub.state) {
+    case RequestState::kQueued: {
+      auto by_mask = z.queues.find(r.need.mask());
+      auto by_need = by_mask->second.find(r.need);
+      by_need->second.erase(r.Key());
+      if (by_need->second.empty()) by_mask->second.erase(by_need);
+      if (by_mask->second.empty()) z.queues.erase(by_mask);
+      --z.queued_counts[static_cast<int>(r.pub.effective_urgency) - 1];
+      --queued_total_;
+      aging_.erase({r.aging_base, n});
+      break;
+    }
+    case RequestState::kOffered:
+      timers_.erase({*r.pub.offer_expires_at, TimerKind::kOfferExpiry, n});
+      break;
+    case RequestState::kScheduled:
+      timers_.erase({*r.pub.spec.not_before, TimerKind::kWindowOpen, n});
+      break;
+    default:
+      break;
+  }
+  if (r.reevaluate_at) timers_.erase({*r.reevaluate_at, TimerKind::kReevaluate, n});
+  z.active.erase(n);
+  material_requests_.erase(n);
+}
+
+void Engine::State::SetRequestTech(ReqRec& r, uint32_t tech) {
+  r.tech = tech;
+  if (tech == internal::kNoTech) {
+    r.pub.technician_id.clear();
+  } else {
+    r.pub.technician_id = techs_[tech].pub.technician_id;
+  }
+}
+
+void Engine::State::SetReevaluate(ReqRec& r, absl::Time at) {
+  if (r.reevaluate_at) {
+    timers_.erase({*r.reevaluate_at, TimerKind::kReevaluate, r.number});
+  }
+  r.reevaluate_at = at;
+  timers_.insert({at, TimerKind::kReevaluate, r.number});
+}
+
+// --- Technicians. ---
+
+void Engine::State::IndexTech(TechRec& t) {
+  zones_[t.home].members.insert(t.index);
+  ZoneRec& here = zones_[t.current];
+  here.members.insert(t.index);
+  here.present.emplace(t.pub.technician_id, t.index);
+  if (t.pub.state != TechnicianState::kAvailable) return;
+  here.available.insert(t.index);
+  for (uint64_t m = t.skills.mask(); m != 0; m &= m - 1) {
+    here.available_by_skill[std::countr_zero(m)].insert(t.index);
+  }
+}
+
+void Engine::State::UnindexTech(TechRec& t) {
+  zones_[t.home].members.erase(t.index);
+  ZoneRec& here = zones_[t.current];
+  here.members.erase(t.index);
+  here.present.erase(t.pub.technician_id);
+  here.available.erase(t.index);
+  for (uint64_t m = t.skills.mask(); m != 0; m &= m - 1) {
+    here.available_by_skill[std::countr_zero(m)].erase(t.index);
+  }
+}
+
+void Engine::State::FreeTech(TechRec& t, absl::Time at) {
+  MutateTech(t, [&](TechRec& x) {
+    x.pub.state = TechnicianState::kAvailable;
+    x.pub.request_id.clear();
+    x.job = 0;
+    x.available_since = at;
+  });
+}
+
+void Engine::State::BindTech(TechRec& t, TechnicianState s, const ReqRec& r,
+                             absl::Time at) {
+  MutateTech(t, [&](TechRec& x) {
+    x.pub.state = s;
+    x.pub.request_id = r.pub.request_id;
+    x.job = r.number;
+    x.busy_since = at;
+  });
+}
+
+// --- Zones. ---
+
+void Engine::State::RebuildGraph() const {
+  std::vector<internal::ZoneGraph::Links> links(zones_.size());
+  std::vector<const std::string*> ids(zones_.size());
+  for (const ZoneRec& z : zones_) {
+    ids[z.index] = &z.pub.zone_id;
+    for (const Neighbor& n : z.pub.neighbors) {
+      links[z.index].push_back({zone_index_.at(n.zone_id), n.travel_minutes});
+    }
+  }
+  graph_.Rebuild(links, ids);
+  graph_dirty_ = false;
+}
+
+}  // namespace dispatchd::engine

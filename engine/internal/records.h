@@ -1,0 +1,126 @@
+// The engine's internal records: the public Request / Technician / Zone
+// values wrapped with the derived fields and index keys the matcher needs
+// (zone and technician indices, packed skill sets, queue keys, timers).
+// Everything here is derived from applied events, so a replay rebuilds it.
+//
+// Thread safety: plain values; owned by the engine thread.
+#ifndef DISPATCHD_ENGINE_INTERNAL_RECORDS_H_
+#define DISPATCHD_ENGINE_INTERNAL_RECORDS_H_
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/time/time.h"
+#include "engine/internal/skills.h"
+#include "engine/internal/strings.h"
+#include "engine/model.h"
+
+namespace dispatchd::engine::internal {
+
+inline constexpr uint32_t kNoTech = std::numeric_limits<uint32_t>::max();
+
+// Dispatch order inside a queue: most urgent effective class first, then
+// earliest SLA deadline, then lowest request number.
+struct QueueKey {
+  uint8_t rank = 0;  // kEmergency 0 .. kLow 3.
+  absl::Time deadline;
+  uint32_t number = 0;
+
+  friend bool operator<(const QueueKey& a, const QueueKey& b) {
+    return std::tie(a.rank, a.deadline, a.number) <
+           std::tie(b.rank, b.deadline, b.number);
+  }
+  friend bool operator==(const QueueKey& a, const QueueKey& b) {
+    return a.number == b.number && a.rank == b.rank && a.deadline == b.deadline;
+  }
+};
+
+inline uint8_t RankOf(Urgency u) {
+  return static_cast<uint8_t>(kUrgencyCount - static_cast<int>(u));
+}
+
+using Queue = absl::btree_set<QueueKey>;
+// A zone's queued requests: by required skill mask, then exact requirement
+// (mask and levels), so a technician visits only requirements it covers.
+using ZoneQueues = absl::btree_map<uint64_t, absl::btree_map<SkillSet, Queue>>;
+
+enum class TimerKind : uint8_t {
+  kOfferExpiry = 0,  // An offer lapses (OfferExpired).
+  kWindowOpen = 1,   // A scheduled request enters dispatch.
+  kReevaluate = 2,   // Re-run dispatch for a request waiting on a local tech.
+};
+
+struct TimerKey {
+  absl::Time at;
+  TimerKind kind = TimerKind::kOfferExpiry;
+  uint32_t number = 0;  // Request number.
+
+  friend bool operator<(const TimerKey& a, const TimerKey& b) {
+    return std::tie(a.at, a.kind, a.number) < std::tie(b.at, b.kind, b.number);
+  }
+  friend bool operator==(const TimerKey& a, const TimerKey& b) {
+    return a.at == b.at && a.kind == b.kind && a.number == b.number;
+  }
+};
+
+struct ReqRec {
+  Request pub;
+  uint32_t number = 0;  // R-000042 -> 42.
+  uint32_t zone = 0;    // Zone index of pub.spec.zone_id.
+  SkillSet need;        // Packed pub.spec.required_skills.
+  uint32_t tech = kNoTech;  // Index of pub.technician_id.
+  Urgency submitted_urgency = Urgency::kNormal;  // For idempotent retries.
+  // Aging counts from here: window start, or the last promotion/change.
+  absl::Time aging_base;
+  // Live-only re-evaluation timer (a wait for a local technician); not
+  // derived from events, re-established by the post-replay sweep.
+  std::optional<absl::Time> reevaluate_at;
+
+  QueueKey Key() const {
+    return {RankOf(pub.effective_urgency), pub.sla_deadline, number};
+  }
+};
+
+struct TechRec {
+  Technician pub;
+  uint32_t index = 0;
+  uint32_t home = 0;     // Zone index of pub.home_zone_id.
+  uint32_t current = 0;  // Zone index of pub.current_zone_id.
+  SkillSet skills;
+  uint32_t job = 0;  // Request number offered/assigned/worked; 0: none.
+  absl::Time available_since;  // When they last became available.
+  absl::Time busy_since;       // When the current job was offered/taken/started.
+};
+
+struct ZoneRec {
+  Zone pub;
+  uint32_t index = 0;
+  ZoneQueues queues;
+  std::array<uint32_t, kUrgencyCount> queued_counts{};  // Urgency value - 1.
+  absl::btree_set<uint32_t> available;  // Available techs located here.
+  std::array<absl::btree_set<uint32_t>, kMaxSkills> available_by_skill;
+  absl::btree_set<uint32_t> members;  // Techs whose home or location is here.
+  absl::btree_map<std::string_view, uint32_t> present;  // Located here, by id.
+  absl::btree_set<uint32_t> active;   // Requests offered .. on hold here.
+};
+
+struct AlertRec {
+  uint32_t number = 0;  // The emergency request it opened.
+  bool resolved = false;
+};
+
+std::string FormatRequestId(uint32_t number);
+// The number of a well-formed request id ("R-" + at least 6 digits, as
+// FormatRequestId writes it); nullopt otherwise.
+std::optional<uint32_t> ParseRequestId(std::string_view id);
+
+}  // namespace dispatchd::engine::internal
+
+#endif  // DISPATCHD_ENGINE_INTERNAL_RECORDS_H_

@@ -1,0 +1,293 @@
+// Engine::State: everything the engine holds, and the code that changes it.
+// The methods are spread over several files by concern:
+//   engine.cc          Engine's forwarding, Handle/Apply entry points, Emit
+//   handle_setup.cc    zones, policy, technicians, shifts, stock commands
+//   handle_requests.cc submit, cancel, urgency, feedback, alerts
+//   handle_work.cc     the dispatcher override; accept ... complete
+//   tick.cc            timers and the post-replay sweep
+//   apply_setup.cc     folding of zone/policy/technician/stock events
+//   apply_requests.cc  folding of submission, cancel, urgency, aging,
+//                      feedback and alert events
+//   apply_offers.cc    folding of offer, assignment and work events
+//   indexes.cc         lookups and index maintenance
+//   matcher.cc         dispatch of one request (push) and its Decision
+//   pull.cc            a freed technician picking the best waiting job
+//   queries.cc, board.cc, stats.cc   read-only queries
+//
+// Invariant: state is the fold of applied events. Handle validates fully,
+// then changes state only through Emit (build event, apply, record). The
+// only state not derived from events is the set of live re-evaluation
+// timers (waits for a local technician), see README.
+//
+// Thread safety: not thread-safe; owned by the engine thread.
+#ifndef DISPATCHD_ENGINE_INTERNAL_STATE_H_
+#define DISPATCHD_ENGINE_INTERNAL_STATE_H_
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/engine.h"
+#include "engine/internal/decision_builder.h"
+#include "engine/internal/records.h"
+#include "engine/internal/skills.h"
+#include "engine/internal/stats_book.h"
+#include "engine/internal/zone_graph.h"
+
+namespace dispatchd::engine {
+
+class Engine::State {
+ public:
+  explicit State(const Clock* clock);
+
+  absl::StatusOr<Outcome> Handle(const Command& command);
+  // Apply from outside (recovery): also arms the post-replay sweep.
+  absl::Status ApplyRecorded(const Event& event);
+  std::optional<absl::Time> NextTimer() const;
+  uint64_t last_sequence() const { return last_sequence_; }
+
+  // Queries (queries.cc, board.cc, stats.cc); see engine.h.
+  const Zone* FindZone(std::string_view zone_id) const;
+  std::vector<const Zone*> ListZones() const;
+  const Policy& policy() const { return policy_; }
+  const Request* FindRequest(std::string_view request_id) const;
+  const Request* FindAlert(std::string_view dedupe_key) const;
+  absl::StatusOr<RequestPage> ListRequests(const RequestFilter& filter,
+                                           std::string_view page_token,
+                                           size_t page_size) const;
+  const Technician* FindTechnician(std::string_view technician_id) const;
+  std::vector<const Technician*> ListTechnicians(std::string_view zone_id) const;
+  std::vector<const Request*> OpenRequestsOf(std::string_view technician_id) const;
+  absl::StatusOr<std::vector<ZoneBoard>> GetBoard(std::string_view zone_id) const;
+  absl::StatusOr<Explanation> Explain(std::string_view request_id) const;
+  absl::StatusOr<Stats> GetStats(std::string_view zone_id,
+                                 std::string_view technician_id) const;
+  std::vector<StockLevel> GetStock(std::string_view depot_zone_id,
+                                   std::string_view sku) const;
+  std::vector<Shortage> ListShortages(std::string_view zone_id) const;
+  std::optional<uint32_t> TravelMinutes(std::string_view from_zone,
+                                        std::string_view to_zone) const;
+
+ private:
+  using ReqRec = internal::ReqRec;
+  using TechRec = internal::TechRec;
+  using ZoneRec = internal::ZoneRec;
+
+  // A busy local technician a queued request may wait for.
+  struct Wait {
+    uint32_t tech = internal::kNoTech;
+    absl::Time expected_free;
+  };
+
+  // --- Handle: validate, then Emit. One overload per command. ---
+  absl::Status Do(const cmd::UpsertZone& c);
+  absl::Status Do(const cmd::SetPolicy& c);
+  absl::Status Do(const cmd::RegisterTechnician& c);
+  absl::Status Do(const cmd::UpdateTechnician& c);
+  absl::Status Do(const cmd::StartShift& c);
+  absl::Status Do(const cmd::EndShift& c);
+  absl::Status Do(const cmd::ReportLocation& c);
+  absl::Status Do(const cmd::SubmitRequest& c);
+  absl::Status Do(const cmd::CancelRequest& c);
+  absl::Status Do(const cmd::ChangeUrgency& c);
+  absl::Status Do(const cmd::AssignRequest& c);
+  absl::Status Do(const cmd::RecordFeedback& c);
+  absl::Status Do(const cmd::AcceptOffer& c);
+  absl::Status Do(const cmd::DeclineOffer& c);
+  absl::Status Do(const cmd::StartWork& c);
+  absl::Status Do(const cmd::CompleteWork& c);
+  absl::Status Do(const cmd::PutOnHold& c);
+  absl::Status Do(const cmd::AdjustStock& c);
+  absl::Status Do(const cmd::RaiseAlert& c);
+  absl::Status Do(const cmd::ResolveAlert& c);
+  absl::Status Do(const cmd::Tick& c);
+
+  // Stamps (sequence, now_), applies and records one event. An engine-made
+  // event that does not apply is a broken invariant: fatal.
+  void Emit(EventKind kind);
+  absl::Time SlaDeadline(const RequestSpec& spec, Urgency u, absl::Time created) const;
+  absl::Status CheckOfferFor(const TechRec& t, const ReqRec& r) const;
+  // FAILED_PRECONDITION unless a dispatcher may assign `r` to `t` now.
+  absl::Status CheckAssignable(const ReqRec& r, const TechRec& t) const;
+  Decision OverrideDecision(const ReqRec& r, const TechRec& t,
+                            const std::string& reason) const;
+
+  // --- Apply: check, then fold. One overload per event. ---
+  absl::Status Fold(const Event& event);
+  absl::Status On(const ev::ZoneUpserted& e, absl::Time t);
+  absl::Status On(const ev::PolicySet& e, absl::Time t);
+  absl::Status On(const ev::TechnicianRegistered& e, absl::Time t);
+  absl::Status On(const ev::TechnicianUpdated& e, absl::Time t);
+  absl::Status On(const ev::ShiftStarted& e, absl::Time t);
+  absl::Status On(const ev::ShiftEnded& e, absl::Time t);
+  absl::Status On(const ev::LocationReported& e, absl::Time t);
+  absl::Status On(const ev::RequestSubmitted& e, absl::Time t);
+  absl::Status On(const ev::RequestCancelled& e, absl::Time t);
+  absl::Status On(const ev::UrgencyChanged& e, absl::Time t);
+  absl::Status On(const ev::RequestPromoted& e, absl::Time t);
+  absl::Status On(const ev::OfferMade& e, absl::Time t);
+  absl::Status On(const ev::RequestAssigned& e, absl::Time t);
+  absl::Status On(const ev::OfferAccepted& e, absl::Time t);
+  absl::Status On(const ev::OfferDeclined& e, absl::Time t);
+  absl::Status On(const ev::OfferExpired& e, absl::Time t);
+  absl::Status On(const ev::OfferWithdrawn& e, absl::Time t);
+  absl::Status On(const ev::RequestRequeued& e, absl::Time t);
+  absl::Status On(const ev::WorkStarted& e, absl::Time t);
+  absl::Status On(const ev::WorkPutOnHold& e, absl::Time t);
+  absl::Status On(const ev::WorkCompleted& e, absl::Time t);
+  absl::Status On(const ev::FeedbackRecorded& e, absl::Time t);
+  absl::Status On(const ev::StockAdjusted& e, absl::Time t);
+  absl::Status On(const ev::AlertRaised& e, absl::Time t);
+  absl::Status On(const ev::AlertResolved& e, absl::Time t);
+  // Shared fold of OfferDeclined / OfferExpired / OfferWithdrawn.
+  absl::Status EndOffer(const std::string& request_id,
+                        const std::string& technician_id, bool decline,
+                        absl::Time t);
+  // Checks that `technician_id` holds `request_id` in state `want`.
+  absl::StatusOr<std::pair<ReqRec*, TechRec*>> HeldBy(
+      const std::string& request_id, const std::string& technician_id,
+      RequestState want);
+
+  // --- Index maintenance (indexes.cc). ---
+  // Every change to a request or technician goes through these, so the
+  // indexes and KPI sums follow it.
+  template <typename F>
+  void MutateRequest(ReqRec& r, F&& change) {
+    UnindexRequest(r);
+    change(r);
+    if (r.pub.state != RequestState::kQueued) r.reevaluate_at.reset();
+    IndexRequest(r);
+  }
+  template <typename F>
+  void MutateTech(TechRec& t, F&& change) {
+    UnindexTech(t);
+    change(t);
+    IndexTech(t);
+  }
+  void IndexRequest(ReqRec& r);
+  void UnindexRequest(ReqRec& r);
+  void IndexTech(TechRec& t);
+  void UnindexTech(TechRec& t);
+  void SetRequestTech(ReqRec& r, uint32_t tech);
+  void FreeTech(TechRec& t, absl::Time at);
+  void BindTech(TechRec& t, TechnicianState s, const ReqRec& r, absl::Time at);
+  void RebuildGraph() const;
+  // The travel graph, rebuilt first if a zone changed since.
+  const internal::ZoneGraph& graph() const {
+    if (graph_dirty_) RebuildGraph();
+    return graph_;
+  }
+  void SetReevaluate(ReqRec& r, absl::Time at);
+
+  // --- Lookups (indexes.cc). ---
+  ReqRec* Req(std::string_view request_id);
+  const ReqRec* Req(std::string_view request_id) const;
+  TechRec* Tech(std::string_view technician_id);
+  const TechRec* Tech(std::string_view technician_id) const;
+  std::optional<uint32_t> ZoneIndex(std::string_view zone_id) const;
+  ReqRec& ByNumber(uint32_t number) { return requests_[number - 1]; }
+  const ReqRec& ByNumber(uint32_t number) const { return requests_[number - 1]; }
+  // INVALID_ARGUMENT if empty, NOT_FOUND if unknown.
+  absl::StatusOr<ReqRec*> GetReq(std::string_view field, std::string_view id);
+  absl::StatusOr<TechRec*> GetTech(std::string_view field, std::string_view id);
+  absl::StatusOr<uint32_t> GetZone(std::string_view field, std::string_view id) const;
+
+  // --- Matching (matcher.cc, pull.cc). ---
+  enum class ScanMode { kLocal, kCrossZone, kTooFar };
+  // Offers a queued request to the best technician, waits, or leaves it.
+  void Dispatch(ReqRec& r);
+  // Dispatch's last resort: the nearest adequate technician elsewhere.
+  void DispatchCrossZone(ReqRec& r, bool adequate_local_on_shift,
+                         internal::DecisionBuilder& b);
+  // An available technician takes the best waiting job it may, if any.
+  void Pull(TechRec& t);
+  // Scans a zone's available technicians into `b`. kLocal scans every one
+  // (so exclusions are complete); the others use the set of the request's
+  // rarest skill. kTooFar lists adequate ones as exclusions only.
+  void ScanAvailable(const ReqRec& r, const ZoneRec& z, uint32_t travel,
+                     ScanMode mode, internal::DecisionBuilder& b) const;
+  // Scans the request zone's members that are not available there: notes
+  // exclusions into `b` (if set), whether an adequate one is on shift, and
+  // returns the busy adequate one expected free soonest.
+  std::optional<Wait> ScanMembers(const ReqRec& r, absl::Time now,
+                                  internal::DecisionBuilder* b,
+                                  bool* adequate_on_shift) const;
+  // When a busy technician should be free: start of the current job plus
+  // its estimated minutes, or `now` if that has passed.
+  absl::Time ExpectedFree(const TechRec& t, absl::Time now) const;
+  // A busy local technician worth waiting for: adequate, on shift, and
+  // expected free before the request's SLA deadline.
+  std::optional<Wait> LocalWait(const ReqRec& r, absl::Time now) const;
+  bool Declined(const ReqRec& r, const TechRec& t) const;
+  internal::Scored ScoreFor(const ReqRec& r, const TechRec& t,
+                            uint32_t travel) const;
+  void MakeOffer(ReqRec& r, uint32_t tech, Decision decision);
+  // The job `t` should pull from `queue` (entries up to `max_rank`), if any.
+  const ReqRec* FirstEligible(const internal::Queue& queue, const TechRec& t,
+                              bool own_zone, uint8_t max_rank) const;
+  // When the earliest adequate busy on-shift member of `zone` is expected
+  // free; skips those who declined `r` (if set).
+  std::optional<absl::Time> EarliestLocalFree(uint32_t zone,
+                                              const internal::SkillSet& need,
+                                              const ReqRec* r, absl::Time now) const;
+  std::string WaitingReason(const ReqRec& r, absl::Time now) const;
+  // Why no one on shift can do `need`, given the best level per skill.
+  std::string NobodyCan(const internal::SkillSet& on_shift,
+                        const internal::SkillSet& need) const;
+
+  // --- Timers (tick.cc). ---
+  std::optional<absl::Time> AgingDue() const;
+  void FireTimer(internal::TimerKey key);  // By value: firing erases it.
+  void PromoteAged(ReqRec& r);
+  void Sweep();
+
+  // --- Query helpers. ---
+  std::vector<const Request*> QueuedInOrder(const ZoneRec& z, size_t limit) const;
+  void AppendShortages(const ReqRec& r, std::vector<Shortage>& out) const;
+
+  // Constant after construction.
+  const Clock* const clock_;
+
+  // Handle context: valid only inside Handle.
+  absl::Time now_;
+  Outcome* outcome_ = nullptr;
+
+  // Applied state.
+  uint64_t last_sequence_ = 0;
+  absl::Time last_event_time_ = absl::UnixEpoch();
+  bool sweep_pending_ = false;
+  Policy policy_;
+  internal::SkillRegistry skills_;
+  mutable internal::ZoneGraph graph_;  // Derived from zones_; see graph().
+  mutable bool graph_dirty_ = false;
+  std::deque<ZoneRec> zones_;  // By zone index (order of creation).
+  internal::StringMap<uint32_t> zone_index_;
+  absl::btree_map<std::string, uint32_t> zones_by_id_;
+  std::deque<TechRec> techs_;  // By technician index.
+  internal::StringMap<uint32_t> tech_index_;
+  absl::btree_map<std::string, uint32_t> techs_by_id_;
+  std::deque<ReqRec> requests_;  // By request number - 1.
+  internal::StringMap<uint32_t> idempotency_;
+  internal::StringMap<internal::AlertRec> alerts_;
+  absl::btree_map<std::pair<std::string, std::string>, int64_t> stock_;
+  internal::StringMap<int64_t> stock_total_;  // By sku.
+  absl::btree_set<uint32_t> material_requests_;  // Open, needing materials.
+  uint64_t queued_total_ = 0;
+  absl::btree_set<internal::TimerKey> timers_;
+  absl::btree_set<std::pair<absl::Time, uint32_t>> aging_;  // (base, number)
+  internal::StatsBook stats_;
+};
+
+}  // namespace dispatchd::engine
+
+#endif  // DISPATCHD_ENGINE_INTERNAL_STATE_H_

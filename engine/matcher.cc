@@ -1,0 +1,185 @@
+// The push side of matching: one queued request looks for its technician.
+//
+//   1. zone-first: the best adequate available technician in the request's
+//      own zone (least over-qualified, fewest skills, longest available).
+//   2. wait: else, if an adequate local technician is busy but expected free
+//      before the SLA deadline, the request waits for them (re-evaluated at
+//      that time, and again at the deadline).
+//   3. cross-zone: else the best adequate available technician in another
+//      zone within policy.cross_zone_max_travel_minutes, nearest first.
+//   4. else it stays queued; a technician who becomes free will pull it.
+#include <algorithm>
+#include <bit>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "engine/internal/state.h"
+
+namespace dispatchd::engine {
+namespace {
+
+std::string ClockText(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M", t, absl::UTCTimeZone());
+}
+
+}  // namespace
+
+using internal::DecisionBuilder;
+using internal::Scored;
+
+bool Engine::State::Declined(const ReqRec& r, const TechRec& t) const {
+  const auto& d = r.pub.declined_by;
+  return !d.empty() && std::find(d.begin(), d.end(), t.pub.technician_id) != d.end();
+}
+
+Scored Engine::State::ScoreFor(const ReqRec& r, const TechRec& t,
+                               uint32_t travel) const {
+  const uint32_t over = internal::Overqualification(t.skills, r.need);
+  return {t.index, travel, over, internal::Score(travel, over, t.skills.count()),
+          t.available_since, &t.pub.technician_id};
+}
+
+absl::Time Engine::State::ExpectedFree(const TechRec& t, absl::Time now) const {
+  if (t.job == 0) return now;
+  const Request& job = ByNumber(t.job).pub;
+  return std::max(now, t.busy_since + absl::Minutes(job.spec.estimated_minutes));
+}
+
+void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
+                                  uint32_t travel, ScanMode mode,
+                                  DecisionBuilder& b) const {
+  const absl::btree_set<uint32_t>* set = &z.available;
+  if (mode != ScanMode::kLocal) {  // Only those with the rarest skill.
+    for (uint64_t m = r.need.mask(); m != 0; m &= m - 1) {
+      const auto& by_skill = z.available_by_skill[std::countr_zero(m)];
+      if (by_skill.size() < set->size()) set = &by_skill;
+    }
+  }
+  for (uint32_t index : *set) {
+    const TechRec& t = techs_[index];
+    const std::string& id = t.pub.technician_id;
+    if (Declined(r, t)) {
+      b.AddExclusion(id, [] { return std::string("declined this job"); });
+    } else if (!internal::Covers(t.skills, r.need)) {
+      b.AddExclusion(id, [&] { return internal::Shortfall(t.skills, r.need, skills_); });
+    } else if (mode == ScanMode::kTooFar) {
+      b.AddExclusion(id, [&] {
+        return absl::StrCat("too far: ", travel, " min > ",
+                            policy_.cross_zone_max_travel_minutes);
+      });
+    } else {
+      b.AddCandidate(ScoreFor(r, t, travel));
+    }
+  }
+}
+
+std::optional<Engine::State::Wait> Engine::State::ScanMembers(
+    const ReqRec& r, absl::Time now, DecisionBuilder* b,
+    bool* adequate_on_shift) const {
+  std::optional<Wait> wait;
+  auto exclude = [&](const TechRec& t, auto reason) {
+    if (b != nullptr) b->AddExclusion(t.pub.technician_id, reason);
+  };
+  for (uint32_t index : zones_[r.zone].members) {
+    const TechRec& t = techs_[index];
+    if (t.pub.state == TechnicianState::kAvailable) continue;  // Scanned.
+    if (t.pub.state == TechnicianState::kOffShift) {
+      exclude(t, [] { return std::string("off shift"); });
+    } else if (Declined(r, t)) {
+      exclude(t, [] { return std::string("declined this job"); });
+    } else if (!internal::Covers(t.skills, r.need)) {
+      exclude(t, [&] { return internal::Shortfall(t.skills, r.need, skills_); });
+    } else {
+      *adequate_on_shift = true;
+      exclude(t, [&] { return absl::StrCat("busy with ", t.pub.request_id); });
+      const absl::Time free = ExpectedFree(t, now);
+      if (!wait || free < wait->expected_free) wait = Wait{index, free};
+    }
+  }
+  return wait;
+}
+
+std::optional<absl::Time> Engine::State::EarliestLocalFree(
+    uint32_t zone, const internal::SkillSet& need, const ReqRec* r,
+    absl::Time now) const {
+  std::optional<absl::Time> earliest;
+  for (uint32_t index : zones_[zone].members) {
+    const TechRec& t = techs_[index];
+    if (t.job == 0 || !internal::Covers(t.skills, need)) continue;
+    if (r != nullptr && Declined(*r, t)) continue;
+    const absl::Time free = ExpectedFree(t, now);
+    if (!earliest || free < *earliest) earliest = free;
+  }
+  return earliest;
+}
+
+std::optional<Engine::State::Wait> Engine::State::LocalWait(const ReqRec& r,
+                                                            absl::Time now) const {
+  bool adequate = false;
+  std::optional<Wait> wait = ScanMembers(r, now, nullptr, &adequate);
+  if (wait && wait->expected_free < r.pub.sla_deadline) return wait;
+  return std::nullopt;
+}
+
+void Engine::State::MakeOffer(ReqRec& r, uint32_t tech, Decision decision) {
+  Emit(ev::OfferMade{r.pub.request_id, techs_[tech].pub.technician_id,
+                     now_ + absl::Seconds(policy_.offer_timeout_seconds),
+                     std::move(decision)});
+}
+
+void Engine::State::Dispatch(ReqRec& r) {
+  if (r.pub.state != RequestState::kQueued) return;
+  DecisionBuilder b;
+  const std::string& zone_id = r.pub.spec.zone_id;
+  ScanAvailable(r, zones_[r.zone], 0, ScanMode::kLocal, b);
+  bool adequate_on_shift = b.best() != nullptr;
+  const std::optional<Wait> wait = ScanMembers(r, now_, &b, &adequate_on_shift);
+  if (const Scored* best = b.best()) {
+    MakeOffer(r, best->tech, b.Build("zone-first", absl::StrCat(
+        "Offered to ", *best->technician_id, ", the least over-qualified of ",
+        b.candidate_count(), " adequate technician(s) available in zone ",
+        zone_id, " (overqualification ", best->overqualification, ").")));
+    return;
+  }
+  if (wait && wait->expected_free < r.pub.sla_deadline) {
+    SetReevaluate(r, wait->expected_free > now_ ? wait->expected_free
+                                                : r.pub.sla_deadline);
+    return;
+  }
+  DispatchCrossZone(r, adequate_on_shift, b);
+}
+
+void Engine::State::DispatchCrossZone(ReqRec& r, bool adequate_local_on_shift,
+                                      DecisionBuilder& b) {
+  const uint32_t max_travel = policy_.cross_zone_max_travel_minutes;
+  for (const internal::Reach& reach : graph().Nearest(r.zone)) {
+    if (reach.zone == r.zone) continue;
+    const bool too_far = reach.travel_minutes > max_travel;
+    const Scored* best = b.best();
+    if (!too_far && best != nullptr && best->travel_minutes < reach.travel_minutes) {
+      continue;  // Cannot beat the best; on to the first zone past the limit.
+    }
+    ScanAvailable(r, zones_[reach.zone], reach.travel_minutes,
+                  too_far ? ScanMode::kTooFar : ScanMode::kCrossZone, b);
+    if (too_far) break;  // One zone past the limit, for the record.
+  }
+  const Scored* best = b.best();
+  if (best == nullptr) return;
+  const TechRec& t = techs_[best->tech];
+  const std::string& zone_id = r.pub.spec.zone_id;
+  std::string detail =
+      adequate_local_on_shift
+          ? absl::StrCat("Adequate technicians in zone ", zone_id,
+                         " are busy past the SLA deadline ",
+                         ClockText(r.pub.sla_deadline), "; ")
+          : absl::StrCat("No adequate technician available or on shift in zone ",
+                         zone_id, "; ");
+  absl::StrAppend(&detail, "offered to ", t.pub.technician_id, " in zone ",
+                  t.pub.current_zone_id, ", ", best->travel_minutes, " min away.");
+  MakeOffer(r, best->tech,
+            b.Build(adequate_local_on_shift ? "cross-zone: SLA at risk"
+                                            : "cross-zone: no local match",
+                    std::move(detail)));
+}
+
+}  // namespace dispatchd::engine

@@ -1,0 +1,93 @@
+// The pull side of matching: a technician who has just become free takes
+// the best waiting job they are adequate for and have not declined.
+//
+// Order: most urgent effective class first; within a class the own zone,
+// then nearer zones; then earliest SLA deadline; then lowest request id.
+// Jobs in other zones qualify only within cross_zone_max_travel_minutes and
+// only when no adequate local technician is expected free in time for them
+// (the same test the push side uses before going cross-zone).
+//
+// Cost: zones in travel order up to the limit; in each, only requirement
+// queues whose skill mask is a subset of the technician's.
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "engine/internal/state.h"
+
+namespace dispatchd::engine {
+
+const Engine::State::ReqRec* Engine::State::FirstEligible(
+    const internal::Queue& queue, const TechRec& t, bool own_zone,
+    uint8_t max_rank) const {
+  // Cross-zone only: when the zone's adequate busy technicians are expected
+  // free (the same for the whole queue, barring declines); computed once.
+  std::optional<std::optional<absl::Time>> local_free;
+  for (auto it = queue.begin(); it != queue.end() && it->rank <= max_rank;) {
+    const ReqRec& r = ByNumber(it->number);
+    if (Declined(r, t)) {
+      ++it;
+      continue;
+    }
+    if (own_zone) return &r;
+    std::optional<absl::Time> free;
+    if (r.pub.declined_by.empty()) {
+      if (!local_free) local_free = EarliestLocalFree(r.zone, r.need, nullptr, now_);
+      free = *local_free;
+    } else {
+      free = EarliestLocalFree(r.zone, r.need, &r, now_);
+    }
+    if (!free || *free >= r.pub.sla_deadline) return &r;
+    // It waits for a local technician; so do the later deadlines of its
+    // class. Skip to the next class.
+    it = queue.lower_bound(internal::QueueKey{
+        static_cast<uint8_t>(it->rank + 1), absl::InfinitePast(), 0});
+  }
+  return nullptr;
+}
+
+void Engine::State::Pull(TechRec& t) {
+  if (t.pub.state != TechnicianState::kAvailable) return;
+  const ReqRec* best = nullptr;
+  uint8_t best_rank = 0;
+  uint32_t best_travel = 0;
+  for (const internal::Reach& reach : graph().Nearest(t.current)) {
+    const bool own = reach.zone == t.current;
+    if (!own && reach.travel_minutes > policy_.cross_zone_max_travel_minutes) break;
+    // Farther away, only a strictly more urgent class can still win.
+    int max_rank = internal::RankOf(Urgency::kLow);
+    if (best != nullptr) max_rank = best_rank - (reach.travel_minutes > best_travel);
+    if (max_rank < 0) break;
+    for (const auto& [mask, by_need] : zones_[reach.zone].queues) {
+      if ((mask & ~t.skills.mask()) != 0) continue;
+      for (const auto& [need, queue] : by_need) {
+        if (queue.begin()->rank > max_rank || !internal::Covers(t.skills, need)) continue;
+        const ReqRec* r = FirstEligible(queue, t, own, static_cast<uint8_t>(max_rank));
+        if (r == nullptr) continue;
+        const uint8_t rank = internal::RankOf(r->pub.effective_urgency);
+        if (best == nullptr ||
+            std::tie(rank, reach.travel_minutes, r->pub.sla_deadline, r->number) <
+                std::tie(best_rank, best_travel, best->pub.sla_deadline, best->number)) {
+          best = r;
+          best_rank = rank;
+          best_travel = reach.travel_minutes;
+        }
+      }
+    }
+  }
+  if (best == nullptr) return;
+  ReqRec& r = ByNumber(best->number);
+  internal::DecisionBuilder b;
+  b.AddCandidate(ScoreFor(r, t, best_travel));
+  const bool own = r.zone == t.current;
+  std::string detail = absl::StrCat(
+      t.pub.technician_id, " became free in zone ", t.pub.current_zone_id,
+      " and took the most urgent waiting job it can do",
+      own ? " there" : absl::StrCat(", in zone ", r.pub.spec.zone_id, " ",
+                                    best_travel, " min away: no adequate local "
+                                    "technician is expected free in time"),
+      ".");
+  MakeOffer(r, t.index,
+            b.Build(own ? "pull: zone-first" : "pull: cross-zone", std::move(detail)));
+}
+
+}  // namespace dispatchd::engine

@@ -1,0 +1,108 @@
+// Timers. Three kinds live in one ordered set keyed by (time, kind, request):
+// offer expiries, scheduled windows opening, and live re-evaluations of
+// requests waiting for a local technician. Aging is kept apart, keyed by
+// the time a request's aging started, so a policy change needs no re-key:
+// due = aging base + policy.aging_promote_minutes.
+//
+// Tick fires everything due at the clock's now, earliest first; at equal
+// times: expiries, windows, aging, then re-evaluations.
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/internal/state.h"
+
+namespace dispatchd::engine {
+namespace {
+
+// Aging fires between windows (1) and re-evaluations (2) at equal times.
+constexpr int kAgingOrder = 2;
+int Order(internal::TimerKind k) {
+  return k == internal::TimerKind::kReevaluate ? 3 : static_cast<int>(k);
+}
+
+}  // namespace
+
+std::optional<absl::Time> Engine::State::AgingDue() const {
+  if (policy_.aging_promote_minutes == 0 || aging_.empty()) return std::nullopt;
+  return aging_.begin()->first + absl::Minutes(policy_.aging_promote_minutes);
+}
+
+std::optional<absl::Time> Engine::State::NextTimer() const {
+  std::optional<absl::Time> next = AgingDue();
+  if (!timers_.empty() && (!next || timers_.begin()->at < *next)) {
+    next = timers_.begin()->at;
+  }
+  if (sweep_pending_ && queued_total_ > 0 && (!next || last_event_time_ < *next)) {
+    next = last_event_time_;  // Due now: re-evaluate after a replay.
+  }
+  return next;
+}
+
+absl::Status Engine::State::Do(const cmd::Tick&) {
+  for (;;) {
+    const std::optional<absl::Time> aging = AgingDue();
+    const bool timer_due = !timers_.empty() && timers_.begin()->at <= now_;
+    const bool aging_due = aging && *aging <= now_;
+    if (!timer_due && !aging_due) break;
+    const bool timer_first =
+        timer_due && (!aging_due ||
+                      std::make_pair(timers_.begin()->at, Order(timers_.begin()->kind)) <
+                          std::make_pair(*aging, kAgingOrder));
+    if (timer_first) {
+      FireTimer(*timers_.begin());
+    } else {
+      PromoteAged(ByNumber(aging_.begin()->second));
+    }
+  }
+  if (sweep_pending_) {
+    sweep_pending_ = false;
+    Sweep();
+  }
+  return absl::OkStatus();
+}
+
+void Engine::State::FireTimer(internal::TimerKey key) {
+  ReqRec& r = ByNumber(key.number);
+  switch (key.kind) {
+    case internal::TimerKind::kOfferExpiry: {
+      const uint32_t tech = r.tech;
+      Emit(ev::OfferExpired{r.pub.request_id, r.pub.technician_id});
+      Dispatch(r);
+      Pull(techs_[tech]);
+      break;
+    }
+    case internal::TimerKind::kWindowOpen:
+      Emit(ev::RequestRequeued{r.pub.request_id, "", "scheduled window opened"});
+      Dispatch(r);
+      break;
+    case internal::TimerKind::kReevaluate:
+      timers_.erase(key);
+      r.reevaluate_at.reset();
+      Dispatch(r);
+      break;
+  }
+}
+
+void Engine::State::PromoteAged(ReqRec& r) {
+  const auto next = static_cast<Urgency>(static_cast<int>(r.pub.effective_urgency) + 1);
+  Emit(ev::RequestPromoted{
+      r.pub.request_id, next,
+      absl::StrCat("queued ", policy_.aging_promote_minutes,
+                   " min without a technician (aging)")});
+}
+
+void Engine::State::Sweep() {
+  std::vector<internal::QueueKey> keys;
+  for (const ZoneRec& z : zones_) {
+    for (const auto& [mask, by_need] : z.queues) {
+      for (const auto& [need, queue] : by_need) {
+        keys.insert(keys.end(), queue.begin(), queue.end());
+      }
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  for (const internal::QueueKey& k : keys) Dispatch(ByNumber(k.number));
+}
+
+}  // namespace dispatchd::engine

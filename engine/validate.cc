@@ -1,0 +1,194 @@
+#include "engine/internal/validate.h"
+
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "engine/internal/strings.h"
+
+namespace dispatchd::engine::internal {
+namespace {
+
+absl::Status Invalid(std::string_view field, std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(internal::Sv(field), ": ", internal::Sv(what)));
+}
+
+bool IsIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+std::string At(std::string_view field, size_t i) {
+  return absl::StrCat(internal::Sv(field), "[", i, "]");
+}
+
+}  // namespace
+
+absl::Status CheckPresent(std::string_view field, std::string_view value) {
+  if (value.empty()) return Invalid(field, "required");
+  return absl::OkStatus();
+}
+
+absl::Status CheckTechnicianId(std::string_view field, std::string_view id) {
+  RETURN_IF_ERROR(CheckPresent(field, id));
+  if (id.size() > kMaxIdBytes) {
+    return Invalid(field, absl::StrCat("longer than ", kMaxIdBytes, " bytes"));
+  }
+  for (char c : id) {
+    if (!IsIdChar(c)) {
+      return Invalid(field, absl::StrCat("'", internal::Sv(id),
+                                         "' may contain only letters, digits, "
+                                         "'.', '_' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckZoneId(std::string_view field, std::string_view id) {
+  RETURN_IF_ERROR(CheckPresent(field, id));
+  if (id.size() > kMaxZoneIdBytes) {
+    return Invalid(field, absl::StrCat("longer than ", kMaxZoneIdBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckUrgency(std::string_view field, Urgency u) {
+  const int v = static_cast<int>(u);
+  if (v < 1 || v > kUrgencyCount) {
+    return Invalid(field, absl::StrCat("urgency must be set (1..4), got ", v));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTechnicianSkills(std::string_view field,
+                                   const std::vector<SkillLevel>& skills) {
+  if (skills.empty()) return Invalid(field, "at least one skill is required");
+  absl::flat_hash_set<std::string_view> seen;
+  for (size_t i = 0; i < skills.size(); ++i) {
+    const SkillLevel& s = skills[i];
+    RETURN_IF_ERROR(CheckPresent(At(field, i) + ".skill", s.skill));
+    if (s.level < kMinLevel || s.level > kMaxLevel) {
+      return Invalid(At(field, i) + ".level",
+                     absl::StrCat("level must be 1..5, got ", s.level));
+    }
+    if (!seen.insert(s.skill).second) {
+      return Invalid(At(field, i), absl::StrCat("duplicate skill '", s.skill, "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NormalizeRequirements(std::string_view field,
+                                   std::vector<SkillLevel>& skills,
+                                   bool allow_empty) {
+  if (skills.empty() && !allow_empty) {
+    return Invalid(field, "at least one required skill");
+  }
+  absl::flat_hash_set<std::string_view> seen;
+  for (size_t i = 0; i < skills.size(); ++i) {
+    SkillLevel& s = skills[i];
+    RETURN_IF_ERROR(CheckPresent(At(field, i) + ".skill", s.skill));
+    if (s.level == 0) s.level = kMinLevel;
+    if (s.level > kMaxLevel) {
+      return Invalid(At(field, i) + ".min_level",
+                     absl::StrCat("level must be 1..5, got ", s.level));
+    }
+    if (!seen.insert(s.skill).second) {
+      return Invalid(At(field, i), absl::StrCat("duplicate skill '", s.skill, "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckMaterials(std::string_view field,
+                            const std::vector<MaterialLine>& lines) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    RETURN_IF_ERROR(CheckPresent(At(field, i) + ".sku", lines[i].sku));
+    if (lines[i].quantity < 1) {
+      return Invalid(At(field, i) + ".quantity", "must be at least 1");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPolicy(const Policy& p) {
+  const std::pair<const char*, uint32_t> sla[] = {
+      {"policy.sla_minutes_emergency", p.sla_minutes_emergency},
+      {"policy.sla_minutes_urgent", p.sla_minutes_urgent},
+      {"policy.sla_minutes_normal", p.sla_minutes_normal},
+      {"policy.sla_minutes_low", p.sla_minutes_low}};
+  for (size_t i = 0; i < 4; ++i) {
+    if (sla[i].second == 0) return Invalid(sla[i].first, "must be > 0");
+    if (sla[i].second > 366 * 24 * 60) return Invalid(sla[i].first, "more than a year");
+    if (i > 0 && sla[i].second < sla[i - 1].second) {
+      return Invalid(sla[i].first,
+                     absl::StrCat("must be >= ", sla[i - 1].first, " (",
+                                  sla[i - 1].second, "): stricter classes "
+                                  "have shorter SLAs"));
+    }
+  }
+  if (p.offer_timeout_seconds < 1 || p.offer_timeout_seconds > 86400) {
+    return Invalid("policy.offer_timeout_seconds", "must be 1..86400");
+  }
+  if (p.cross_zone_max_travel_minutes > 24 * 60) {
+    return Invalid("policy.cross_zone_max_travel_minutes", "more than a day");
+  }
+  if (p.aging_promote_minutes > 366 * 24 * 60) {
+    return Invalid("policy.aging_promote_minutes", "more than a year");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NormalizeSpec(RequestSpec& spec, bool allow_no_skills) {
+  if (spec.idempotency_key.size() > kMaxKeyBytes) {
+    return Invalid("idempotency_key",
+                   absl::StrCat("longer than ", kMaxKeyBytes, " bytes"));
+  }
+  RETURN_IF_ERROR(CheckZoneId("zone_id", spec.zone_id));
+  RETURN_IF_ERROR(NormalizeRequirements("required_skills", spec.required_skills,
+                                        allow_no_skills));
+  RETURN_IF_ERROR(CheckUrgency("urgency", spec.urgency));
+  RETURN_IF_ERROR(CheckMaterials("materials", spec.materials));
+  if (spec.crew_size == 0) spec.crew_size = 1;
+  if (spec.estimated_minutes > 30 * 24 * 60) {
+    return Invalid("estimated_minutes", "more than 30 days");
+  }
+  if (spec.not_before && spec.due_by && *spec.due_by <= *spec.not_before) {
+    return Invalid("due_by", "must be after not_before");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckZoneShape(const Zone& zone) {
+  RETURN_IF_ERROR(CheckZoneId("zone.zone_id", zone.zone_id));
+  absl::flat_hash_set<std::string_view> seen;
+  for (size_t i = 0; i < zone.neighbors.size(); ++i) {
+    const Neighbor& n = zone.neighbors[i];
+    const std::string field = At("zone.neighbors", i);
+    RETURN_IF_ERROR(CheckZoneId(field + ".zone_id", n.zone_id));
+    if (n.zone_id == zone.zone_id) {
+      return Invalid(field + ".zone_id", "a zone cannot neighbour itself");
+    }
+    if (n.travel_minutes < 1) {
+      return Invalid(field + ".travel_minutes", "must be at least 1");
+    }
+    if (!seen.insert(n.zone_id).second) {
+      return Invalid(field, absl::StrCat("duplicate neighbour '", n.zone_id, "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool HasHolder(RequestState s) {
+  return s == RequestState::kOffered || s == RequestState::kAssigned ||
+         s == RequestState::kInProgress || s == RequestState::kOnHold;
+}
+
+absl::Status NotOpen(const Request& r) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("request ", r.request_id, " is already ",
+                   r.state == RequestState::kCompleted ? "completed" : "cancelled"));
+}
+
+}  // namespace dispatchd::engine::internal
