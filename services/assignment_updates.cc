@@ -1,0 +1,131 @@
+#include "services/assignment_updates.h"
+
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "services/codec.h"
+
+namespace dispatchd::services {
+namespace {
+
+namespace ev = engine::ev;
+using ::dispatch::v1::AssignmentChange;
+
+// Collects updates for one batch of events.
+class UpdateBuilder {
+ public:
+  UpdateBuilder(const engine::Engine& engine, std::vector<TechnicianUpdate>* out)
+      : engine_(engine), out_(out) {}
+
+  void Add(const engine::Event& event) {
+    sequence_ = event.sequence;
+    std::visit([this](const auto& e) { On(e); }, event.kind);
+  }
+
+ private:
+  void On(const ev::OfferMade& e) {
+    v1::AssignmentUpdate* u =
+        Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_OFFERED, e.decision.detail);
+    if (u != nullptr) DecisionToProto(e.decision, u->mutable_decision());
+  }
+  void On(const ev::RequestAssigned& e) {
+    v1::AssignmentUpdate* u =
+        Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_ASSIGNED, e.reason);
+    if (u != nullptr) DecisionToProto(e.decision, u->mutable_decision());
+    if (e.released_technician_id != e.technician_id) {
+      Emit(e.released_technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_WITHDRAWN,
+           absl::StrCat("reassigned to ", e.technician_id, ": ", e.reason));
+    }
+  }
+  void On(const ev::OfferAccepted& e) {
+    Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_ACCEPTED, "offer accepted");
+  }
+  void On(const ev::WorkStarted& e) {
+    Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_STARTED, "work started");
+  }
+  void On(const ev::WorkPutOnHold& e) {
+    Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_ON_HOLD, e.reason);
+  }
+  void On(const ev::WorkCompleted& e) {
+    Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_COMPLETED,
+         e.resolved ? "completed, resolved" : "completed, not resolved");
+  }
+  void On(const ev::RequestCancelled& e) {
+    Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_WITHDRAWN,
+         absl::StrCat("cancelled: ", e.reason));
+  }
+  void On(const ev::OfferExpired& e) {
+    Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_WITHDRAWN,
+         "offer expired: not answered in time");
+  }
+  void On(const ev::OfferDeclined& e) {
+    Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_WITHDRAWN,
+         absl::StrCat("declined: ", e.reason));
+  }
+  void On(const ev::OfferWithdrawn& e) {
+    Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_WITHDRAWN, e.reason);
+  }
+  void On(const ev::RequestRequeued& e) {
+    Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_WITHDRAWN, e.reason);
+  }
+  void On(const ev::UrgencyChanged& e) { Updated(e.request_id, e.reason); }
+  void On(const ev::RequestPromoted& e) { Updated(e.request_id, e.reason); }
+  template <typename Other>
+  void On(const Other&) {}
+
+  // UPDATED to whoever holds the request, if anyone.
+  void Updated(const std::string& request_id, const std::string& reason) {
+    const engine::Request* r = engine_.FindRequest(request_id);
+    if (r == nullptr || !engine::IsOpen(r->state) || r->state == engine::RequestState::kQueued ||
+        r->state == engine::RequestState::kScheduled) {
+      return;
+    }
+    Emit(r->technician_id, request_id, v1::ASSIGNMENT_CHANGE_UPDATED, reason);
+  }
+
+  v1::AssignmentUpdate* Emit(const std::string& technician_id, const std::string& request_id,
+                             AssignmentChange change, const std::string& reason) {
+    if (technician_id.empty()) return nullptr;
+    TechnicianUpdate& t = out_->emplace_back();
+    t.technician_id = technician_id;
+    t.update.set_change(change);
+    if (const engine::Request* r = engine_.FindRequest(request_id); r != nullptr) {
+      RequestToProto(*r, t.update.mutable_request());
+    } else {
+      t.update.mutable_request()->set_request_id(request_id);
+    }
+    t.update.set_reason(reason);
+    t.update.set_sequence(sequence_);
+    return &t.update;
+  }
+
+  const engine::Engine& engine_;
+  std::vector<TechnicianUpdate>* out_;
+  uint64_t sequence_ = 0;
+};
+
+}  // namespace
+
+std::vector<TechnicianUpdate> AssignmentUpdatesFor(const std::vector<engine::Event>& events,
+                                                   const engine::Engine& engine) {
+  std::vector<TechnicianUpdate> out;
+  UpdateBuilder builder(engine, &out);
+  for (const engine::Event& e : events) builder.Add(e);
+  return out;
+}
+
+std::vector<v1::AssignmentUpdate> AssignmentSnapshot(const std::string& technician_id,
+                                                     const engine::Engine& engine) {
+  std::vector<v1::AssignmentUpdate> out;
+  for (const engine::Request* r : engine.OpenRequestsOf(technician_id)) {
+    v1::AssignmentUpdate& u = out.emplace_back();
+    u.set_change(v1::ASSIGNMENT_CHANGE_OPEN);
+    RequestToProto(*r, u.mutable_request());
+    u.set_reason("open for you now");
+    u.set_snapshot(true);
+    if (r->decision) DecisionToProto(*r->decision, u.mutable_decision());
+  }
+  return out;
+}
+
+}  // namespace dispatchd::services

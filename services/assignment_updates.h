@@ -1,0 +1,42 @@
+// Maps engine events to the AssignmentUpdates each concerned technician's
+// WatchAssignments stream receives, and builds the snapshot of open work a
+// stream starts with.
+//
+//   OfferMade                     -> OFFERED (with the decision)
+//   RequestAssigned               -> ASSIGNED to the new technician,
+//                                    WITHDRAWN to the released one
+//   OfferAccepted / WorkStarted / WorkPutOnHold / WorkCompleted
+//                                 -> ACCEPTED / STARTED / ON_HOLD / COMPLETED
+//   RequestCancelled, OfferExpired, OfferDeclined, OfferWithdrawn,
+//   RequestRequeued               -> WITHDRAWN
+//   UrgencyChanged, RequestPromoted -> UPDATED to the technician holding it
+//
+// Thread safety: call on the engine thread (reads engine state).
+#ifndef DISPATCHD_SERVICES_ASSIGNMENT_UPDATES_H_
+#define DISPATCHD_SERVICES_ASSIGNMENT_UPDATES_H_
+
+#include <string>
+#include <vector>
+
+#include "dispatch/v1/technicians.pb.h"
+#include "engine/engine.h"
+
+namespace dispatchd::services {
+
+struct TechnicianUpdate {
+  std::string technician_id;
+  ::dispatch::v1::AssignmentUpdate update;
+};
+
+// The updates `events` (just produced by engine.Handle) mean for
+// technicians, in event order. Each carries the request as it is now.
+std::vector<TechnicianUpdate> AssignmentUpdatesFor(const std::vector<engine::Event>& events,
+                                                   const engine::Engine& engine);
+
+// What is open for `technician_id` now, as OPEN updates with snapshot=true.
+std::vector<::dispatch::v1::AssignmentUpdate> AssignmentSnapshot(
+    const std::string& technician_id, const engine::Engine& engine);
+
+}  // namespace dispatchd::services
+
+#endif  // DISPATCHD_SERVICES_ASSIGNMENT_UPDATES_H_

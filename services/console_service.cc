@@ -1,0 +1,132 @@
+#include "services/console_service.h"
+
+#include <memory>
+#include <string>
+
+#include "base/status_macros.h"
+#include "services/codec.h"
+#include "services/event_text.h"
+#include "services/request_codec.h"
+#include "services/service_util.h"
+#include "services/stream_hub.h"
+
+namespace dispatchd::services {
+namespace {
+
+void BoardToProto(const engine::ZoneBoard& board, v1::ZoneBoard* out) {
+  out->set_zone_id(board.zone->zone_id);
+  out->set_name(board.zone->name);
+  for (int u = engine::kUrgencyCount; u >= 1; --u) {  // Most urgent first.
+    v1::QueuedCount* c = out->add_queued();
+    c->set_urgency(static_cast<v1::Urgency>(u));
+    c->set_count(board.queued_counts[u - 1]);
+  }
+  for (const engine::Request* r : board.queued) RequestToProto(*r, out->add_queued_requests());
+  for (const engine::Request* r : board.in_progress) RequestToProto(*r, out->add_in_progress());
+  for (const engine::Technician* t : board.technicians) {
+    v1::TechnicianOnBoard* p = out->add_technicians();
+    p->set_technician_id(t->technician_id);
+    p->set_name(t->name);
+    p->set_state(TechnicianStateToProto(t->state));
+    p->set_request_id(t->request_id);
+  }
+  for (const engine::Shortage& s : board.shortages) ShortageToProto(s, out->add_shortages());
+}
+
+bool HeldByTechnician(engine::RequestState s) {
+  return s == engine::RequestState::kOffered || s == engine::RequestState::kAssigned ||
+         s == engine::RequestState::kInProgress || s == engine::RequestState::kOnHold;
+}
+
+// One line per logged event of the request, oldest first.
+absl::Status FillHistory(const EngineView& view, const std::string& request_id,
+                         v1::ExplainAssignmentResponse* resp) {
+  for (uint64_t sequence : view.requests.SequencesOf(request_id)) {
+    ASSIGN_OR_RETURN(std::vector<v1::Event> events, view.log.Read(sequence, 1));
+    if (events.empty() || events[0].sequence() != sequence) continue;
+    resp->add_history(EventLineWithTime(events[0]));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FillExplanation(const EngineView& view, const std::string& request_id,
+                             v1::ExplainAssignmentResponse* resp) {
+  ASSIGN_OR_RETURN(engine::Explanation x, view.engine.Explain(request_id));
+  const engine::Request& r = *x.request;
+  resp->set_request_id(r.request_id);
+  resp->set_state(RequestStateToProto(r.state));
+  if (HeldByTechnician(r.state)) resp->set_technician_id(r.technician_id);
+  if (r.decision) DecisionToProto(*r.decision, resp->mutable_decision());
+  resp->set_waiting_reason(x.waiting_reason);
+  return FillHistory(view, request_id, resp);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ConsoleServiceImpl::GetBoard(grpc::CallbackServerContext* ctx,
+                                                       const v1::GetBoardRequest* request,
+                                                       v1::GetBoardResponse* response) {
+  return RunQuery<v1::GetBoardResponse>(
+      ctx, runner_, response,
+      [zone = request->zone_id()](const EngineView& view,
+                                  v1::GetBoardResponse* resp) -> absl::Status {
+        if (!zone.empty() && view.engine.FindZone(zone) == nullptr) {
+          return NotFound("zone_id", "zone", zone);
+        }
+        ASSIGN_OR_RETURN(std::vector<engine::ZoneBoard> boards, view.engine.GetBoard(zone));
+        for (const engine::ZoneBoard& b : boards) BoardToProto(b, resp->add_zones());
+        resp->set_last_sequence(view.engine.last_sequence());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerWriteReactor<v1::Event>* ConsoleServiceImpl::WatchEvents(
+    grpc::CallbackServerContext* ctx, const v1::WatchEventsRequest* request) {
+  auto stream = std::make_shared<EventStream>(log_, request->from_sequence(), stream_capacity_);
+  EngineRunner* runner = runner_;
+  const void* key = stream.get();
+  stream->Hold(stream, [runner, key] { runner->Unsubscribe(key); });
+  runner_->WatchEvents(request->from_sequence(), stream);
+  return stream.get();
+}
+
+grpc::ServerUnaryReactor* ConsoleServiceImpl::ExplainAssignment(
+    grpc::CallbackServerContext* ctx, const v1::ExplainAssignmentRequest* request,
+    v1::ExplainAssignmentResponse* response) {
+  if (absl::Status s = RequireNonEmpty(request->request_id(), "request_id"); !s.ok()) {
+    return FinishNow(ctx, s);
+  }
+  return RunQuery<v1::ExplainAssignmentResponse>(
+      ctx, runner_, response,
+      [id = request->request_id()](const EngineView& view,
+                                   v1::ExplainAssignmentResponse* resp) {
+        return FillExplanation(view, id, resp);
+      });
+}
+
+grpc::ServerUnaryReactor* ConsoleServiceImpl::GetStats(grpc::CallbackServerContext* ctx,
+                                                       const v1::GetStatsRequest* request,
+                                                       v1::GetStatsResponse* response) {
+  return RunQuery<v1::GetStatsResponse>(
+      ctx, runner_, response,
+      [zone = request->zone_id(), tech = request->technician_id()](
+          const EngineView& view, v1::GetStatsResponse* resp) -> absl::Status {
+        ASSIGN_OR_RETURN(engine::Stats stats, view.engine.GetStats(zone, tech));
+        KpisToProto(stats.site, resp->mutable_site());
+        for (const auto& [id, kpis] : stats.zones) {
+          v1::ZoneKpis* z = resp->add_zones();
+          z->set_zone_id(id);
+          KpisToProto(kpis, z->mutable_kpis());
+        }
+        for (const auto& [id, kpis] : stats.technicians) {
+          v1::TechnicianKpis* t = resp->add_technicians();
+          t->set_technician_id(id);
+          KpisToProto(kpis, t->mutable_kpis());
+        }
+        resp->set_target_mean_response_minutes(kTargetMeanResponseMinutes);
+        resp->set_target_resolution_rate(kTargetResolutionRate);
+        return absl::OkStatus();
+      });
+}
+
+}  // namespace dispatchd::services

@@ -1,0 +1,250 @@
+#include "services/engine_runner.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "boost/asio/post.hpp"
+#include "services/codec.h"
+#include "services/event_codec.h"
+
+namespace dispatchd::services {
+
+namespace asio = boost::asio;
+
+EngineRunner::EngineRunner(EventLog* log, Options options)
+    : log_(log),
+      options_(options),
+      clock_(options.clock != nullptr ? options.clock : &system_clock_),
+      work_(asio::make_work_guard(io_)),
+      engine_(clock_),
+      timer_(io_),
+      durable_sequence_(log->durable_sequence()) {}
+
+EngineRunner::~EngineRunner() { Stop(); }
+
+void EngineRunner::AddObserver(EventObserver observer) {
+  observers_.push_back(std::move(observer));
+}
+
+void EngineRunner::Start() {
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void EngineRunner::Stop() {
+  if (!thread_.joinable()) return;
+  asio::post(io_, [this] {
+    hub_.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "dispatchd is shutting down"));
+    timer_.cancel();
+    io_.stop();
+  });
+  thread_.join();
+}
+
+void EngineRunner::Submit(engine::Command command, BuildFn build, DoneFn done) {
+  asio::post(io_, [this, command = std::move(command), build = std::move(build),
+                   done = std::move(done)]() mutable {
+    HandleCommand(command, &build, &done);
+  });
+}
+
+void EngineRunner::Query(QueryFn build, DoneFn done) {
+  asio::post(io_, [this, build = std::move(build), done = std::move(done)]() mutable {
+    if (!poisoned_.ok()) return done(poisoned_);
+    absl::Status reply = build(EngineView{engine_, requests_, *log_});
+    DeliverWhenDurable(engine_.last_sequence(),
+                       [reply = std::move(reply), done = std::move(done)](
+                           absl::Status durable) mutable {
+                         done(durable.ok() ? reply : durable);
+                       });
+  });
+}
+
+void EngineRunner::HandleCommand(const engine::Command& command, BuildFn* build,
+                                 DoneFn* done) {
+  if (!poisoned_.ok()) {
+    if (*done) (*done)(poisoned_);
+    return;
+  }
+  absl::StatusOr<engine::Outcome> outcome = engine_.Handle(command);
+  absl::Status reply = *build ? (*build)(outcome, engine_) : outcome.status();
+  if (outcome.ok() && !outcome->events.empty()) AppendBatch(outcome->events);
+  if (*done) {
+    DeliverWhenDurable(engine_.last_sequence(),
+                       [reply = std::move(reply), done = std::move(*done)](
+                           absl::Status durable) mutable {
+                         done(durable.ok() ? reply : durable);
+                       });
+  } else if (!reply.ok() && !absl::IsFailedPrecondition(reply)) {
+    std::fprintf(stderr, "dispatchd: engine: %s\n", std::string(reply.message()).c_str());
+  }
+  RescheduleTimer();
+}
+
+void EngineRunner::AppendBatch(const std::vector<engine::Event>& events) {
+  Batch batch;
+  batch.last_sequence = events.back().sequence;
+  batch.events = EventsToProto(events);
+  batch.updates = AssignmentUpdatesFor(events, engine_);
+  std::vector<::dispatch::v1::Event> copy = batch.events;
+  const uint64_t last = batch.last_sequence;
+  in_flight_.push_back(std::move(batch));
+  log_->Append(std::move(copy), [this, last](absl::Status status) {
+    // A log that is durable at once calls back right here, on the engine
+    // thread: publish now, so a reply never waits on an extra hop.
+    if (io_.get_executor().running_in_this_thread()) {
+      OnDurable(last, status);
+    } else {
+      asio::post(io_, [this, last, status] { OnDurable(last, status); });
+    }
+  });
+}
+
+void EngineRunner::OnDurable(uint64_t sequence, const absl::Status& status) {
+  if (!status.ok()) return Poison(status);
+  while (!in_flight_.empty() && in_flight_.front().last_sequence <= sequence) {
+    Batch batch = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    durable_sequence_ = batch.last_sequence;
+    for (const ::dispatch::v1::Event& e : batch.events) {
+      requests_.Add(e);
+      for (const EventObserver& observer : observers_) observer(e);
+    }
+    RunDeliveries();
+    hub_.Publish(batch.events, batch.updates);
+  }
+}
+
+void EngineRunner::Poison(const absl::Status& status) {
+  if (!poisoned_.ok()) return;
+  poisoned_ = absl::UnavailableError(absl::StrCat("event log failed: ", status.message()));
+  std::fprintf(stderr, "dispatchd: %s; refusing all further work\n",
+               std::string(poisoned_.message()).c_str());
+  in_flight_.clear();
+  std::deque<Delivery> pending = std::move(deliveries_);
+  deliveries_.clear();
+  for (Delivery& d : pending) d.done(poisoned_);
+  hub_.CloseAll(ToGrpcStatus(poisoned_));
+}
+
+void EngineRunner::DeliverWhenDurable(uint64_t sequence, DoneFn done) {
+  if (!poisoned_.ok()) return done(poisoned_);
+  if (sequence <= durable_sequence_ && deliveries_.empty()) return done(absl::OkStatus());
+  deliveries_.push_back(Delivery{sequence, std::move(done)});
+  RunDeliveries();
+}
+
+void EngineRunner::RunDeliveries() {
+  while (!deliveries_.empty() && deliveries_.front().after_sequence <= durable_sequence_) {
+    DoneFn done = std::move(deliveries_.front().done);
+    deliveries_.pop_front();
+    done(absl::OkStatus());
+  }
+}
+
+void EngineRunner::RescheduleTimer() {
+  if (!options_.run_timers) return;
+  const std::optional<absl::Time> next = engine_.NextTimer();
+  if (next == timer_deadline_) return;
+  timer_deadline_ = next;
+  if (!next) {
+    timer_.cancel();
+    return;
+  }
+  const absl::Duration wait = std::max(absl::ZeroDuration(), *next - clock_->Now());
+  timer_.expires_after(absl::ToChronoNanoseconds(wait));
+  timer_.async_wait([this](const boost::system::error_code& error) {
+    if (error) return;  // Re-armed or cancelled.
+    timer_deadline_.reset();
+    BuildFn no_build;
+    DoneFn no_done;
+    HandleCommand(engine::cmd::Tick{}, &no_build, &no_done);
+  });
+}
+
+void EngineRunner::WatchAssignments(std::string technician_id,
+                                    std::shared_ptr<AssignmentStream> stream) {
+  asio::post(io_, [this, technician_id = std::move(technician_id),
+                   stream = std::move(stream)]() mutable {
+    StartAssignmentStream(technician_id, std::move(stream));
+  });
+}
+
+void EngineRunner::StartAssignmentStream(const std::string& technician_id,
+                                         std::shared_ptr<AssignmentStream> stream) {
+  if (streams_closed_) return stream->Close(*streams_closed_);
+  if (!poisoned_.ok()) return stream->Close(ToGrpcStatus(poisoned_));
+  if (engine_.FindTechnician(technician_id) == nullptr) {
+    return stream->Close(grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        absl::StrCat("technician_id: unknown technician '", technician_id, "'")));
+  }
+  // The snapshot and the subscription are taken at the same sequence: the
+  // stream gets live updates only above it.
+  const uint64_t at = engine_.last_sequence();
+  std::vector<::dispatch::v1::AssignmentUpdate> snapshot =
+      AssignmentSnapshot(technician_id, engine_);
+  hub_.AddAssignmentStream(technician_id, at, stream);
+  stream->SendHeaders();  // Tells the client it is subscribed.
+  DeliverWhenDurable(at, [stream, snapshot = std::move(snapshot)](absl::Status s) mutable {
+    if (s.ok()) {
+      stream->Push(std::move(snapshot));
+    } else {
+      stream->Close(ToGrpcStatus(s));
+    }
+  });
+}
+
+void EngineRunner::WatchEvents(uint64_t from_sequence, std::shared_ptr<EventStream> stream) {
+  asio::post(io_, [this, from_sequence, stream = std::move(stream)] {
+    if (streams_closed_) return stream->Close(*streams_closed_);
+    if (!poisoned_.ok()) return stream->Close(ToGrpcStatus(poisoned_));
+    const uint64_t next = engine_.last_sequence() + 1;
+    if (from_sequence > next) {
+      return stream->Close(grpc::Status(
+          grpc::StatusCode::OUT_OF_RANGE,
+          absl::StrCat("from_sequence: ", from_sequence, " is past the next event, ", next)));
+    }
+    hub_.AddEventStream(stream);
+    stream->SendHeaders();  // Tells the client it is subscribed.
+    stream->Start();
+  });
+}
+
+void EngineRunner::Unsubscribe(const void* stream) {
+  asio::post(io_, [this, stream] { hub_.Remove(stream); });
+}
+
+void EngineRunner::CloseStreams(grpc::Status status) {
+  asio::post(io_, [this, status] {
+    streams_closed_ = status;
+    hub_.CloseAll(status);
+  });
+}
+
+void EngineRunner::FireTimersNow() {
+  RunOnEngineThread([this] {
+    BuildFn no_build;
+    DoneFn no_done;
+    HandleCommand(engine::cmd::Tick{}, &no_build, &no_done);
+  });
+}
+
+void EngineRunner::RunOnEngineThread(absl::AnyInvocable<void()> fn) {
+  absl::Notification done;
+  asio::post(io_, [&fn, &done] {
+    fn();
+    done.Notify();
+  });
+  done.WaitForNotification();
+}
+
+uint64_t EngineRunner::last_sequence() {
+  uint64_t last = 0;
+  RunOnEngineThread([this, &last] { last = engine_.last_sequence(); });
+  return last;
+}
+
+}  // namespace dispatchd::services

@@ -1,0 +1,164 @@
+// EngineRunner: the single writer. One thread runs a boost::asio::io_context
+// that owns the engine; every command and query is posted to it, so the
+// domain needs no locks (DESIGN.md, principle 1).
+//
+// Durable before visible (principle 2). After Handle, the runner encodes the
+// batch, appends it to the EventLog and parks every effect behind it:
+//   - the caller's reply is built at once, on the engine thread, from the
+//     state right after the command, but `done` runs only once the log says
+//     the batch is durable;
+//   - query replies wait for the events their state includes;
+//   - console events, technician updates and the request index see a batch
+//     only once it is durable, in sequence order.
+// If the log fails, the runner is poisoned: pending and later calls fail
+// UNAVAILABLE with the log's error, and streams end. Nothing is retried.
+//
+// Timers: after each command the runner re-arms one steady_timer for
+// engine.NextTimer() and handles cmd::Tick when it fires.
+//
+// Thread safety: public methods are thread-safe unless noted. Callbacks
+// (build, done) run on the engine thread and must not block; they must not
+// call the blocking test hooks.
+#ifndef DISPATCHD_SERVICES_ENGINE_RUNNER_H_
+#define DISPATCHD_SERVICES_ENGINE_RUNNER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "dispatch/v1/events.pb.h"
+#include "engine/clock.h"
+#include "engine/engine.h"
+#include "services/assignment_updates.h"
+#include "services/event_log.h"
+#include "services/request_index.h"
+#include "services/stream_hub.h"
+
+namespace dispatchd::services {
+
+// What a query may read, on the engine thread.
+struct EngineView {
+  const engine::Engine& engine;
+  const RequestIndex& requests;  // Durable events only.
+  const EventLog& log;
+};
+
+class EngineRunner {
+ public:
+  struct Options {
+    // The engine's clock; nullptr: the system clock. Must outlive the runner.
+    const engine::Clock* clock = nullptr;
+    // False: timers fire only through FireTimersNow (tests drive time).
+    bool run_timers = true;
+  };
+
+  // Builds the reply from the command's result; runs on the engine thread.
+  using BuildFn = absl::AnyInvocable<absl::Status(const absl::StatusOr<engine::Outcome>&,
+                                                  const engine::Engine&)>;
+  using QueryFn = absl::AnyInvocable<absl::Status(const EngineView&)>;
+  // Gets the build's status, or the log's error; runs on the engine thread.
+  using DoneFn = absl::AnyInvocable<void(absl::Status)>;
+  // Sees each durable event once, in order, on the engine thread.
+  using EventObserver = std::function<void(const ::dispatch::v1::Event&)>;
+
+  // "*log" must outlive the runner.
+  EngineRunner(EventLog* log, Options options);
+  ~EngineRunner();  // Stops.
+  EngineRunner(const EngineRunner&) = delete;
+  EngineRunner& operator=(const EngineRunner&) = delete;
+
+  // REQUIRES: before Start.
+  void AddObserver(EventObserver observer);
+  void Start();
+  // Ends every stream UNAVAILABLE and joins the engine thread. Work still
+  // queued is dropped, so stop the gRPC server first. Idempotent.
+  void Stop();
+
+  // Handles `command` on the engine thread, then `build`, then — once the
+  // events it produced (or the state it saw) are durable — `done`.
+  void Submit(engine::Command command, BuildFn build, DoneFn done);
+  // Runs `build` on the engine thread; `done` once what it read is durable.
+  void Query(QueryFn build, DoneFn done);
+
+  // Starts `stream` for `technician_id`: the snapshot of their open work,
+  // then live updates, no gap, no duplicate. NOT_FOUND ends the stream if
+  // the technician is unknown.
+  void WatchAssignments(std::string technician_id, std::shared_ptr<AssignmentStream> stream);
+  // Starts `stream` (which reads from its from_sequence). OUT_OF_RANGE ends
+  // it if from_sequence is past the next event.
+  void WatchEvents(uint64_t from_sequence, std::shared_ptr<EventStream> stream);
+  // Forgets a stream that has ended.
+  void Unsubscribe(const void* stream);
+  // Finishes every stream with `status`; later Watch calls end likewise.
+  void CloseStreams(grpc::Status status);
+
+  // --- Blocking helpers (tests, start-up). Not from the engine thread. ---
+
+  // Handles cmd::Tick now, as if the timer had fired.
+  void FireTimersNow();
+  // Runs `fn` on the engine thread and waits for it (e.g. to move a
+  // ManualClock without racing the engine).
+  void RunOnEngineThread(absl::AnyInvocable<void()> fn);
+  uint64_t last_sequence();
+
+ private:
+  struct Batch {
+    uint64_t last_sequence = 0;
+    std::vector<::dispatch::v1::Event> events;
+    std::vector<TechnicianUpdate> updates;
+  };
+  struct Delivery {
+    uint64_t after_sequence = 0;
+    DoneFn done;
+  };
+
+  // All below: engine thread only.
+  void HandleCommand(const engine::Command& command, BuildFn* build, DoneFn* done);
+  void AppendBatch(const std::vector<engine::Event>& events);
+  void OnDurable(uint64_t sequence, const absl::Status& status);
+  void Poison(const absl::Status& status);
+  void DeliverWhenDurable(uint64_t sequence, DoneFn done);
+  void RunDeliveries();
+  void RescheduleTimer();
+  void StartAssignmentStream(const std::string& technician_id,
+                             std::shared_ptr<AssignmentStream> stream);
+
+  // Constant after construction.
+  EventLog* const log_;
+  const Options options_;
+  engine::SystemClock system_clock_;
+  const engine::Clock* const clock_;
+  std::vector<EventObserver> observers_;  // Fixed once started.
+
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+
+  // Engine thread only.
+  engine::Engine engine_;
+  boost::asio::steady_timer timer_;
+  std::optional<absl::Time> timer_deadline_;
+  uint64_t durable_sequence_ = 0;
+  std::deque<Batch> in_flight_;       // Appended, not yet durable; in order.
+  std::deque<Delivery> deliveries_;   // Non-decreasing after_sequence.
+  RequestIndex requests_;
+  StreamHub hub_;
+  absl::Status poisoned_;
+  std::optional<grpc::Status> streams_closed_;
+};
+
+}  // namespace dispatchd::services
+
+#endif  // DISPATCHD_SERVICES_ENGINE_RUNNER_H_

@@ -1,0 +1,55 @@
+// EventLog: where dispatchd's events are kept, in dispatch.v1.Event form.
+// The seam between the engine runner and persistence: today an in-memory
+// log, later the file journal, and one day a replicated log. So it assumes
+// no local file: a batch is appended at an expected sequence (a stale
+// writer is fenced), the caller learns when the batch is durable, and
+// anyone can read durable events from a sequence on.
+//
+// Thread safety: implementations are thread-safe.
+#ifndef DISPATCHD_SERVICES_EVENT_LOG_H_
+#define DISPATCHD_SERVICES_EVENT_LOG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "dispatch/v1/events.pb.h"
+
+namespace dispatchd::services {
+
+class EventLog {
+ public:
+  // Called exactly once per Append: OK when every event of the batch is
+  // durable, otherwise the error that failed the batch. Implementations
+  // call these in append order; one may run before Append returns, on the
+  // appending thread, or later on another thread. The callee must not call
+  // back into the log's Append from inside the callback.
+  using DurableCallback = std::function<void(absl::Status)>;
+
+  virtual ~EventLog() = default;
+
+  // Appends `events`: non-empty, sequences consecutive, the first equal to
+  // next_sequence(). Otherwise `done` gets FAILED_PRECONDITION (a stale or
+  // confused writer) and nothing is appended. Once the log has failed, every
+  // append fails with that error: a log never acknowledges after a failure.
+  virtual void Append(std::vector<::dispatch::v1::Event> events,
+                      DurableCallback done) = 0;
+
+  // The sequence the next appended event must carry (1 for an empty log).
+  virtual uint64_t next_sequence() const = 0;
+
+  // The last sequence known durable (0: none).
+  virtual uint64_t durable_sequence() const = 0;
+
+  // Up to `max_events` durable events with sequence >= `from`, in order.
+  // Empty when `from` is past the durable end.
+  virtual absl::StatusOr<std::vector<::dispatch::v1::Event>> Read(
+      uint64_t from, size_t max_events) const = 0;
+};
+
+}  // namespace dispatchd::services
+
+#endif  // DISPATCHD_SERVICES_EVENT_LOG_H_

@@ -1,0 +1,36 @@
+// RequestIndex: request id -> the sequences of the events about that
+// request, so ExplainAssignment can show a request's history by reading a
+// handful of events from the log instead of scanning it. Built from durable
+// events as they are published (and, once persistence lands, on replay).
+// Memory: one 8-byte sequence per request event.
+//
+// Thread safety: not thread-safe. Owned and used by the engine thread.
+#ifndef DISPATCHD_SERVICES_REQUEST_INDEX_H_
+#define DISPATCHD_SERVICES_REQUEST_INDEX_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "dispatch/v1/events.pb.h"
+
+namespace dispatchd::services {
+
+class RequestIndex {
+ public:
+  // Records `event` under its request, if it concerns one. Events must be
+  // added in sequence order.
+  void Add(const ::dispatch::v1::Event& event);
+
+  // Sequences of the events about `request_id`, ascending; empty if none.
+  const std::vector<uint64_t>& SequencesOf(absl::string_view request_id) const;
+
+ private:
+  absl::flat_hash_map<std::string, std::vector<uint64_t>> sequences_;
+};
+
+}  // namespace dispatchd::services
+
+#endif  // DISPATCHD_SERVICES_REQUEST_INDEX_H_

@@ -1,0 +1,148 @@
+// The server streams: a technician's reconnect gets the snapshot of open
+// work, console watchers get every event once and in order across the
+// switch from replay to live, slow consumers are cut off instead of
+// growing memory, and shutdown ends streams.
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/services/test_server.h"
+
+namespace dispatchd::services::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class StreamsTest : public ServerTest {
+ protected:
+  void AdjustStock(int64_t delta, const std::string& reason = "count") {
+    v1::AdjustStockRequest req;
+    req.set_depot_zone_id("north");
+    req.set_sku("FUSE-10A");
+    req.set_delta(delta);
+    req.set_reason(reason);
+    v1::AdjustStockResponse resp;
+    grpc::Status st =
+        Call(inventory_.get(), &v1::InventoryService::Stub::AdjustStock, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  // Reads events from `watcher` and checks they are exactly first..last.
+  void ExpectSequences(EventWatcher* watcher, uint64_t first, uint64_t last) {
+    for (uint64_t seq = first; seq <= last; ++seq) {
+      std::optional<v1::Event> e = watcher->Next();
+      ASSERT_TRUE(e.has_value()) << "missing event " << seq;
+      ASSERT_EQ(e->sequence(), seq) << "gap or duplicate";
+    }
+  }
+};
+
+TEST_F(StreamsTest, ReconnectingTechnicianGetsSnapshotOfOpenWork) {
+  SetUpCampus();
+  const v1::Request r = Submit(LightRequest());
+  const std::string tech = r.technician_id();
+  v1::AcceptAssignmentRequest accept;
+  accept.set_technician_id(tech);
+  accept.set_request_id(r.request_id());
+  v1::AcceptAssignmentResponse accepted;
+  ASSERT_TRUE(Call(technicians_.get(), &v1::TechnicianService::Stub::AcceptAssignment, accept,
+                   &accepted).ok());
+
+  auto watcher = WatchAssignments(tech);
+  std::optional<v1::AssignmentUpdate> open = watcher->Next();
+  ASSERT_TRUE(open.has_value());
+  EXPECT_EQ(open->change(), v1::ASSIGNMENT_CHANGE_OPEN);
+  EXPECT_TRUE(open->snapshot());
+  EXPECT_EQ(open->sequence(), 0u);
+  EXPECT_EQ(open->request().request_id(), r.request_id());
+  EXPECT_EQ(open->request().state(), v1::REQUEST_STATE_ASSIGNED);
+
+  // Then live updates, not marked as snapshot.
+  v1::StartWorkRequest start;
+  start.set_technician_id(tech);
+  start.set_request_id(r.request_id());
+  v1::StartWorkResponse started;
+  ASSERT_TRUE(
+      Call(technicians_.get(), &v1::TechnicianService::Stub::StartWork, start, &started).ok());
+  std::optional<v1::AssignmentUpdate> live = watcher->Next();
+  ASSERT_TRUE(live.has_value());
+  EXPECT_EQ(live->change(), v1::ASSIGNMENT_CHANGE_STARTED);
+  EXPECT_FALSE(live->snapshot());
+  EXPECT_FALSE(watcher->Next(absl::Milliseconds(200)).has_value()) << "duplicate update";
+}
+
+TEST_F(StreamsTest, WatchEventsReplaysFromASequenceThenGoesLive) {
+  SetUpCampus(/*start_shifts=*/false);  // 5 events.
+  for (int i = 0; i < 5; ++i) AdjustStock(1);
+  auto watcher = WatchEvents(3);
+  ExpectSequences(watcher.get(), 3, 10);
+  for (int i = 0; i < 5; ++i) AdjustStock(1);
+  ExpectSequences(watcher.get(), 11, 15);
+  EXPECT_FALSE(watcher->Next(absl::Milliseconds(200)).has_value()) << "duplicate event";
+}
+
+TEST_F(StreamsTest, WatchersJoiningDuringTrafficSeeNoGapOrDuplicate) {
+  UpsertZone("north");
+  constexpr int kCommands = 300;
+  std::thread traffic([this] {
+    for (int i = 0; i < kCommands; ++i) AdjustStock(1);
+  });
+  std::vector<std::unique_ptr<EventWatcher>> watchers;
+  for (int i = 0; i < 6; ++i) {
+    watchers.push_back(WatchEvents(1));
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  traffic.join();
+  for (auto& w : watchers) ExpectSequences(w.get(), 1, kCommands + 1);
+}
+
+class SlowConsumerTest : public StreamsTest {
+ protected:
+  void SetUp() override {
+    ServerOptions options;
+    options.event_stream_capacity = 2;
+    StartServer(std::move(options));
+  }
+};
+
+TEST_F(SlowConsumerTest, StreamOfAConsumerThatDoesNotReadIsEndedResourceExhausted) {
+  UpsertZone("north");
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, absl::Seconds(60));
+  v1::WatchEventsRequest req;
+  req.set_from_sequence(2);  // Live from the next event on.
+  std::unique_ptr<grpc::ClientReader<v1::Event>> reader = console_->WatchEvents(&ctx, req);
+  reader->WaitForInitialMetadata();
+
+  // Big events fill the transport's window quickly; the queue overflows.
+  const std::string big(256 * 1024, 'x');
+  for (int i = 0; i < 64; ++i) AdjustStock(1, big);
+
+  v1::Event e;
+  int read = 0;
+  while (reader->Read(&e)) ++read;
+  EXPECT_LT(read, 64);
+  EXPECT_THAT(reader->Finish(), StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "too slow"));
+
+  // The daemon is fine and a new watcher catches up from the log.
+  auto fresh = WatchEvents(60);
+  ASSERT_TRUE(fresh->Next().has_value());
+}
+
+TEST_F(StreamsTest, ShutdownEndsOpenStreams) {
+  SetUpCampus();
+  auto assignments = WatchAssignments("T-ELEC-01");
+  auto events = WatchEvents(1);
+  server_->Shutdown(absl::Seconds(2));
+  std::optional<grpc::Status> a = assignments->Final();
+  std::optional<grpc::Status> e = events->Final();
+  ASSERT_TRUE(a.has_value());
+  ASSERT_TRUE(e.has_value());
+  EXPECT_THAT(*a, StatusIs(grpc::StatusCode::UNAVAILABLE, "shutting down"));
+  EXPECT_THAT(*e, StatusIs(grpc::StatusCode::UNAVAILABLE, "shutting down"));
+}
+
+}  // namespace
+}  // namespace dispatchd::services::testing
