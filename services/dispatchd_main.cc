@@ -18,7 +18,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "clients/demo/demo.h"
+#include "journal/file_journal.h"
 #include "services/event_text.h"
+#include "services/journal_event_log.h"
+#include "services/memory_event_log.h"
 #include "services/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -29,6 +32,11 @@ ABSL_FLAG(std::string, demo, "",
           "load the campus and run the demo");
 ABSL_FLAG(double, demo_minutes_per_second, 1.0, "Demo minutes per wall-clock second");
 ABSL_FLAG(bool, log_events, true, "Print one line per event on stdout");
+ABSL_FLAG(bool, in_memory, false,
+          "Keep events in memory only (nothing survives a restart; for benchmarks)");
+ABSL_FLAG(bool, discard_after_corruption, false,
+          "If the journal is damaged in the middle, start anyway, keeping only the "
+          "records before the damage (the rest is moved aside, not deleted)");
 
 namespace dispatchd {
 namespace {
@@ -52,14 +60,34 @@ std::string ClientTarget(const std::string& address, int port) {
   return address;
 }
 
-void PrintBanner(const services::Server& server, const std::string& data_dir) {
+void PrintBanner(const services::Server& server, const std::string& store) {
   const std::string& addr = server.address();
   std::printf("dispatchd listening on %s\n", addr.c_str());
   std::printf("  health:     grpcurl -plaintext %s grpc.health.v1.Health/Check\n", addr.c_str());
   std::printf("  reflection: grpcurl -plaintext %s list\n", addr.c_str());
-  std::printf("  data dir:   %s (the event store is in memory for now; "
-              "persistence comes later)\n",
-              data_dir.c_str());
+  std::printf("  store:      %s\n", store.c_str());
+}
+
+// The event log: the journal under <data_dir>/journal, recovered, or memory.
+absl::StatusOr<std::unique_ptr<services::EventLog>> OpenLog(const std::string& data_dir,
+                                                            std::string* store) {
+  if (absl::GetFlag(FLAGS_in_memory)) {
+    *store = "in memory (--in_memory): nothing survives a restart";
+    return std::make_unique<services::MemoryEventLog>();
+  }
+  journal::FileJournalOptions options;
+  options.dir = (std::filesystem::path(data_dir) / "journal").string();
+  options.discard_after_corruption = absl::GetFlag(FLAGS_discard_after_corruption);
+  options.log = [](const std::string& note) {
+    std::fprintf(stderr, "dispatchd: journal: %s\n", note.c_str());
+  };
+  journal::RecoveryReport report;
+  absl::StatusOr<std::unique_ptr<journal::FileJournal>> opened =
+      journal::FileJournal::Open(options, &report);
+  if (!opened.ok()) return opened.status();
+  *store = absl::StrCat("journal in ", options.dir, " (", report.records, " events in ",
+                        report.segments, " segments)");
+  return std::make_unique<services::JournalEventLog>(*std::move(opened));
 }
 
 // Starts the demo campus client; nullptr (and a line on stderr) if it
@@ -94,8 +122,16 @@ int Run() {
     return 1;
   }
 
+  std::string store;
+  absl::StatusOr<std::unique_ptr<services::EventLog>> log = OpenLog(data_dir, &store);
+  if (!log.ok()) {
+    std::fprintf(stderr, "dispatchd: cannot open the event store: %s\n",
+                 log.status().ToString().c_str());
+    return 1;
+  }
   services::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.log = *std::move(log);
   if (absl::GetFlag(FLAGS_log_events)) {
     options.on_event = [](const ::dispatch::v1::Event& e) {
       std::printf("%s\n", services::EventLine(e).c_str());
@@ -107,11 +143,15 @@ int Run() {
     std::fprintf(stderr, "dispatchd: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  PrintBanner(**server, data_dir);
+  PrintBanner(**server, store);
+  if ((*server)->recovered_events() > 0) {
+    std::printf("dispatchd: recovered %llu events from the journal\n",
+                static_cast<unsigned long long>((*server)->recovered_events()));
+  }
 
   std::unique_ptr<demo::Demo> running_demo;
   const std::string demo_config = absl::GetFlag(FLAGS_demo);
-  if (!demo_config.empty() && (*server)->runner().last_sequence() == 0) {
+  if (!demo_config.empty()) {  // The demo loads the site only into an empty store.
     running_demo =
         StartDemo(ClientTarget((*server)->address(), (*server)->port()), demo_config,
                   absl::GetFlag(FLAGS_demo_minutes_per_second));

@@ -29,7 +29,41 @@ void EngineRunner::AddObserver(EventObserver observer) {
   observers_.push_back(std::move(observer));
 }
 
+void EngineRunner::OnPoison(std::function<void(const absl::Status&)> handler) {
+  on_poison_ = std::move(handler);
+}
+
+absl::StatusOr<uint64_t> EngineRunner::Recover() {
+  constexpr size_t kChunk = 4096;
+  uint64_t replayed = 0;
+  while (true) {
+    const uint64_t from = engine_.last_sequence() + 1;
+    absl::StatusOr<std::vector<::dispatch::v1::Event>> chunk = log_->Read(from, kChunk);
+    if (!chunk.ok()) return chunk.status();
+    for (const ::dispatch::v1::Event& e : *chunk) {
+      absl::StatusOr<engine::Event> event = EventFromProto(e);
+      absl::Status applied = event.ok() ? engine_.Apply(*event) : event.status();
+      if (!applied.ok()) {
+        return absl::DataLossError(absl::StrCat("replaying event ", e.sequence(),
+                                                " of the log: ", applied.message()));
+      }
+      requests_.Add(e);
+      ++replayed;
+    }
+    if (chunk->size() < kChunk) break;
+  }
+  durable_sequence_ = engine_.last_sequence();
+  if (durable_sequence_ != log_->durable_sequence()) {
+    return absl::DataLossError(absl::StrCat("the log holds events up to ",
+                                            log_->durable_sequence(), " but replay stopped at ",
+                                            durable_sequence_));
+  }
+  return replayed;
+}
+
 void EngineRunner::Start() {
+  // Timers that fell due while the daemon was down fire at once.
+  asio::post(io_, [this] { RescheduleTimer(); });
   thread_ = std::thread([this] { io_.run(); });
 }
 
@@ -127,6 +161,7 @@ void EngineRunner::Poison(const absl::Status& status) {
   deliveries_.clear();
   for (Delivery& d : pending) d.done(poisoned_);
   hub_.CloseAll(ToGrpcStatus(poisoned_));
+  if (on_poison_) on_poison_(poisoned_);
 }
 
 void EngineRunner::DeliverWhenDurable(uint64_t sequence, DoneFn done) {

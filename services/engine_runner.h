@@ -81,6 +81,14 @@ class EngineRunner {
 
   // REQUIRES: before Start.
   void AddObserver(EventObserver observer);
+  // Rebuilds the engine from every durable event in the log (recovery).
+  // Returns the number of events replayed, or DATA_LOSS naming the first
+  // event that cannot be decoded or does not fit the state. Observers do
+  // not see replayed events. REQUIRES: before Start.
+  absl::StatusOr<uint64_t> Recover();
+  // Called once, on the engine thread, when the log fails (fail-stop).
+  // REQUIRES: before Start.
+  void OnPoison(std::function<void(const absl::Status&)> handler);
   void Start();
   // Ends every stream UNAVAILABLE and joins the engine thread. Work still
   // queued is dropped, so stop the gRPC server first. Idempotent.
@@ -141,6 +149,7 @@ class EngineRunner {
   engine::SystemClock system_clock_;
   const engine::Clock* const clock_;
   std::vector<EventObserver> observers_;  // Fixed once started.
+  std::function<void(const absl::Status&)> on_poison_;  // Fixed once started.
 
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;

@@ -62,6 +62,16 @@ absl::Status Server::Build(ServerOptions& options) {
   runner_ = std::make_unique<EngineRunner>(
       log_.get(), EngineRunner::Options{options.clock, options.run_timers});
   if (options.on_event) runner_->AddObserver(options.on_event);
+  runner_->OnPoison([this](const absl::Status&) {
+    absl::MutexLock lock(&shutdown_mu_);
+    poisoned_ = true;
+    if (server_ != nullptr) SetHealth(server_.get(), false);
+  });
+  if (options.recover) {
+    absl::StatusOr<uint64_t> replayed = runner_->Recover();
+    if (!replayed.ok()) return replayed.status();
+    recovered_events_ = *replayed;
+  }
   runner_->Start();
 
   request_service_ = std::make_unique<RequestServiceImpl>(runner_.get());
@@ -84,7 +94,10 @@ absl::Status Server::Build(ServerOptions& options) {
   builder.RegisterService(inventory_service_.get());
   builder.RegisterService(console_service_.get());
   builder.RegisterService(admin_service_.get());
-  server_ = builder.BuildAndStart();
+  {
+    absl::MutexLock lock(&shutdown_mu_);  // The poison handler reads server_.
+    server_ = builder.BuildAndStart();
+  }
   if (server_ == nullptr || port_ == 0) {
     server_.reset();
     runner_->Stop();
@@ -92,7 +105,8 @@ absl::Status Server::Build(ServerOptions& options) {
         absl::StrCat("cannot listen on ", options.listen_address));
   }
   address_ = WithPort(options.listen_address, port_);
-  SetHealth(server_.get(), true);  // The engine thread is running: ready.
+  absl::MutexLock lock(&shutdown_mu_);
+  SetHealth(server_.get(), !poisoned_);  // The engine thread is running: ready.
   return absl::OkStatus();
 }
 

@@ -52,12 +52,16 @@ struct ServerOptions {
   int max_receive_message_bytes = 1 << 20;  // 1 MiB.
   // Sees every durable event once, in order, on the engine thread.
   std::function<void(const ::dispatch::v1::Event&)> on_event;
+  // Rebuild the engine from the log before serving (a persistent log).
+  bool recover = true;
 };
 
 class Server {
  public:
-  // Starts the engine thread and the gRPC server. UNAVAILABLE if the
-  // address cannot be bound.
+  // Replays the log into the engine, then starts the engine thread and the
+  // gRPC server. DATA_LOSS if the log does not replay; UNAVAILABLE if the
+  // address cannot be bound. Health turns NOT_SERVING if the log fails
+  // later (fail-stop; every call then gets UNAVAILABLE).
   static absl::StatusOr<std::unique_ptr<Server>> Start(ServerOptions options);
   ~Server();
   Server(const Server&) = delete;
@@ -74,6 +78,8 @@ class Server {
 
   // The engine runner, for tests (FireTimersNow, RunOnEngineThread).
   EngineRunner& runner() { return *runner_; }
+  // Events replayed from the log at start.
+  uint64_t recovered_events() const { return recovered_events_; }
 
  private:
   Server() = default;
@@ -91,9 +97,11 @@ class Server {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string address_;
+  uint64_t recovered_events_ = 0;
 
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  bool poisoned_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };
 
 }  // namespace dispatchd::services

@@ -25,7 +25,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
-#include "tests/services/test_server.h"
+#include "tests/services/daemon_process.h"
 
 extern char** environ;
 
@@ -33,99 +33,6 @@ namespace dispatchd::services::testing {
 namespace {
 
 using ::testing::IsSupersetOf;
-
-// A dispatchd child process with its stdout on a pipe.
-class Daemon {
- public:
-  explicit Daemon(const std::vector<std::string>& flags) {
-    int fds[2];
-    EXPECT_EQ(pipe(fds), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::vector<std::string> args = {DISPATCHD_BINARY};
-    args.insert(args.end(), flags.begin(), flags.end());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    EXPECT_EQ(posix_spawn(&pid_, DISPATCHD_BINARY, &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    out_ = fds[0];
-  }
-  ~Daemon() {
-    if (pid_ > 0 && !exit_status_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    close(out_);
-  }
-
-  // The next stdout line containing `needle`, waiting up to `timeout`.
-  std::optional<std::string> LineWith(const std::string& needle,
-                                      absl::Duration timeout = absl::Seconds(20)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      for (size_t nl; (nl = buffer_.find('\n')) != std::string::npos;) {
-        std::string line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        if (absl::StrContains(line, needle)) return line;
-      }
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char chunk[4096];
-      const ssize_t n = read(out_, chunk, sizeof(chunk));
-      if (n <= 0) return std::nullopt;  // The daemon closed stdout.
-      buffer_.append(chunk, n);
-    }
-    return std::nullopt;
-  }
-
-  // Sends `signal` and waits up to `timeout` for the exit status.
-  std::optional<int> Stop(int signal, absl::Duration timeout = absl::Seconds(20)) {
-    kill(pid_, signal);
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_status_ = status;
-        return status;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return std::nullopt;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::string buffer_;
-  std::optional<int> exit_status_;
-};
-
-// grpc.health.v1.Health/Check for the whole server: true if SERVING.
-bool HealthServing(const std::shared_ptr<grpc::Channel>& channel) {
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  grpc::Slice empty("");  // HealthCheckRequest{service: ""} is zero bytes.
-  grpc::ByteBuffer request(&empty, 1);
-  grpc::ByteBuffer response;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                 &response, [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  std::vector<grpc::Slice> slices;
-  if (!status.ok() || !response.Dump(&slices).ok()) return false;
-  std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(s.begin(), s.end());
-  return bytes == std::string("\x08\x01", 2);  // status: SERVING (1).
-}
 
 // Waits for the next completion on `cq`; true if it is `tag` and ok.
 bool Await(grpc::CompletionQueue* cq, int tag) {

@@ -1,0 +1,110 @@
+// dispatchd over the file journal: what was acknowledged survives a
+// restart exactly once, idempotency keys keep working across it, and a
+// failing disk stops the daemon acknowledging anything (fail-stop).
+#include <filesystem>
+
+#include "journal/fault_injection_file_system.h"
+#include "journal/file_journal.h"
+#include "services/journal_event_log.h"
+#include "tests/journal/test_dir.h"
+#include "tests/services/daemon_process.h"
+
+namespace dispatchd::services::testing {
+namespace {
+
+class PersistenceTest : public ServerTest {
+ protected:
+  void SetUp() override { Restart(); }
+
+  // (Re)starts the server on the journal in dir_, through fs_.
+  void Restart() {
+    if (server_ != nullptr) server_->Shutdown(absl::Seconds(2));
+    server_.reset();
+    absl::StatusOr<std::unique_ptr<journal::FileJournal>> j =
+        journal::FileJournal::Open({.dir = dir_.path(), .fs = &fs_}, nullptr);
+    ASSERT_TRUE(j.ok()) << j.status();
+    ServerOptions options;
+    options.log = std::make_unique<JournalEventLog>(*std::move(j));
+    StartServer(std::move(options));
+  }
+
+  uint64_t LastSequence() { return server_->runner().last_sequence(); }
+
+  dispatchd::testing::TestDir dir_;
+  journal::FaultInjectionFileSystem fs_;
+};
+
+TEST_F(PersistenceTest, AcknowledgedWorkIsThereAfterARestart) {
+  SetUpCampus();
+  v1::Request submitted = Submit(LightRequest("key-1"));
+  ASSERT_EQ(submitted.state(), v1::REQUEST_STATE_OFFERED);
+  v1::AcceptAssignmentRequest accept;
+  accept.set_technician_id(submitted.technician_id());
+  accept.set_request_id(submitted.request_id());
+  v1::AcceptAssignmentResponse accepted;
+  ASSERT_TRUE(
+      Call(technicians_.get(), &v1::TechnicianService::Stub::AcceptAssignment, accept, &accepted)
+          .ok());
+  const v1::Request before = GetRequest(submitted.request_id());
+  const v1::GetBoardResponse board_before = Board();
+  const uint64_t last = LastSequence();
+
+  Restart();
+
+  EXPECT_EQ(LastSequence(), last);
+  EXPECT_EQ(GetRequest(submitted.request_id()).SerializeAsString(), before.SerializeAsString());
+  EXPECT_EQ(Board().SerializeAsString(), board_before.SerializeAsString());
+  EXPECT_EQ(GetTechnician(submitted.technician_id()).state(), v1::TECHNICIAN_STATE_ASSIGNED);
+}
+
+TEST_F(PersistenceTest, AnIdempotencyKeyAnswersTheSameAfterARestart) {
+  SetUpCampus();
+  v1::Request first = Submit(LightRequest("retry-me"));
+  Restart();
+  const uint64_t last = LastSequence();
+
+  v1::Request again = Submit(LightRequest("retry-me"));
+  EXPECT_EQ(again.request_id(), first.request_id());
+  EXPECT_EQ(LastSequence(), last);  // Nothing new was recorded.
+
+  v1::SubmitRequestRequest changed = LightRequest("retry-me");
+  changed.set_location("Gym");
+  v1::SubmitRequestResponse resp;
+  EXPECT_THAT(Call(requests_.get(), &v1::RequestService::Stub::SubmitRequest, changed, &resp),
+              StatusIs(grpc::StatusCode::ALREADY_EXISTS, "retry-me"));
+}
+
+TEST_F(PersistenceTest, AFailedFsyncStopsAcknowledgingAndTheRestartHasOnlyWhatWasAcked) {
+  SetUpCampus();
+  v1::Request kept = Submit(LightRequest("kept"));
+  const uint64_t acked = LastSequence();
+  fs_.FailNth(journal::FsOp::kSync, 1, /*persistent=*/true);
+
+  v1::SubmitRequestResponse resp;
+  grpc::Status st =
+      Call(requests_.get(), &v1::RequestService::Stub::SubmitRequest, LightRequest("lost"), &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(st.error_message(), ::testing::HasSubstr("fsync"));
+  // Later calls, reads included, are refused too: the daemon is fail-stop.
+  v1::GetRequestRequest get;
+  get.set_request_id(kept.request_id());
+  v1::GetRequestResponse got;
+  EXPECT_EQ(Call(requests_.get(), &v1::RequestService::Stub::GetRequest, get, &got).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_FALSE(HealthServing(channel_));
+
+  fs_.DropUnsyncedData();  // The power cut after the failure.
+  fs_.ClearFaults();
+  Restart();
+  EXPECT_EQ(LastSequence(), acked);
+  EXPECT_EQ(GetRequest(kept.request_id()).idempotency_key(), "kept");
+  v1::ListRequestsResponse all;
+  ASSERT_TRUE(Call(requests_.get(), &v1::RequestService::Stub::ListRequests,
+                   v1::ListRequestsRequest(), &all)
+                  .ok());
+  EXPECT_EQ(all.requests_size(), 1);
+  EXPECT_TRUE(HealthServing(channel_));
+}
+
+}  // namespace
+}  // namespace dispatchd::services::testing
