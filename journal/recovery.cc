@@ -1,6 +1,5 @@
 // FileJournal::Recover: reads every segment at start-up, cuts off a torn
 // tail, and refuses a log that is damaged anywhere else.
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,43 +12,6 @@ namespace dispatchd::journal {
 namespace {
 
 using End = SegmentScan::End;
-
-struct Found {
-  uint64_t first_sequence;
-  std::string path;
-};
-
-absl::StatusOr<std::vector<Found>> ListSegments(FileSystem* fs, const std::string& dir) {
-  ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir));
-  std::vector<Found> found;
-  for (const std::string& name : names) {
-    uint64_t first;
-    if (ParseSegmentFileName(name, &first)) found.push_back({first, JoinPath(dir, name)});
-  }
-  std::sort(found.begin(), found.end(),
-            [](const Found& a, const Found& b) { return a.first_sequence < b.first_sequence; });
-  return found;
-}
-
-// Scans one segment and checks that it continues the log after `last`.
-SegmentScan Check(const Found& seg, std::string_view data, uint64_t last) {
-  SegmentScan scan;
-  (void)ScanSegment(data, nullptr, &scan);  // No callback: cannot fail.
-  if (scan.end_offset == 0 && scan.end != End::kClean) return scan;  // Header itself.
-  std::string problem;
-  if (scan.first_sequence != seg.first_sequence) {
-    problem = absl::StrFormat("header says first sequence %u, the file name %u",
-                              scan.first_sequence, seg.first_sequence);
-  } else if (seg.first_sequence != last + 1) {
-    problem = absl::StrFormat("records %u to %u are missing", last + 1, seg.first_sequence - 1);
-  }
-  if (!problem.empty()) {
-    scan.end = End::kCorrupt;
-    scan.end_offset = 0;
-    scan.problem = std::move(problem);
-  }
-  return scan;
-}
 
 absl::Status Damaged(const std::string& path, uint64_t offset, std::string_view problem) {
   return absl::DataLossError(absl::StrFormat(
@@ -68,14 +30,14 @@ void FileJournal::Note(std::string note, RecoveryReport* report) {
 absl::Status FileJournal::Recover(RecoveryReport* report) {
   FileSystem* fs = options_.fs;
   RETURN_IF_ERROR(fs->CreateDirs(options_.dir));
-  ASSIGN_OR_RETURN(std::vector<Found> found, ListSegments(fs, options_.dir));
+  ASSIGN_OR_RETURN(std::vector<SegmentFile> found, ListSegments(fs, options_.dir));
   std::vector<Segment> kept;
   uint64_t last = 0;
   uint64_t tail_size = 0;
   for (size_t i = 0; i < found.size(); ++i) {
-    const Found& seg = found[i];
+    const SegmentFile& seg = found[i];
     ASSIGN_OR_RETURN(std::string data, fs->ReadFile(seg.path));
-    SegmentScan scan = Check(seg, data, last);
+    SegmentScan scan = CheckSegment(seg, data, last);
     const bool torn_tail = scan.end == End::kTorn && i + 1 == found.size();
     if (scan.end != End::kClean && !torn_tail) {
       if (!options_.discard_after_corruption) {

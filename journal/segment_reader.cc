@@ -1,5 +1,6 @@
 #include "journal/segment_reader.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -98,6 +99,39 @@ absl::Status ScanSegment(std::string_view data,
   }
   scan->end_offset = pos;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<SegmentFile>> ListSegments(FileSystem* fs, const std::string& dir) {
+  absl::StatusOr<std::vector<std::string>> names = fs->ListDir(dir);
+  if (!names.ok()) return names.status();
+  std::vector<SegmentFile> found;
+  for (const std::string& name : *names) {
+    uint64_t first;
+    if (ParseSegmentFileName(name, &first)) found.push_back({first, JoinPath(dir, name)});
+  }
+  std::sort(found.begin(), found.end(), [](const SegmentFile& a, const SegmentFile& b) {
+    return a.first_sequence < b.first_sequence;
+  });
+  return found;
+}
+
+SegmentScan CheckSegment(const SegmentFile& seg, std::string_view data, uint64_t last) {
+  SegmentScan scan;
+  (void)ScanSegment(data, nullptr, &scan);  // No callback: cannot fail.
+  if (scan.end_offset == 0 && scan.end != SegmentScan::End::kClean) return scan;  // Header.
+  std::string problem;
+  if (scan.first_sequence != seg.first_sequence) {
+    problem = absl::StrFormat("header says first sequence %u, the file name %u",
+                              scan.first_sequence, seg.first_sequence);
+  } else if (seg.first_sequence != last + 1) {
+    problem = absl::StrFormat("records %u to %u are missing", last + 1, seg.first_sequence - 1);
+  }
+  if (!problem.empty()) {
+    scan.end = SegmentScan::End::kCorrupt;
+    scan.end_offset = 0;
+    scan.problem = std::move(problem);
+  }
+  return scan;
 }
 
 }  // namespace dispatchd::journal

@@ -9,8 +9,11 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "journal/file_system.h"
 #include "journal/journal.h"
 
 namespace dispatchd::journal {
@@ -39,6 +42,20 @@ struct SegmentScan {
 absl::Status ScanSegment(std::string_view data,
                          const std::function<absl::Status(const Record&)>& fn,
                          SegmentScan* scan);
+
+struct SegmentFile {
+  uint64_t first_sequence = 0;  // From the file name.
+  std::string path;
+};
+
+// The segment files in `dir`, by first sequence.
+absl::StatusOr<std::vector<SegmentFile>> ListSegments(FileSystem* fs, const std::string& dir);
+
+// Scans `data`, the bytes of `seg`, and also checks that the segment
+// continues a log whose last record is `last`: its header must name the
+// same first sequence as its file name, and that must be last + 1.
+// Either failing is corruption at offset 0.
+SegmentScan CheckSegment(const SegmentFile& seg, std::string_view data, uint64_t last);
 
 }  // namespace dispatchd::journal
 

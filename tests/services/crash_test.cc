@@ -14,6 +14,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "journal/record_format.h"
+#include "journal/file_system.h"
 #include "tests/journal/test_dir.h"
 #include "tests/services/daemon_process.h"
 
@@ -186,9 +188,33 @@ TEST(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledged) {
     stop.store(true);
     for (std::thread& t : clients) t.join();
   }
-  std::lock_guard<std::mutex> lock(acked.mu);
-  EXPECT_GT(acked.submitted.size(), static_cast<size_t>(cycles));
-  EXPECT_GT(acked.completed.size(), 0u);
+  {
+    std::lock_guard<std::mutex> lock(acked.mu);
+    EXPECT_GT(acked.submitted.size(), static_cast<size_t>(cycles));
+    EXPECT_GT(acked.completed.size(), 0u);
+  }
+
+  // The journal tool agrees the log is whole; damage in the middle makes it
+  // and the daemon refuse, and the daemon changes nothing.
+  const std::string verify = absl::StrCat(DISPATCH_JOURNAL_BINARY, " verify ", dir.path(),
+                                          " >/dev/null 2>&1");
+  EXPECT_EQ(std::system(verify.c_str()), 0);
+  const std::string segment = dir.path() + "/journal/" + journal::SegmentFileName(1);
+  std::string bytes = *journal::PosixFileSystem()->ReadFile(segment);
+  ASSERT_GT(bytes.size(), 1000u);
+  bytes[bytes.size() / 2] ^= 0x20;
+  {
+    std::FILE* f = std::fopen(segment.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+  }
+  EXPECT_NE(std::system(verify.c_str()), 0);
+  Daemon refused(flags);
+  std::optional<int> status = refused.Stop(0);
+  ASSERT_TRUE(status.has_value()) << "dispatchd started on a damaged journal";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0);
+  EXPECT_EQ(*journal::PosixFileSystem()->ReadFile(segment), bytes);
 }
 
 }  // namespace
