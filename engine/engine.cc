@@ -79,6 +79,22 @@ std::optional<absl::Time> Engine::NextTimer() const {
   return state_->NextTimer();
 }
 uint64_t Engine::last_sequence() const { return state_->last_sequence(); }
+
+StateImage Engine::ExportImage() const { return state_->Export(); }
+
+absl::Status Engine::LoadImage(const StateImage& image) {
+  if (state_->last_sequence() != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "LoadImage: the engine is not fresh (last sequence ",
+        state_->last_sequence(), ")"));
+  }
+  auto loaded = std::make_unique<State>(clock_);
+  RETURN_IF_ERROR(loaded->Load(image));  // On error `loaded` is dropped.
+  state_ = std::move(loaded);
+  return absl::OkStatus();
+}
+
+std::string Engine::Digest() const { return ImageDigest(state_->Export()); }
 const Zone* Engine::FindZone(std::string_view zone_id) const {
   return state_->FindZone(zone_id);
 }

@@ -15,6 +15,12 @@
 // No I/O, no gRPC, no threads: time comes from the injected Clock, and the
 // caller fires timers by handling cmd::Tick once NextTimer() has passed.
 //
+// Snapshots: ExportImage() copies the whole state into a StateImage
+// (state_image.h); LoadImage() on a fresh engine rebuilds that state
+// without replaying events, after which the engine behaves exactly as the
+// exporter did. Digest() names the event-derived state in 32 hex digits,
+// so a live engine and a replica can be compared cheaply.
+//
 // Thread safety: not thread-safe. Owned and used by one thread (the engine
 // thread in the daemon). Pointers returned by queries stay valid until the
 // next Handle or Apply.
@@ -36,6 +42,7 @@
 #include "engine/commands.h"
 #include "engine/events.h"
 #include "engine/model.h"
+#include "engine/state_image.h"
 
 namespace dispatchd::engine {
 
@@ -124,6 +131,24 @@ class Engine {
   std::optional<absl::Time> NextTimer() const;
 
   uint64_t last_sequence() const;
+
+  // --- Images (snapshots) and the digest. ---
+  // Everything needed to rebuild this engine's state, including the live
+  // re-evaluation timers. O(state).
+  StateImage ExportImage() const;
+  // Replaces the state of a fresh engine with `image`; afterwards every
+  // command, event and query gives what it would have given the engine
+  // that exported it (on the same clock). Pointers and references from
+  // earlier queries become invalid.
+  // REQUIRES: no event applied yet (last_sequence() == 0), else
+  // FAILED_PRECONDITION. DATA_LOSS if the image is inconsistent (unknown
+  // zone, technician or skill, a duplicate id, holders that disagree, ...);
+  // the engine is then unchanged.
+  absl::Status LoadImage(const StateImage& image);
+  // ImageDigest(ExportImage()): equal for an engine and a replica that
+  // applied its events; a different state gives a different digest (up to
+  // hash collisions). O(state).
+  std::string Digest() const;
 
   // --- Queries. ---
   const Zone* FindZone(std::string_view zone_id) const;

@@ -13,11 +13,13 @@
 //   matcher.cc         dispatch of one request (push) and its Decision
 //   pull.cc            a freed technician picking the best waiting job
 //   queries.cc, board.cc, stats.cc   read-only queries
+//   image.cc           export of a StateImage, and loading one
 //
 // Invariant: state is the fold of applied events. Handle validates fully,
 // then changes state only through Emit (build event, apply, record). The
 // only state not derived from events is the set of live re-evaluation
-// timers (waits for a local technician), see README.
+// timers (waits for a local technician) and the post-replay sweep flag, see
+// README; a StateImage carries both.
 //
 // Thread safety: not thread-safe; owned by the engine thread.
 #ifndef DISPATCHD_ENGINE_INTERNAL_STATE_H_
@@ -38,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/engine.h"
+#include "engine/state_image.h"
 #include "engine/internal/decision_builder.h"
 #include "engine/internal/records.h"
 #include "engine/internal/skills.h"
@@ -55,6 +58,13 @@ class Engine::State {
   absl::Status ApplyRecorded(const Event& event);
   std::optional<absl::Time> NextTimer() const;
   uint64_t last_sequence() const { return last_sequence_; }
+
+  // Images (image.cc); see engine.h and state_image.h.
+  StateImage Export() const;
+  // Checks `image` and rebuilds all state from it. REQUIRES: a fresh
+  // State. On error (DATA_LOSS naming what is wrong) this State is half
+  // built: discard it.
+  absl::Status Load(const StateImage& image);
 
   // Queries (queries.cc, board.cc, stats.cc); see engine.h.
   const Zone* FindZone(std::string_view zone_id) const;
@@ -250,6 +260,19 @@ class Engine::State {
   void FireTimer(internal::TimerKey key);  // By value: firing erases it.
   void PromoteAged(ReqRec& r);
   void Sweep();
+
+  // --- Loading an image (image.cc), in this order; each DATA_LOSS. ---
+  absl::Status LoadHeader(const StateImage& image);  // Sequence, policy, skills.
+  absl::Status LoadZones(const std::vector<Zone>& zones);
+  absl::Status LoadTechnicians(const std::vector<TechnicianImage>& techs);
+  absl::Status LoadRequests(const std::vector<RequestImage>& requests);
+  // Fields of one request that must agree with each other and the technicians.
+  absl::Status CheckRequestShape(const RequestImage& image) const;
+  // Checks that technicians and the requests they hold name each other;
+  // sets TechRec::job.
+  absl::Status LinkHolders();
+  absl::Status LoadStock(const std::vector<StockLevel>& stock);
+  absl::Status LoadAlerts(const std::vector<AlertImage>& alerts);
 
   // --- Query helpers. ---
   std::vector<const Request*> QueuedInOrder(const ZoneRec& z, size_t limit) const;

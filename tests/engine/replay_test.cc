@@ -1,26 +1,13 @@
 // State is the fold of events: a fresh engine that applies the same events
 // answers every query identically. Also a randomized run that checks the
 // technician <-> request invariants after every command.
-#include <random>
-
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "tests/engine/random_commands.h"
 #include "tests/engine/test_util.h"
 
 namespace dispatchd::engine::testing {
 namespace {
 
 using ::testing::IsEmpty;
-
-// Applies `events` to a fresh engine on `clock`.
-std::unique_ptr<Engine> Replay(const Clock* clock, const std::vector<Event>& events) {
-  auto engine = std::make_unique<Engine>(clock);
-  for (const Event& e : events) {
-    absl::Status s = engine->Apply(e);
-    EXPECT_TRUE(s.ok()) << KindName(e) << " #" << e.sequence << ": " << s;
-  }
-  return engine;
-}
 
 // Checks that technicians and requests agree about who holds what.
 void CheckInvariants(const Engine& engine) {
@@ -193,113 +180,16 @@ TEST_F(ReplayTest, ReplayedEngineReestablishesWaitsOnItsFirstTick) {
 // Random commands over a small site; after each: invariants; at the end:
 // replay equality.
 TEST_F(ReplayTest, RandomCommandsKeepInvariantsAndReplayIdentically) {
-  std::mt19937 rng(20260922);
-  auto pick = [&](int n) { return static_cast<int>(rng() % n); };
-  const std::vector<std::string> zones = {"Z0", "Z1", "Z2", "Z3"};
-  Zone("Z0");
-  Zone("Z1", {{"Z0", 10}});
-  Zone("Z2", {{"Z1", 15}});
-  Zone("Z3", {{"Z0", 40}});
-  Policy p;
-  p.aging_promote_minutes = 45;
-  p.offer_timeout_seconds = 300;
-  Do(cmd::SetPolicy{p});
-  const std::vector<std::string> skills = {"electrical", "plumbing", "hvac", "carpentry"};
-  auto skill_text = [&](int count) {
-    std::string out;
-    const int first = pick(4);
-    for (int i = 0; i < count; ++i) {
-      absl::StrAppend(&out, i ? "," : "", skills[(first + i) % 4], ":", 1 + pick(i ? 3 : 5));
-    }
-    return out;
-  };
-  std::vector<std::string> techs;
-  for (int i = 0; i < 10; ++i) {
-    techs.push_back("T" + std::to_string(i));
-    Do(cmd::RegisterTechnician{techs.back(), "", zones[pick(4)], Skills(skill_text(1 + pick(3)))});
-  }
-  int requests = 0;
-  auto any_request = [&] { return requests == 0 ? std::string("R-000001")
-                                                : absl::StrFormat("R-%06d", 1 + pick(requests)); };
-  auto any_tech = [&] { return techs[pick(static_cast<int>(techs.size()))]; };
+  RandomCommands gen(20260922, &clock_);
+  for (const Command& c : gen.Setup()) Do(c);
   int failures = 0;
   for (int step = 0; step < 4000; ++step) {
-    Command c;
-    switch (pick(16)) {
-      case 0: case 1: case 2: {
-        RequestSpec s = Spec(zones[pick(4)], skill_text(1 + pick(2)),
-                             static_cast<Urgency>(1 + pick(4)), 10 + pick(60));
-        if (pick(8) == 0) s.not_before = clock_.Now() + absl::Minutes(pick(120));
-        if (pick(6) == 0) s.materials = {{"LAMP", 1u + pick(3)}};
-        if (pick(5) == 0) s.idempotency_key = "k" + std::to_string(pick(20));
-        c = cmd::SubmitRequest{s};
-        break;
-      }
-      case 3: c = cmd::StartShift{any_tech(), pick(3) ? "" : zones[pick(4)]}; break;
-      case 4: c = cmd::EndShift{any_tech()}; break;
-      case 5: {  // Accept some outstanding offer.
-        const int start = pick(static_cast<int>(techs.size()));
-        c = cmd::AcceptOffer{techs[start], any_request()};
-        for (size_t i = 0; i < techs.size(); ++i) {
-          const Technician* t = engine_.FindTechnician(techs[(start + i) % techs.size()]);
-          if (t->state == TechnicianState::kOffered) {
-            c = cmd::AcceptOffer{t->technician_id, t->request_id};
-            break;
-          }
-        }
-        break;
-      }
-      case 6: {  // Accept the offer a random technician holds, if any.
-        const Technician* t = engine_.FindTechnician(any_tech());
-        c = cmd::AcceptOffer{t->technician_id, t->request_id.empty() ? any_request() : t->request_id};
-        break;
-      }
-      case 7: {
-        const Technician* t = engine_.FindTechnician(any_tech());
-        c = cmd::DeclineOffer{t->technician_id, t->request_id, "busy"};
-        break;
-      }
-      case 8: {
-        const Technician* t = engine_.FindTechnician(any_tech());
-        const std::string r = !t->on_hold_request_ids.empty() && pick(2)
-                                  ? t->on_hold_request_ids[0] : t->request_id;
-        c = cmd::StartWork{t->technician_id, r};
-        break;
-      }
-      case 9: {
-        const Technician* t = engine_.FindTechnician(any_tech());
-        if (pick(3) == 0) {
-          c = cmd::PutOnHold{t->technician_id, t->request_id, "parts"};
-        } else {
-          c = cmd::CompleteWork{t->technician_id, t->request_id, pick(4) != 0, {}, ""};
-        }
-        break;
-      }
-      case 10: c = cmd::CancelRequest{any_request(), "changed mind"}; break;
-      case 11: c = cmd::AssignRequest{any_request(), any_tech(), "dispatcher"}; break;
-      case 12: c = cmd::ChangeUrgency{any_request(), static_cast<Urgency>(1 + pick(4)), "re-filed"}; break;
-      case 13: c = cmd::ReportLocation{any_tech(), zones[pick(4)]}; break;
-      case 14:
-        if (pick(2)) {
-          c = cmd::RaiseAlert{"alert" + std::to_string(pick(8)), "s", pick(2) ? "power_outage" : "gas",
-                              zones[pick(4)], "", 0, 1, "", {}};
-        } else {
-          c = cmd::ResolveAlert{"alert" + std::to_string(pick(8)), "ok"};
-        }
-        break;
-      default:
-        Advance(absl::Seconds(30 + pick(1200)));
-        c = cmd::Tick{};
-        break;
-    }
+    const Command c = gen.Next(engine_);
     const uint64_t seq = engine_.last_sequence();
     absl::StatusOr<Outcome> out = engine_.Handle(c);
     if (out.ok()) {
       log_.insert(log_.end(), out->events.begin(), out->events.end());
-      if (!out->request_id.empty() && !out->duplicate) {
-        const int n = std::stoi(out->request_id.substr(2));
-        requests = std::max(requests, n);
-      }
+      gen.Saw(*out);
     } else {
       ++failures;
       ASSERT_EQ(engine_.last_sequence(), seq) << out.status();
@@ -308,7 +198,7 @@ TEST_F(ReplayTest, RandomCommandsKeepInvariantsAndReplayIdentically) {
     CheckInvariants(engine_);
     if (HasFailure()) FAIL() << "after step " << step;
   }
-  EXPECT_GT(requests, 300);
+  EXPECT_GT(gen.requests(), 300);
   EXPECT_GT(log_.size(), 2000u);
   EXPECT_GT(failures, 0);
   std::unique_ptr<Engine> replica = Replay(&clock_, log_);

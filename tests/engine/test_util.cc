@@ -147,6 +147,15 @@ std::string Dump(const Engine& engine) {
   return out.str();
 }
 
+std::unique_ptr<Engine> Replay(const Clock* clock, const std::vector<Event>& events) {
+  auto engine = std::make_unique<Engine>(clock);
+  for (const Event& e : events) {
+    absl::Status s = engine->Apply(e);
+    EXPECT_TRUE(s.ok()) << KindName(e) << " #" << e.sequence << ": " << s;
+  }
+  return engine;
+}
+
 std::string KindName(const Event& event) {
   static const char* const kNames[] = {
       "ZoneUpserted",     "PolicySet",       "TechnicianRegistered",

@@ -7,6 +7,7 @@
 #ifndef DISPATCHD_TESTS_ENGINE_TEST_UTIL_H_
 #define DISPATCHD_TESTS_ENGINE_TEST_UTIL_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,9 @@ std::vector<SkillLevel> Skills(std::string_view text);
 
 // Every query result of `engine`, rendered as text, deterministic.
 std::string Dump(const Engine& engine);
+
+// A fresh engine on `clock` that Apply()'d `events` (each expected to fit).
+std::unique_ptr<Engine> Replay(const Clock* clock, const std::vector<Event>& events);
 
 // The kinds of events, as short names ("OfferMade", ...).
 std::vector<std::string> Kinds(const std::vector<Event>& events);

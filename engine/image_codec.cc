@@ -1,0 +1,483 @@
+// The canonical image encoding (format in state_image.h) and the digest.
+// Writer appends; Reader bounds-checks every read and remembers the first
+// failure, so decoding code reads straight through and checks once.
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "boost/crc.hpp"
+#include "engine/internal/strings.h"
+#include "engine/state_image.h"
+
+namespace dispatchd::engine {
+namespace {
+
+// Nanoseconds field of an infinite time.
+constexpr uint32_t kInfiniteNanos = 0xFFFFFFFF;
+constexpr int64_t kMaxI64 = std::numeric_limits<int64_t>::max();
+constexpr int64_t kMinI64 = std::numeric_limits<int64_t>::min();
+
+class Writer {
+ public:
+  std::string Finish() && { return std::move(out_); }
+
+  void U8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void U32(uint32_t v) { Fixed(v, 4); }
+  void U64(uint64_t v) { Fixed(v, 8); }
+  void I64(int64_t v) { Fixed(static_cast<uint64_t>(v), 8); }
+  void Bool(bool v) { U8(v ? 1 : 0); }
+  template <typename E>
+  void Enum(E v) {
+    U8(static_cast<uint8_t>(v));
+  }
+  void Str(const std::string& s) {
+    U32(static_cast<uint32_t>(s.size()));
+    out_.append(s);
+  }
+  void Time(absl::Time t) {
+    if (t == absl::InfiniteFuture() || t == absl::InfinitePast()) {
+      I64(t == absl::InfiniteFuture() ? kMaxI64 : kMinI64);
+      U32(kInfiniteNanos);
+      return;
+    }
+    const int64_t seconds = absl::ToUnixSeconds(t);  // Floor.
+    I64(seconds);
+    U32(static_cast<uint32_t>((t - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
+  }
+  void OptTime(const std::optional<absl::Time>& t) {
+    Bool(t.has_value());
+    if (t) Time(*t);
+  }
+  template <typename T, typename F>
+  void List(const std::vector<T>& items, F&& each) {
+    U32(static_cast<uint32_t>(items.size()));
+    for (const T& item : items) each(item);
+  }
+
+ private:
+  void Fixed(uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out_.push_back(static_cast<char>(v >> (8 * i)));
+  }
+
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+
+  bool ok() const { return error_.empty(); }
+  size_t remaining() const { return in_.size() - pos_; }
+  // The first failure, as DATA_LOSS naming the offset.
+  absl::Status status() const {
+    if (ok()) return absl::OkStatus();
+    return absl::DataLossError(absl::StrCat("state image: ", error_));
+  }
+  void Fail(std::string_view what) {
+    if (ok()) error_ = absl::StrCat(internal::Sv(what), " at offset ", pos_);
+  }
+
+  uint8_t U8() { return static_cast<uint8_t>(Fixed(1)); }
+  uint32_t U32() { return static_cast<uint32_t>(Fixed(4)); }
+  uint64_t U64() { return Fixed(8); }
+  int64_t I64() { return static_cast<int64_t>(Fixed(8)); }
+  bool Bool() {
+    const uint8_t v = U8();
+    if (v > 1) Fail("bool not 0 or 1");
+    return v == 1;
+  }
+  // An enum stored as one byte in [lo, hi].
+  template <typename E>
+  E Enum(uint8_t lo, uint8_t hi) {
+    const uint8_t v = U8();
+    if (ok() && (v < lo || v > hi)) Fail("enum value out of range");
+    return static_cast<E>(ok() ? v : lo);
+  }
+  std::string Str() {
+    const uint32_t size = U32();
+    if (!ok()) return {};
+    if (size > remaining()) {
+      Fail("string runs past the end");
+      return {};
+    }
+    std::string s(in_.substr(pos_, size));
+    pos_ += size;
+    return s;
+  }
+  absl::Time Time() {
+    const int64_t seconds = I64();
+    const uint32_t nanos = U32();
+    if (!ok()) return absl::UnixEpoch();
+    if (nanos == kInfiniteNanos && seconds == kMaxI64) return absl::InfiniteFuture();
+    if (nanos == kInfiniteNanos && seconds == kMinI64) return absl::InfinitePast();
+    if (nanos >= 1'000'000'000) {
+      Fail("time nanoseconds out of range");
+      return absl::UnixEpoch();
+    }
+    return absl::FromUnixSeconds(seconds) + absl::Nanoseconds(nanos);
+  }
+  std::optional<absl::Time> OptTime() {
+    if (!Bool() || !ok()) return std::nullopt;
+    return Time();
+  }
+  // Reads a count, then `each()` that many times. Every item takes at
+  // least one byte, so a count beyond the bytes left is corrupt.
+  template <typename T, typename F>
+  std::vector<T> List(F&& each) {
+    const uint32_t count = U32();
+    std::vector<T> items;
+    if (!ok()) return items;
+    if (count > remaining()) {
+      Fail("list count runs past the end");
+      return items;
+    }
+    for (uint32_t i = 0; i < count && ok(); ++i) items.push_back(each());
+    return items;
+  }
+
+ private:
+  uint64_t Fixed(int bytes) {
+    if (!ok()) return 0;
+    if (remaining() < static_cast<size_t>(bytes)) {
+      Fail("truncated");
+      return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) {
+      v |= uint64_t{static_cast<uint8_t>(in_[pos_ + i])} << (8 * i);
+    }
+    pos_ += bytes;
+    return v;
+  }
+
+  std::string_view in_;
+  size_t pos_ = 0;
+  std::string error_;
+};
+
+// --- Encoding. ---
+
+void PutSkills(Writer& w, const std::vector<SkillLevel>& skills) {
+  w.List(skills, [&](const SkillLevel& s) {
+    w.Str(s.skill);
+    w.U32(s.level);
+  });
+}
+
+void PutPolicy(Writer& w, const Policy& p) {
+  for (uint32_t v :
+       {p.sla_minutes_low, p.sla_minutes_normal, p.sla_minutes_urgent, p.sla_minutes_emergency,
+        p.offer_timeout_seconds, p.cross_zone_max_travel_minutes, p.aging_promote_minutes,
+        p.surge_queue_threshold, p.surge_at_risk_threshold}) {
+    w.U32(v);
+  }
+  w.Bool(p.preemption_enabled);
+  w.U32(p.max_preemptions_per_job);
+  w.Bool(p.bundling_enabled);
+}
+
+void PutZone(Writer& w, const Zone& z) {
+  w.Str(z.zone_id);
+  w.Str(z.name);
+  w.List(z.neighbors, [&](const Neighbor& n) {
+    w.Str(n.zone_id);
+    w.U32(n.travel_minutes);
+  });
+}
+
+void PutTechnician(Writer& w, const TechnicianImage& image) {
+  const Technician& t = image.technician;
+  w.Str(t.technician_id);
+  w.Str(t.name);
+  w.Str(t.home_zone_id);
+  w.Str(t.current_zone_id);
+  PutSkills(w, t.skills);
+  w.Enum(t.state);
+  w.Str(t.request_id);
+  w.List(t.on_hold_request_ids, [&](const std::string& id) { w.Str(id); });
+  w.Time(image.available_since);
+  w.Time(image.busy_since);
+}
+
+void PutSpec(Writer& w, const RequestSpec& s) {
+  w.Str(s.idempotency_key);
+  w.Str(s.zone_id);
+  w.Str(s.location);
+  w.Str(s.category);
+  PutSkills(w, s.required_skills);
+  w.Enum(s.urgency);
+  w.U32(s.estimated_minutes);
+  w.List(s.materials, [&](const MaterialLine& m) {
+    w.Str(m.sku);
+    w.U32(m.quantity);
+  });
+  w.U32(s.crew_size);
+  w.Str(s.asset_tag);
+  w.Str(s.department);
+  w.Bool(s.key_department);
+  w.Str(s.description);
+  w.OptTime(s.not_before);
+  w.OptTime(s.due_by);
+}
+
+void PutDecision(Writer& w, const Decision& d) {
+  w.Str(d.rule);
+  w.Str(d.detail);
+  w.List(d.candidates, [&](const Candidate& c) {
+    w.Str(c.technician_id);
+    w.U32(c.travel_minutes);
+    w.U32(c.overqualification);
+    w.I64(c.score);
+  });
+  w.List(d.exclusions, [&](const Exclusion& e) {
+    w.Str(e.technician_id);
+    w.Str(e.reason);
+  });
+  w.U32(d.candidates_omitted);
+  w.U32(d.exclusions_omitted);
+}
+
+// `live`: include reevaluate_at (the image) or not (the digest).
+void PutRequest(Writer& w, const RequestImage& image, bool live) {
+  const Request& r = image.request;
+  w.Str(r.request_id);
+  PutSpec(w, r.spec);
+  w.Enum(r.effective_urgency);
+  w.Enum(r.state);
+  w.Time(r.created_at);
+  w.Time(r.sla_deadline);
+  w.Str(r.technician_id);
+  w.OptTime(r.offer_expires_at);
+  w.Str(r.hold_reason);
+  w.Bool(r.resolved);
+  w.U32(r.feedback_rating);
+  w.Str(r.feedback_comment);
+  w.Str(r.alert_dedupe_key);
+  w.OptTime(r.accepted_at);
+  w.OptTime(r.completed_at);
+  w.List(r.declined_by, [&](const std::string& id) { w.Str(id); });
+  w.Bool(r.decision.has_value());
+  if (r.decision) PutDecision(w, *r.decision);
+  w.Enum(image.submitted_urgency);
+  w.Time(image.aging_base);
+  w.OptTime(live ? image.reevaluate_at : std::nullopt);
+}
+
+// --- Decoding: the mirror image, field for field. ---
+
+Urgency GetUrgency(Reader& r) { return r.Enum<Urgency>(1, kUrgencyCount); }
+
+std::vector<SkillLevel> GetSkills(Reader& r) {
+  return r.List<SkillLevel>([&] {
+    SkillLevel s;
+    s.skill = r.Str();
+    s.level = r.U32();
+    return s;
+  });
+}
+
+Policy GetPolicy(Reader& r) {
+  Policy p;
+  for (uint32_t* v :
+       {&p.sla_minutes_low, &p.sla_minutes_normal, &p.sla_minutes_urgent, &p.sla_minutes_emergency,
+        &p.offer_timeout_seconds, &p.cross_zone_max_travel_minutes, &p.aging_promote_minutes,
+        &p.surge_queue_threshold, &p.surge_at_risk_threshold}) {
+    *v = r.U32();
+  }
+  p.preemption_enabled = r.Bool();
+  p.max_preemptions_per_job = r.U32();
+  p.bundling_enabled = r.Bool();
+  return p;
+}
+
+Zone GetZone(Reader& r) {
+  Zone z;
+  z.zone_id = r.Str();
+  z.name = r.Str();
+  z.neighbors = r.List<Neighbor>([&] {
+    Neighbor n;
+    n.zone_id = r.Str();
+    n.travel_minutes = r.U32();
+    return n;
+  });
+  return z;
+}
+
+TechnicianImage GetTechnician(Reader& r) {
+  TechnicianImage image;
+  Technician& t = image.technician;
+  t.technician_id = r.Str();
+  t.name = r.Str();
+  t.home_zone_id = r.Str();
+  t.current_zone_id = r.Str();
+  t.skills = GetSkills(r);
+  t.state = r.Enum<TechnicianState>(1, 5);
+  t.request_id = r.Str();
+  t.on_hold_request_ids = r.List<std::string>([&] { return r.Str(); });
+  image.available_since = r.Time();
+  image.busy_since = r.Time();
+  return image;
+}
+
+RequestSpec GetSpec(Reader& r) {
+  RequestSpec s;
+  s.idempotency_key = r.Str();
+  s.zone_id = r.Str();
+  s.location = r.Str();
+  s.category = r.Str();
+  s.required_skills = GetSkills(r);
+  s.urgency = GetUrgency(r);
+  s.estimated_minutes = r.U32();
+  s.materials = r.List<MaterialLine>([&] {
+    MaterialLine m;
+    m.sku = r.Str();
+    m.quantity = r.U32();
+    return m;
+  });
+  s.crew_size = r.U32();
+  s.asset_tag = r.Str();
+  s.department = r.Str();
+  s.key_department = r.Bool();
+  s.description = r.Str();
+  s.not_before = r.OptTime();
+  s.due_by = r.OptTime();
+  return s;
+}
+
+Decision GetDecision(Reader& r) {
+  Decision d;
+  d.rule = r.Str();
+  d.detail = r.Str();
+  d.candidates = r.List<Candidate>([&] {
+    Candidate c;
+    c.technician_id = r.Str();
+    c.travel_minutes = r.U32();
+    c.overqualification = r.U32();
+    c.score = r.I64();
+    return c;
+  });
+  d.exclusions = r.List<Exclusion>([&] {
+    Exclusion e;
+    e.technician_id = r.Str();
+    e.reason = r.Str();
+    return e;
+  });
+  d.candidates_omitted = r.U32();
+  d.exclusions_omitted = r.U32();
+  return d;
+}
+
+RequestImage GetRequest(Reader& r) {
+  RequestImage image;
+  Request& q = image.request;
+  q.request_id = r.Str();
+  q.spec = GetSpec(r);
+  q.effective_urgency = GetUrgency(r);
+  q.state = r.Enum<RequestState>(1, 8);
+  q.created_at = r.Time();
+  q.sla_deadline = r.Time();
+  q.technician_id = r.Str();
+  q.offer_expires_at = r.OptTime();
+  q.hold_reason = r.Str();
+  q.resolved = r.Bool();
+  q.feedback_rating = r.U32();
+  q.feedback_comment = r.Str();
+  q.alert_dedupe_key = r.Str();
+  q.accepted_at = r.OptTime();
+  q.completed_at = r.OptTime();
+  q.declined_by = r.List<std::string>([&] { return r.Str(); });
+  if (r.Bool() && r.ok()) q.decision = GetDecision(r);
+  image.submitted_urgency = GetUrgency(r);
+  image.aging_base = r.Time();
+  image.reevaluate_at = r.OptTime();
+  return image;
+}
+
+uint64_t Fnv1a64(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : bytes) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+uint64_t Crc64Xz(std::string_view bytes) {
+  boost::crc_optimal<64, 0x42F0E1EBA9EA3693ULL, ~0ULL, ~0ULL, true, true> crc;
+  crc.process_bytes(bytes.data(), bytes.size());
+  return crc.checksum();
+}
+
+// With `live` false, the live-only parts (sweep_pending, reevaluate_at)
+// encode as cleared.
+std::string Encode(const StateImage& image, bool live) {
+  Writer w;
+  w.U32(kImageFormatVersion);
+  w.U64(image.last_sequence);
+  w.Time(image.last_event_time);
+  w.Bool(live && image.sweep_pending);
+  PutPolicy(w, image.policy);
+  w.List(image.skills, [&](const std::string& s) { w.Str(s); });
+  w.List(image.zones, [&](const Zone& z) { PutZone(w, z); });
+  w.List(image.technicians, [&](const TechnicianImage& t) { PutTechnician(w, t); });
+  w.List(image.requests, [&](const RequestImage& r) { PutRequest(w, r, live); });
+  w.List(image.stock, [&](const StockLevel& s) {
+    w.Str(s.depot_zone_id);
+    w.Str(s.sku);
+    w.I64(s.on_hand);
+  });
+  w.List(image.alerts, [&](const AlertImage& a) {
+    w.Str(a.dedupe_key);
+    w.Str(a.request_id);
+    w.Bool(a.resolved);
+  });
+  return std::move(w).Finish();
+}
+
+}  // namespace
+
+std::string EncodeImageCanonical(const StateImage& image) { return Encode(image, /*live=*/true); }
+
+absl::StatusOr<StateImage> DecodeImageCanonical(std::string_view bytes) {
+  Reader r(bytes);
+  const uint32_t version = r.U32();
+  if (r.ok() && version != kImageFormatVersion) {
+    return absl::DataLossError(absl::StrCat("state image: format version ", version,
+                                            ", this engine reads ", kImageFormatVersion));
+  }
+  StateImage image;
+  image.last_sequence = r.U64();
+  image.last_event_time = r.Time();
+  image.sweep_pending = r.Bool();
+  image.policy = GetPolicy(r);
+  image.skills = r.List<std::string>([&] { return r.Str(); });
+  image.zones = r.List<Zone>([&] { return GetZone(r); });
+  image.technicians = r.List<TechnicianImage>([&] { return GetTechnician(r); });
+  image.requests = r.List<RequestImage>([&] { return GetRequest(r); });
+  image.stock = r.List<StockLevel>([&] {
+    StockLevel s;
+    s.depot_zone_id = r.Str();
+    s.sku = r.Str();
+    s.on_hand = r.I64();
+    return s;
+  });
+  image.alerts = r.List<AlertImage>([&] {
+    AlertImage a;
+    a.dedupe_key = r.Str();
+    a.request_id = r.Str();
+    a.resolved = r.Bool();
+    return a;
+  });
+  if (r.ok() && r.remaining() != 0) r.Fail("trailing bytes after the image");
+  if (!r.ok()) return r.status();
+  return image;
+}
+
+std::string ImageDigest(const StateImage& image) {
+  const std::string bytes = Encode(image, /*live=*/false);
+  return absl::StrFormat("%016x%016x", Fnv1a64(bytes), Crc64Xz(bytes));
+}
+
+}  // namespace dispatchd::engine
