@@ -51,4 +51,15 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetPolicy(grpc::CallbackServerContex
       });
 }
 
+grpc::ServerUnaryReactor* AdminServiceImpl::GetStateDigest(
+    grpc::CallbackServerContext* ctx, const v1::GetStateDigestRequest* request,
+    v1::GetStateDigestResponse* response) {
+  return RunQuery<v1::GetStateDigestResponse>(
+      ctx, runner_, response, [](const EngineView& view, v1::GetStateDigestResponse* resp) {
+        resp->set_digest(view.engine.Digest());
+        resp->set_last_sequence(view.engine.last_sequence());
+        return absl::OkStatus();
+      });
+}
+
 }  // namespace dispatchd::services

@@ -21,6 +21,9 @@ class AdminServiceImpl final : public ::dispatch::v1::AdminService::CallbackServ
   grpc::ServerUnaryReactor* ListZones(grpc::CallbackServerContext* ctx,
                                       const ::dispatch::v1::ListZonesRequest* request,
                                       ::dispatch::v1::ListZonesResponse* response) override;
+  grpc::ServerUnaryReactor* GetStateDigest(
+      grpc::CallbackServerContext* ctx, const ::dispatch::v1::GetStateDigestRequest* request,
+      ::dispatch::v1::GetStateDigestResponse* response) override;
   grpc::ServerUnaryReactor* GetPolicy(grpc::CallbackServerContext* ctx,
                                       const ::dispatch::v1::GetPolicyRequest* request,
                                       ::dispatch::v1::GetPolicyResponse* response) override;

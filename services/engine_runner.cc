@@ -33,9 +33,19 @@ void EngineRunner::OnPoison(std::function<void(const absl::Status&)> handler) {
   on_poison_ = std::move(handler);
 }
 
-absl::StatusOr<uint64_t> EngineRunner::Recover() {
+absl::StatusOr<uint64_t> EngineRunner::Recover(const engine::StateImage* snapshot) {
   constexpr size_t kChunk = 4096;
   uint64_t replayed = 0;
+  if (snapshot != nullptr) {
+    if (snapshot->last_sequence > log_->durable_sequence()) {
+      return absl::DataLossError(absl::StrCat(
+          "the snapshot includes events up to ", snapshot->last_sequence,
+          " but the journal ends at ", log_->durable_sequence(),
+          ": they do not belong together"));
+    }
+    absl::Status loaded = engine_.LoadImage(*snapshot);
+    if (!loaded.ok()) return absl::DataLossError(absl::StrCat("snapshot: ", loaded.message()));
+  }
   while (true) {
     const uint64_t from = engine_.last_sequence() + 1;
     absl::StatusOr<std::vector<::dispatch::v1::Event>> chunk = log_->Read(from, kChunk);

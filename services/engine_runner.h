@@ -85,7 +85,9 @@ class EngineRunner {
   // Returns the number of events replayed, or DATA_LOSS naming the first
   // event that cannot be decoded or does not fit the state. Observers do
   // not see replayed events. REQUIRES: before Start.
-  absl::StatusOr<uint64_t> Recover();
+  // With `snapshot`, the engine first loads it and replays only the events
+  // after it; a snapshot the log does not reach is DATA_LOSS.
+  absl::StatusOr<uint64_t> Recover(const engine::StateImage* snapshot = nullptr);
   // Called once, on the engine thread, when the log fails (fail-stop).
   // REQUIRES: before Start.
   void OnPoison(std::function<void(const absl::Status&)> handler);

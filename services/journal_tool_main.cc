@@ -5,6 +5,9 @@
 //                                        exit 0 if dispatchd would start on it
 //   dispatch-journal dump <data_dir> [--from=N] [--limit=N] [--full]
 //                                        events as readable lines (or whole)
+//   dispatch-journal digest <data_dir> [--to=N]
+//                                        the state digest of a replay, to
+//                                        compare with GetStateDigest
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -22,6 +25,7 @@
 ABSL_FLAG(uint64_t, from, 1, "dump: the first sequence to print");
 ABSL_FLAG(uint64_t, limit, 0, "dump: print at most this many events (0: all)");
 ABSL_FLAG(bool, full, false, "dump: print each event whole (protobuf text format)");
+ABSL_FLAG(uint64_t, to, 0, "digest: replay events up to this sequence only (0: all)");
 
 namespace dispatchd {
 namespace {
@@ -99,6 +103,24 @@ int Verify(const std::string& dir) {
   return ok ? 0 : 1;
 }
 
+// Replays the journal (up to --to) and prints the state digest and the
+// last sequence, as AdminService.GetStateDigest reports them.
+int Digest(const std::string& dir) {
+  const uint64_t to = absl::GetFlag(FLAGS_to);
+  engine::SystemClock clock;
+  engine::Engine engine(&clock);
+  const bool ok = ForEachEvent(dir, false, [&](const dispatch::v1::Event& e) -> absl::Status {
+    if (to != 0 && e.sequence() > to) return absl::OkStatus();
+    absl::StatusOr<engine::Event> event = services::EventFromProto(e);
+    if (!event.ok()) return event.status();
+    return engine.Apply(*event);
+  });
+  if (!ok) return 1;
+  std::printf("%s %llu\n", engine.Digest().c_str(),
+              static_cast<unsigned long long>(engine.last_sequence()));
+  return 0;
+}
+
 int Dump(const std::string& dir) {
   const uint64_t from = absl::GetFlag(FLAGS_from);
   const uint64_t limit = absl::GetFlag(FLAGS_limit);
@@ -118,13 +140,15 @@ int Dump(const std::string& dir) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "dispatch-journal verify|dump <data_dir>: reads dispatchd's journal without changing it");
+      "dispatch-journal verify|dump|digest <data_dir>: reads dispatchd's journal without changing it");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() != 3 || (std::string(args[1]) != "verify" && std::string(args[1]) != "dump")) {
-    std::fprintf(stderr, "usage: dispatch-journal verify|dump <data_dir> [--from=N] "
-                         "[--limit=N] [--full]\n");
+  const std::string verb = args.size() == 3 ? args[1] : "";
+  if (verb != "verify" && verb != "dump" && verb != "digest") {
+    std::fprintf(stderr, "usage: dispatch-journal verify|dump|digest <data_dir> [--from=N] "
+                         "[--limit=N] [--full] [--to=N]\n");
     return 2;
   }
   const std::string dir = (std::filesystem::path(args[2]) / "journal").string();
-  return std::string(args[1]) == "verify" ? dispatchd::Verify(dir) : dispatchd::Dump(dir);
+  if (verb == "verify") return dispatchd::Verify(dir);
+  return verb == "dump" ? dispatchd::Dump(dir) : dispatchd::Digest(dir);
 }

@@ -52,8 +52,10 @@ struct ServerOptions {
   int max_receive_message_bytes = 1 << 20;  // 1 MiB.
   // Sees every durable event once, in order, on the engine thread.
   std::function<void(const ::dispatch::v1::Event&)> on_event;
-  // Rebuild the engine from the log before serving (a persistent log).
+  // Rebuild the engine from the log before serving (a persistent log),
+  // starting from `snapshot` if set (not owned; only read during Start).
   bool recover = true;
+  const engine::StateImage* snapshot = nullptr;
 };
 
 class Server {

@@ -158,6 +158,26 @@ void Worker(const std::shared_ptr<grpc::Channel>& channel, const std::atomic<boo
   }
 }
 
+// The live daemon's state digest equals that of an offline replay of its
+// journal up to the same event.
+void CheckLiveDigestEqualsReplay(const std::shared_ptr<grpc::Channel>& channel,
+                                 const std::string& data_dir) {
+  auto admin = v1::AdminService::NewStub(channel);
+  v1::GetStateDigestResponse live;
+  ASSERT_TRUE(Call(admin.get(), &v1::AdminService::Stub::GetStateDigest,
+                   v1::GetStateDigestRequest(), &live)
+                  .ok());
+  const std::string cmd = absl::StrCat(DISPATCH_JOURNAL_BINARY, " digest ", data_dir,
+                                       " --to=", live.last_sequence(), " 2>/dev/null");
+  std::FILE* out = popen(cmd.c_str(), "r");
+  ASSERT_NE(out, nullptr);
+  char line[256] = {};
+  const bool read = std::fgets(line, sizeof(line), out) != nullptr;
+  pclose(out);
+  ASSERT_TRUE(read) << cmd;
+  EXPECT_EQ(std::string(line), absl::StrCat(live.digest(), " ", live.last_sequence(), "\n"));
+}
+
 TEST(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledged) {
   dispatchd::testing::TestDir dir;
   const std::vector<std::string> flags = {"--listen=127.0.0.1:0", "--data_dir=" + dir.path(),
@@ -174,6 +194,7 @@ TEST(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledged) {
     auto stub = v1::RequestService::NewStub(channel);
     if (cycle == 0) SetUpSite(channel);
     CheckNothingLost(stub.get(), acked);
+    CheckLiveDigestEqualsReplay(channel, dir.path());
     if (cycle == cycles || ::testing::Test::HasFailure()) break;
 
     std::atomic<bool> stop{false};

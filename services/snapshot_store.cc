@@ -1,0 +1,111 @@
+#include "services/snapshot_store.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
+#include "journal/record_format.h"
+
+namespace dispatchd::services {
+namespace {
+
+constexpr char kMagic[4] = {'D', 'S', 'N', 'P'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kHeaderSize = 32;
+
+std::string FileName(uint64_t last_sequence) {
+  return absl::StrFormat("snap-%020u.snap", last_sequence);
+}
+
+bool ParseFileName(const std::string& name, uint64_t* last_sequence) {
+  constexpr size_t kLen = 5 + 20 + 5;
+  if (name.size() != kLen || name.compare(0, 5, "snap-") != 0 ||
+      name.compare(kLen - 5, 5, ".snap") != 0) {
+    return false;
+  }
+  return absl::SimpleAtoi(name.substr(5, 20), last_sequence);
+}
+
+absl::Status Bad(const std::string& path, std::string_view what) {
+  return absl::DataLossError(absl::StrCat("snapshot ", path, ": ", std::string(what)));
+}
+
+}  // namespace
+
+SnapshotStore::SnapshotStore(std::string dir, journal::FileSystem* fs, int keep,
+                             std::function<void(const std::string&)> log)
+    : dir_(std::move(dir)), fs_(fs), keep_(std::max(1, keep)), log_(std::move(log)) {}
+
+absl::Status SnapshotStore::Write(uint64_t last_sequence, const engine::StateImage& image) {
+  const std::string payload = engine::EncodeImageCanonical(image);
+  std::string bytes(kMagic, 4);
+  journal::PutFixed32(&bytes, kVersion);
+  journal::PutFixed64(&bytes, last_sequence);
+  journal::PutFixed64(&bytes, payload.size());
+  journal::PutFixed32(&bytes, journal::Crc32c(payload));
+  journal::PutFixed32(&bytes, journal::Crc32c(bytes));
+  bytes += payload;
+  RETURN_IF_ERROR(fs_->CreateDirs(dir_));
+  RETURN_IF_ERROR(
+      journal::WriteFileAtomically(fs_, journal::JoinPath(dir_, FileName(last_sequence)), bytes));
+  ASSIGN_OR_RETURN(std::vector<std::string> all, List());
+  for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) {
+    RETURN_IF_ERROR(fs_->RemoveFile(all[i]));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> SnapshotStore::List() const {
+  absl::StatusOr<std::vector<std::string>> names = fs_->ListDir(dir_);
+  if (absl::IsNotFound(names.status())) return std::vector<std::string>();
+  if (!names.ok()) return names.status();
+  std::vector<std::pair<uint64_t, std::string>> found;
+  for (const std::string& name : *names) {
+    uint64_t seq;
+    if (ParseFileName(name, &seq)) found.emplace_back(seq, journal::JoinPath(dir_, name));
+  }
+  std::sort(found.rbegin(), found.rend());
+  std::vector<std::string> out;
+  for (auto& [seq, path] : found) out.push_back(std::move(path));
+  return out;
+}
+
+absl::StatusOr<LoadedSnapshot> SnapshotStore::Load(const std::string& path) const {
+  ASSIGN_OR_RETURN(std::string bytes, fs_->ReadFile(path));
+  if (bytes.size() < kHeaderSize) return Bad(path, "shorter than its header");
+  if (std::memcmp(bytes.data(), kMagic, 4) != 0) return Bad(path, "bad magic");
+  if (journal::DecodeFixed32(bytes.data() + 28) !=
+      journal::Crc32c(std::string_view(bytes).substr(0, 28))) {
+    return Bad(path, "header checksum mismatch");
+  }
+  if (journal::DecodeFixed32(bytes.data() + 4) != kVersion) return Bad(path, "unknown version");
+  LoadedSnapshot out;
+  out.path = path;
+  out.last_sequence = journal::DecodeFixed64(bytes.data() + 8);
+  const uint64_t length = journal::DecodeFixed64(bytes.data() + 16);
+  if (length != bytes.size() - kHeaderSize) return Bad(path, "payload length mismatch");
+  std::string_view payload = std::string_view(bytes).substr(kHeaderSize);
+  if (journal::Crc32c(payload) != journal::DecodeFixed32(bytes.data() + 24)) {
+    return Bad(path, "payload checksum mismatch");
+  }
+  absl::StatusOr<engine::StateImage> image = engine::DecodeImageCanonical(payload);
+  if (!image.ok()) return Bad(path, std::string(image.status().message()));
+  if (image->last_sequence != out.last_sequence) return Bad(path, "header and image disagree");
+  out.image = *std::move(image);
+  return out;
+}
+
+absl::StatusOr<std::optional<LoadedSnapshot>> SnapshotStore::LoadNewest() const {
+  ASSIGN_OR_RETURN(std::vector<std::string> all, List());
+  for (const std::string& path : all) {
+    absl::StatusOr<LoadedSnapshot> loaded = Load(path);
+    if (loaded.ok()) return std::optional<LoadedSnapshot>(*std::move(loaded));
+    if (log_) log_(absl::StrCat(loaded.status().message(), "; trying an older one"));
+  }
+  return std::optional<LoadedSnapshot>();
+}
+
+}  // namespace dispatchd::services

@@ -1,0 +1,64 @@
+// SnapshotStore: snapshot files of the engine's state in one directory.
+//
+// A snapshot is "snap-<last sequence, 20 digits>.snap": a 32-byte header
+// (magic "DSNP", format version, the last event sequence it includes, the
+// payload length, a CRC-32C of the payload, and a CRC-32C of the header
+// itself) followed by the payload, the engine's canonical image encoding
+// (engine/state_image.h). docs/journal_format.md has the byte layout.
+//
+// Writes are atomic (temp file, fsync, rename, directory fsync), so a crash
+// leaves either the old set or the new one; a file that fails any check is
+// never loaded, and the next older one is tried.
+//
+// Thread safety: thread-safe (no state beyond the directory).
+#ifndef DISPATCHD_SERVICES_SNAPSHOT_STORE_H_
+#define DISPATCHD_SERVICES_SNAPSHOT_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/state_image.h"
+#include "journal/file_system.h"
+
+namespace dispatchd::services {
+
+struct LoadedSnapshot {
+  uint64_t last_sequence = 0;
+  std::string path;
+  engine::StateImage image;
+};
+
+class SnapshotStore {
+ public:
+  // "*fs" must outlive the store. `keep`: how many snapshots to retain.
+  SnapshotStore(std::string dir, journal::FileSystem* fs, int keep = 3,
+                std::function<void(const std::string&)> log = nullptr);
+
+  // Writes the image of the state after `last_sequence` atomically, then
+  // removes all but the newest `keep` snapshots.
+  absl::Status Write(uint64_t last_sequence, const engine::StateImage& image);
+
+  // The newest snapshot that passes every check, if any. Files that fail
+  // are reported through `log` and skipped, never loaded.
+  absl::StatusOr<std::optional<LoadedSnapshot>> LoadNewest() const;
+
+  // Checks one file; DATA_LOSS naming the file and what is wrong.
+  absl::StatusOr<LoadedSnapshot> Load(const std::string& path) const;
+
+  // Snapshot files, newest first.
+  absl::StatusOr<std::vector<std::string>> List() const;
+
+ private:
+  const std::string dir_;
+  journal::FileSystem* const fs_;
+  const int keep_;
+  const std::function<void(const std::string&)> log_;
+};
+
+}  // namespace dispatchd::services
+
+#endif  // DISPATCHD_SERVICES_SNAPSHOT_STORE_H_

@@ -1,0 +1,102 @@
+#include "services/snapshotter.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
+#include "services/event_codec.h"
+
+namespace dispatchd::services {
+
+Snapshotter::Snapshotter(SnapshotStore* store, SnapshotterOptions options)
+    : store_(store), options_(std::move(options)), follower_(&clock_),
+      last_snapshot_(absl::Now()) {}
+
+Snapshotter::~Snapshotter() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Status Snapshotter::Prime(const LoadedSnapshot* snapshot, const EventLog& log) {
+  absl::MutexLock lock(&engine_mu_);
+  if (snapshot != nullptr) RETURN_IF_ERROR(follower_.LoadImage(snapshot->image));
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<::dispatch::v1::Event> chunk,
+                     log.Read(follower_.last_sequence() + 1, 4096));
+    for (const ::dispatch::v1::Event& e : chunk) RETURN_IF_ERROR(ApplyOne(e));
+    if (chunk.size() < 4096) return absl::OkStatus();
+  }
+}
+
+void Snapshotter::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Snapshotter::Follow(const ::dispatch::v1::Event& event) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(event);
+}
+
+absl::Status Snapshotter::ApplyOne(const ::dispatch::v1::Event& event) {
+  ASSIGN_OR_RETURN(engine::Event e, EventFromProto(event));
+  RETURN_IF_ERROR(follower_.Apply(e));
+  ++since_snapshot_;
+  return absl::OkStatus();
+}
+
+void Snapshotter::Loop() {
+  while (true) {
+    std::deque<::dispatch::v1::Event> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](Snapshotter* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+                                 return s->stopping_ || !s->queue_.empty();
+                               },
+                               this),
+                           absl::Seconds(1));
+      if (stopping_) return;
+      batch.swap(queue_);
+    }
+    absl::MutexLock lock(&engine_mu_);
+    for (const ::dispatch::v1::Event& e : batch) {
+      if (e.sequence() <= follower_.last_sequence()) continue;  // Primed already.
+      if (absl::Status st = ApplyOne(e); !st.ok()) {
+        if (options_.log) options_.log(absl::StrCat("snapshot follower stopped: ", st.message()));
+        return;  // Its state is no longer the live one's: take no more snapshots.
+      }
+    }
+    const bool by_count = options_.every_events > 0 && since_snapshot_ >= options_.every_events;
+    const bool by_time = options_.every > absl::ZeroDuration() && since_snapshot_ > 0 &&
+                         absl::Now() - last_snapshot_ >= options_.every;
+    if (by_count || by_time) {
+      if (absl::Status st = Take(); !st.ok() && options_.log) {
+        options_.log(absl::StrCat("snapshot failed (the journal still has everything): ",
+                                  st.message()));
+      }
+    }
+  }
+}
+
+absl::Status Snapshotter::Take() {
+  since_snapshot_ = 0;
+  last_snapshot_ = absl::Now();
+  if (follower_.last_sequence() == 0) return absl::OkStatus();
+  return store_->Write(follower_.last_sequence(), follower_.ExportImage());
+}
+
+absl::Status Snapshotter::SnapshotNow() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (queue_.empty()) break;
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  absl::MutexLock lock(&engine_mu_);
+  return Take();
+}
+
+}  // namespace dispatchd::services

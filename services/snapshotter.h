@@ -1,0 +1,79 @@
+// Snapshotter: takes snapshots without stalling the engine thread.
+//
+// It keeps a follower engine on its own thread that applies the same
+// durable events as the live one (handed over by Follow, which only queues
+// a copy), and every `every_events` events or `every` time it exports the
+// follower's image and writes it through the SnapshotStore. The engine
+// thread's whole cost is the copy into the queue.
+//
+// A failed snapshot is logged and retried at the next threshold; the
+// journal, not the snapshot, is what acknowledges, so nothing is lost.
+//
+// Thread safety: Follow may be called from one thread (the engine thread);
+// the rest from any.
+#ifndef DISPATCHD_SERVICES_SNAPSHOTTER_H_
+#define DISPATCHD_SERVICES_SNAPSHOTTER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "dispatch/v1/events.pb.h"
+#include "engine/engine.h"
+#include "services/event_log.h"
+#include "services/snapshot_store.h"
+
+namespace dispatchd::services {
+
+struct SnapshotterOptions {
+  uint64_t every_events = 100000;  // 0: never by count.
+  absl::Duration every = absl::Minutes(10);  // Zero: never by time.
+  std::function<void(const std::string&)> log;
+};
+
+class Snapshotter {
+ public:
+  // "*store" must outlive this.
+  Snapshotter(SnapshotStore* store, SnapshotterOptions options);
+  ~Snapshotter();  // Stops the thread; queued events are dropped.
+
+  // Brings the follower to the log's durable end: `snapshot` (if any) and
+  // then every event after it. REQUIRES: before Follow; nothing appends to
+  // `log` meanwhile.
+  absl::Status Prime(const LoadedSnapshot* snapshot, const EventLog& log);
+  // Starts the thread.
+  void Start();
+  // Queues one durable event (the next in sequence).
+  void Follow(const ::dispatch::v1::Event& event);
+  // Takes a snapshot of everything followed so far and waits for it.
+  absl::Status SnapshotNow();
+
+ private:
+  void Loop();
+  absl::Status Take() ABSL_EXCLUSIVE_LOCKS_REQUIRED(engine_mu_);
+  absl::Status ApplyOne(const ::dispatch::v1::Event& event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(engine_mu_);
+
+  SnapshotStore* const store_;
+  const SnapshotterOptions options_;
+  engine::SystemClock clock_;
+
+  absl::Mutex engine_mu_ ABSL_ACQUIRED_AFTER(mu_);  // The follower thread's.
+  engine::Engine follower_ ABSL_GUARDED_BY(engine_mu_);
+  uint64_t since_snapshot_ ABSL_GUARDED_BY(engine_mu_) = 0;
+  absl::Time last_snapshot_ ABSL_GUARDED_BY(engine_mu_);
+
+  absl::Mutex mu_;
+  std::deque<::dispatch::v1::Event> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace dispatchd::services
+
+#endif  // DISPATCHD_SERVICES_SNAPSHOTTER_H_
