@@ -1,8 +1,10 @@
 // dispatch-journal: reads a data directory's journal without changing it.
 //
-//   dispatch-journal verify <data_dir>   every segment and record checked, and
-//                                        every event replayed through the engine;
-//                                        exit 0 if dispatchd would start on it
+//   dispatch-journal verify <data_dir>   every segment and record checked, every
+//                                        event replayed through the engine, every
+//                                        snapshot checked and compared with the
+//                                        replay at its sequence; exit 0 if all
+//                                        is well
 //   dispatch-journal dump <data_dir> [--from=N] [--limit=N] [--full]
 //                                        events as readable lines (or whole)
 //   dispatch-journal digest <data_dir> [--to=N]
@@ -10,6 +12,7 @@
 //                                        compare with GetStateDigest
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -21,6 +24,7 @@
 #include "journal/segment_reader.h"
 #include "services/event_codec.h"
 #include "services/event_text.h"
+#include "services/snapshot_store.h"
 
 ABSL_FLAG(uint64_t, from, 1, "dump: the first sequence to print");
 ABSL_FLAG(uint64_t, limit, 0, "dump: print at most this many events (0: all)");
@@ -88,14 +92,49 @@ bool ForEachEvent(const std::string& dir, bool report,
   return true;
 }
 
-int Verify(const std::string& dir) {
+// Checks every snapshot file; returns the digest each valid one should
+// match, by its last sequence. Sets *ok to false if any is damaged.
+std::map<uint64_t, std::string> CheckSnapshots(const std::string& data_dir, bool* ok) {
+  services::SnapshotStore store((std::filesystem::path(data_dir) / "snapshots").string(),
+                                journal::PosixFileSystem());
+  std::map<uint64_t, std::string> digests;
+  absl::StatusOr<std::vector<std::string>> files = store.List();
+  for (const std::string& path : files.ok() ? *files : std::vector<std::string>()) {
+    absl::StatusOr<services::LoadedSnapshot> loaded = store.Load(path);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "%s\n", loaded.status().ToString().c_str());
+      *ok = false;
+      continue;
+    }
+    digests[loaded->last_sequence] = engine::ImageDigest(loaded->image);
+  }
+  return digests;
+}
+
+int Verify(const std::string& data_dir, const std::string& dir) {
   engine::SystemClock clock;
   engine::Engine engine(&clock);
-  const bool ok = ForEachEvent(dir, true, [&](const dispatch::v1::Event& e) -> absl::Status {
+  bool snapshots_ok = true;
+  std::map<uint64_t, std::string> snapshots = CheckSnapshots(data_dir, &snapshots_ok);
+  bool ok = ForEachEvent(dir, true, [&](const dispatch::v1::Event& e) -> absl::Status {
     absl::StatusOr<engine::Event> event = services::EventFromProto(e);
     if (!event.ok()) return event.status();
-    return engine.Apply(*event);
+    if (absl::Status st = engine.Apply(*event); !st.ok()) return st;
+    auto it = snapshots.find(e.sequence());
+    if (it == snapshots.end()) return absl::OkStatus();
+    const bool same = it->second == engine.Digest();
+    std::fprintf(stderr, "snapshot at %llu: %s\n", static_cast<unsigned long long>(it->first),
+                 same ? "matches the journal" : "DOES NOT match the journal");
+    snapshots_ok = snapshots_ok && same;
+    snapshots.erase(it);
+    return absl::OkStatus();
   });
+  for (const auto& [seq, digest] : snapshots) {
+    std::fprintf(stderr, "snapshot at %llu: past the end of the journal\n",
+                 static_cast<unsigned long long>(seq));
+    snapshots_ok = false;
+  }
+  ok = ok && snapshots_ok;
   std::printf("%s: %llu events %s\n", dir.c_str(),
               static_cast<unsigned long long>(engine.last_sequence()),
               ok ? "replay cleanly: dispatchd will start on this journal"
@@ -149,6 +188,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string dir = (std::filesystem::path(args[2]) / "journal").string();
-  if (verb == "verify") return dispatchd::Verify(dir);
+  if (verb == "verify") return dispatchd::Verify(args[2], dir);
   return verb == "dump" ? dispatchd::Dump(dir) : dispatchd::Digest(dir);
 }

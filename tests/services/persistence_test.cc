@@ -74,6 +74,23 @@ TEST_F(PersistenceTest, AnIdempotencyKeyAnswersTheSameAfterARestart) {
               StatusIs(grpc::StatusCode::ALREADY_EXISTS, "retry-me"));
 }
 
+TEST_F(PersistenceTest, AnAlertKeyOpensOneEmergencyAcrossARestart) {
+  SetUpCampus();
+  v1::RaiseAlertRequest alert;
+  alert.set_dedupe_key("library/power/1");
+  alert.set_source("bms-7");
+  alert.set_kind("power_outage");
+  alert.set_zone_id("north");
+  v1::RaiseAlertResponse first;
+  ASSERT_TRUE(Call(alerts_.get(), &v1::AlertService::Stub::RaiseAlert, alert, &first).ok());
+  ASSERT_FALSE(first.duplicate());
+  Restart();
+  v1::RaiseAlertResponse again;
+  ASSERT_TRUE(Call(alerts_.get(), &v1::AlertService::Stub::RaiseAlert, alert, &again).ok());
+  EXPECT_TRUE(again.duplicate());
+  EXPECT_EQ(again.request_id(), first.request_id());
+}
+
 TEST_F(PersistenceTest, AFailedFsyncStopsAcknowledgingAndTheRestartHasOnlyWhatWasAcked) {
   SetUpCampus();
   v1::Request kept = Submit(LightRequest("kept"));

@@ -87,6 +87,10 @@ TEST_F(SnapshotTest, ADamagedNewestSnapshotIsSkippedForThePreviousOne) {
   ASSERT_TRUE(files.ok());
   ASSERT_EQ(files->size(), 2u);
 
+  const std::string verify = std::string(DISPATCH_JOURNAL_BINARY) + " verify " + dir_.path() +
+                             " >/dev/null 2>&1";
+  EXPECT_EQ(std::system(verify.c_str()), 0);  // Both snapshots match the journal.
+
   for (int damage = 0; damage < 2; ++damage) {
     std::string bytes = *journal::PosixFileSystem()->ReadFile((*files)[0]);
     std::filesystem::remove((*files)[0]);
@@ -97,6 +101,7 @@ TEST_F(SnapshotTest, ADamagedNewestSnapshotIsSkippedForThePreviousOne) {
     ASSERT_TRUE((*f)->Append(bytes).ok());
     ASSERT_TRUE((*f)->Close().ok());
     EXPECT_FALSE(store_.Load((*files)[0]).ok());
+    EXPECT_NE(std::system(verify.c_str()), 0);  // The tool names the damage.
 
     Restart(/*from_snapshot=*/true);
     ASSERT_TRUE(loaded_.has_value());
