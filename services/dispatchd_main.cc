@@ -158,17 +158,18 @@ int Run() {
     snap_options.every = absl::Minutes(absl::GetFlag(FLAGS_snapshot_every_minutes));
     snap_options.log = log_line;
     snapshotter = std::make_unique<services::Snapshotter>(&snapshots, snap_options);
-    if (absl::Status primed = snapshotter->Prime(snapshot ? &*snapshot : nullptr, **log);
-        !primed.ok()) {
-      std::fprintf(stderr, "dispatchd: cannot recover: %s\n", primed.ToString().c_str());
-      return 1;
-    }
   }
 
   services::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.log = *std::move(log);
   if (snapshot) options.snapshot = &snapshot->image;
+  absl::Status primed;
+  if (snapshotter != nullptr) {
+    options.on_recovered = [&](const engine::Engine& recovered) {
+      primed = snapshotter->Prime(recovered.ExportImage());
+    };
+  }
   options.on_event = [print = absl::GetFlag(FLAGS_log_events),
                       follower = snapshotter.get()](const ::dispatch::v1::Event& e) {
     if (print) std::printf("%s\n", services::EventLine(e).c_str());
@@ -178,6 +179,12 @@ int Run() {
       services::Server::Start(std::move(options));
   if (!server.ok()) {
     std::fprintf(stderr, "dispatchd: %s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  if (!primed.ok()) {  // An image of a live engine that does not load: a broken invariant.
+    std::fprintf(stderr, "dispatchd: cannot start the snapshot follower: %s\n",
+                 primed.ToString().c_str());
+    (*server)->Shutdown(absl::Seconds(1));
     return 1;
   }
   if (snapshot) store += absl::StrCat(", from snapshot ", snapshot->path);

@@ -51,9 +51,7 @@ absl::StatusOr<uint64_t> EngineRunner::Recover(const engine::StateImage* snapsho
     absl::StatusOr<std::vector<::dispatch::v1::Event>> chunk = log_->Read(from, kChunk);
     if (!chunk.ok()) return chunk.status();
     for (const ::dispatch::v1::Event& e : *chunk) {
-      absl::StatusOr<engine::Event> event = EventFromProto(e);
-      absl::Status applied = event.ok() ? engine_.Apply(*event) : event.status();
-      if (!applied.ok()) {
+      if (absl::Status applied = ApplyRecorded(e, engine_); !applied.ok()) {
         return absl::DataLossError(absl::StrCat("replaying event ", e.sequence(),
                                                 " of the log: ", applied.message()));
       }

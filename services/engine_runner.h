@@ -88,6 +88,8 @@ class EngineRunner {
   // With `snapshot`, the engine first loads it and replays only the events
   // after it; a snapshot the log does not reach is DATA_LOSS.
   absl::StatusOr<uint64_t> Recover(const engine::StateImage* snapshot = nullptr);
+  // The engine, for a look right after Recover. REQUIRES: before Start.
+  const engine::Engine& engine_before_start() const { return engine_; }
   // Called once, on the engine thread, when the log fails (fail-stop).
   // REQUIRES: before Start.
   void OnPoison(std::function<void(const absl::Status&)> handler);

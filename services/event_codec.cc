@@ -361,4 +361,10 @@ const std::string& EventKindName(const v1::Event& e) {
   return field->message_type()->name();
 }
 
+absl::Status ApplyRecorded(const ::dispatch::v1::Event& event, engine::Engine& engine) {
+  absl::StatusOr<engine::Event> decoded = EventFromProto(event);
+  if (!decoded.ok()) return decoded.status();
+  return engine.Apply(*decoded);
+}
+
 }  // namespace dispatchd::services

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "dispatch/v1/events.pb.h"
+#include "engine/engine.h"
 #include "engine/events.h"
 
 namespace dispatchd::services {
@@ -23,6 +24,11 @@ std::vector<::dispatch::v1::Event> EventsToProto(const std::vector<engine::Event
 // INVALID_ARGUMENT naming the field when the proto cannot be an engine
 // event: no kind set, an unset or unknown enum, a malformed timestamp.
 absl::StatusOr<engine::Event> EventFromProto(const ::dispatch::v1::Event& event);
+
+// Decodes `event` and folds it into `engine`: how a recorded log rebuilds
+// state (recovery, the snapshot follower, the journal tool). The status of
+// EventFromProto or Engine::Apply.
+absl::Status ApplyRecorded(const ::dispatch::v1::Event& event, engine::Engine& engine);
 
 // The request an event concerns, or "" for events about no single request
 // (zones, policy, shifts, stock).

@@ -117,9 +117,7 @@ int Verify(const std::string& data_dir, const std::string& dir) {
   bool snapshots_ok = true;
   std::map<uint64_t, std::string> snapshots = CheckSnapshots(data_dir, &snapshots_ok);
   bool ok = ForEachEvent(dir, true, [&](const dispatch::v1::Event& e) -> absl::Status {
-    absl::StatusOr<engine::Event> event = services::EventFromProto(e);
-    if (!event.ok()) return event.status();
-    if (absl::Status st = engine.Apply(*event); !st.ok()) return st;
+    if (absl::Status st = services::ApplyRecorded(e, engine); !st.ok()) return st;
     auto it = snapshots.find(e.sequence());
     if (it == snapshots.end()) return absl::OkStatus();
     const bool same = it->second == engine.Digest();
@@ -150,9 +148,7 @@ int Digest(const std::string& dir) {
   engine::Engine engine(&clock);
   const bool ok = ForEachEvent(dir, false, [&](const dispatch::v1::Event& e) -> absl::Status {
     if (to != 0 && e.sequence() > to) return absl::OkStatus();
-    absl::StatusOr<engine::Event> event = services::EventFromProto(e);
-    if (!event.ok()) return event.status();
-    return engine.Apply(*event);
+    return services::ApplyRecorded(e, engine);
   });
   if (!ok) return 1;
   std::printf("%s %llu\n", engine.Digest().c_str(),

@@ -72,6 +72,7 @@ absl::Status Server::Build(ServerOptions& options) {
     if (!replayed.ok()) return replayed.status();
     recovered_events_ = *replayed;
   }
+  if (options.on_recovered) options.on_recovered(runner_->engine_before_start());
   runner_->Start();
 
   request_service_ = std::make_unique<RequestServiceImpl>(runner_.get());

@@ -56,6 +56,9 @@ struct ServerOptions {
   // starting from `snapshot` if set (not owned; only read during Start).
   bool recover = true;
   const engine::StateImage* snapshot = nullptr;
+  // Called once recovery is done and before the engine handles anything,
+  // on the starting thread (e.g. to prime the snapshot follower).
+  std::function<void(const engine::Engine&)> on_recovered;
 };
 
 class Server {

@@ -19,15 +19,9 @@ Snapshotter::~Snapshotter() {
   if (thread_.joinable()) thread_.join();
 }
 
-absl::Status Snapshotter::Prime(const LoadedSnapshot* snapshot, const EventLog& log) {
+absl::Status Snapshotter::Prime(const engine::StateImage& recovered) {
   absl::MutexLock lock(&engine_mu_);
-  if (snapshot != nullptr) RETURN_IF_ERROR(follower_.LoadImage(snapshot->image));
-  while (true) {
-    ASSIGN_OR_RETURN(std::vector<::dispatch::v1::Event> chunk,
-                     log.Read(follower_.last_sequence() + 1, 4096));
-    for (const ::dispatch::v1::Event& e : chunk) RETURN_IF_ERROR(ApplyOne(e));
-    if (chunk.size() < 4096) return absl::OkStatus();
-  }
+  return follower_.LoadImage(recovered);
 }
 
 void Snapshotter::Start() {
@@ -40,8 +34,7 @@ void Snapshotter::Follow(const ::dispatch::v1::Event& event) {
 }
 
 absl::Status Snapshotter::ApplyOne(const ::dispatch::v1::Event& event) {
-  ASSIGN_OR_RETURN(engine::Event e, EventFromProto(event));
-  RETURN_IF_ERROR(follower_.Apply(e));
+  RETURN_IF_ERROR(ApplyRecorded(event, follower_));
   ++since_snapshot_;
   return absl::OkStatus();
 }

@@ -25,7 +25,6 @@
 #include "absl/time/time.h"
 #include "dispatch/v1/events.pb.h"
 #include "engine/engine.h"
-#include "services/event_log.h"
 #include "services/snapshot_store.h"
 
 namespace dispatchd::services {
@@ -42,10 +41,10 @@ class Snapshotter {
   Snapshotter(SnapshotStore* store, SnapshotterOptions options);
   ~Snapshotter();  // Stops the thread; queued events are dropped.
 
-  // Brings the follower to the log's durable end: `snapshot` (if any) and
-  // then every event after it. REQUIRES: before Follow; nothing appends to
-  // `log` meanwhile.
-  absl::Status Prime(const LoadedSnapshot* snapshot, const EventLog& log);
+  // Starts the follower from the recovered live engine's image, so the log
+  // is replayed once at start, not twice. REQUIRES: before Start, with the
+  // image taken before the live engine handled anything new.
+  absl::Status Prime(const engine::StateImage& recovered);
   // Starts the thread.
   void Start();
   // Queues one durable event (the next in sequence).

@@ -34,10 +34,12 @@ class SnapshotTest : public ServerTest {
     }
     snapshotter_ = std::make_unique<Snapshotter>(
         &store_, SnapshotterOptions{.every_events = 0, .every = absl::ZeroDuration()});
-    ASSERT_TRUE(snapshotter_->Prime(loaded_ ? &*loaded_ : nullptr, *log).ok());
     ServerOptions options;
     options.log = std::move(log);
     if (loaded_) options.snapshot = &loaded_->image;
+    options.on_recovered = [this](const engine::Engine& recovered) {
+      ASSERT_TRUE(snapshotter_->Prime(recovered.ExportImage()).ok());
+    };
     options.on_event = [s = snapshotter_.get()](const v1::Event& e) { s->Follow(e); };
     StartServer(std::move(options));
     snapshotter_->Start();
