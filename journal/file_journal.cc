@@ -143,6 +143,42 @@ uint64_t FileJournal::durable_sequence() const {
   return durable_sequence_;
 }
 
+uint64_t FileJournal::first_sequence() const {
+  absl::MutexLock lock(&mu_);
+  return first_sequence_;
+}
+
+absl::StatusOr<int> FileJournal::DropSegmentsThrough(uint64_t sequence) {
+  std::vector<Segment> victims;
+  uint64_t new_first;
+  {
+    absl::MutexLock lock(&mu_);
+    // Segment i holds [first_i, first_{i+1} - 1]; the last one is being written.
+    while (segments_.size() > 1 && segments_[1].first_sequence <= sequence + 1 &&
+           segments_[1].first_sequence <= durable_sequence_ + 1) {
+      victims.push_back(segments_.front());
+      segments_.erase(segments_.begin());
+    }
+    if (victims.empty()) return 0;
+    first_sequence_ = new_first = segments_.front().first_sequence;
+  }
+  // Oldest first, each made durable before the next: a crash leaves a
+  // suffix of the log, never a hole. A file that survives an error here is
+  // found again at the next start and still fits.
+  int dropped = 0;
+  for (const Segment& victim : victims) {
+    RETURN_IF_ERROR(options_.fs->RemoveFile(victim.path));
+    RETURN_IF_ERROR(options_.fs->SyncDir(options_.dir));
+    ++dropped;
+  }
+  if (options_.log) {
+    options_.log(absl::StrCat("retention: dropped ", dropped,
+                              " segment(s) covered by a snapshot; the log now starts at ",
+                              new_first));
+  }
+  return dropped;
+}
+
 absl::Status FileJournal::status() const {
   absl::MutexLock lock(&mu_);
   return poison_;
@@ -152,20 +188,33 @@ absl::Status FileJournal::Read(uint64_t from,
                                const std::function<absl::Status(const Record&)>& fn) const {
   std::vector<Segment> segments;
   uint64_t durable;
+  uint64_t first;
   {
     absl::MutexLock lock(&mu_);
     segments = segments_;
     durable = durable_sequence_;
+    first = first_sequence_;
   }
+  auto dropped = [&] {
+    return absl::OutOfRangeError(absl::StrCat("journal records before sequence ", first,
+                                              " were dropped by retention (asked from ", from,
+                                              ")"));
+  };
+  if (from < first && from <= durable) return dropped();
   for (size_t i = 0; i < segments.size(); ++i) {
     const uint64_t next_first =
         i + 1 < segments.size() ? segments[i + 1].first_sequence : durable + 1;
     if (next_first <= from || segments[i].first_sequence > durable) continue;
-    ASSIGN_OR_RETURN(std::string data, options_.fs->ReadFile(segments[i].path));
+    absl::StatusOr<std::string> data = options_.fs->ReadFile(segments[i].path);
+    if (absl::IsNotFound(data.status())) {  // Dropped by retention while we read.
+      first = first_sequence();
+      return dropped();
+    }
+    if (!data.ok()) return data.status();
     SegmentScan scan;
     bool past_durable = false;
     absl::Status st = ScanSegment(
-        data,
+        *data,
         [&](const Record& r) -> absl::Status {
           if (r.sequence > durable) {
             past_durable = true;

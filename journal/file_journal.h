@@ -20,6 +20,12 @@
 // `discard_after_corruption`, which keeps the records before the damage
 // and moves the rest aside.
 //
+// Retention: every segment is kept unless DropSegmentsThrough is called
+// (dispatchd does so after a snapshot, when the operator asks for it). The
+// log may then start past sequence 1; recovery accepts that and reports
+// the first sequence held, and whoever loads the log must hold the state
+// before it (a snapshot).
+//
 // Thread safety: thread-safe.
 #ifndef DISPATCHD_JOURNAL_FILE_JOURNAL_H_
 #define DISPATCHD_JOURNAL_FILE_JOURNAL_H_
@@ -51,6 +57,7 @@ struct FileJournalOptions {
 struct RecoveryReport {
   uint64_t segments = 0;
   uint64_t records = 0;
+  uint64_t first_sequence = 1;  // The oldest record held (retention may drop older).
   uint64_t last_sequence = 0;
   std::vector<std::string> notes;  // Torn tails truncated, data discarded.
 };
@@ -67,9 +74,17 @@ class FileJournal final : public Journal {
   void Append(std::vector<Record> records, DurableCallback done) override;
   uint64_t next_sequence() const override;
   uint64_t durable_sequence() const override;
+  uint64_t first_sequence() const override;
   absl::Status status() const override;
   absl::Status Read(uint64_t from,
                     const std::function<absl::Status(const Record&)>& fn) const override;
+
+  // Deletes the oldest segments whose records all have sequence <=
+  // `sequence` (they are covered by a snapshot of the state after it),
+  // oldest first, so a crash midway leaves a log without holes. The
+  // segment being written is never deleted. Returns how many were
+  // deleted; an error leaves the remaining segments as they are.
+  absl::StatusOr<int> DropSegmentsThrough(uint64_t sequence);
 
  private:
   struct Segment {
@@ -108,6 +123,7 @@ class FileJournal final : public Journal {
   std::vector<Pending> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t durable_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t first_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   absl::Status poison_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 

@@ -45,11 +45,15 @@ class Journal {
   virtual uint64_t next_sequence() const = 0;
   // The last sequence known durable (0: none).
   virtual uint64_t durable_sequence() const = 0;
+  // The oldest sequence still held (1 unless older records were dropped by
+  // retention); next_sequence() when the journal holds no record.
+  virtual uint64_t first_sequence() const = 0;
   // OK, or the error that poisoned the journal (fail-stop).
   virtual absl::Status status() const = 0;
 
   // Calls `fn` for each durable record with sequence >= `from`, in order,
   // stopping early (and returning its status) if `fn` returns an error.
+  // OUT_OF_RANGE if records from `from` on were dropped by retention.
   virtual absl::Status Read(uint64_t from,
                             const std::function<absl::Status(const Record&)>& fn) const = 0;
 };

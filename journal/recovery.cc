@@ -32,7 +32,10 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
   RETURN_IF_ERROR(fs->CreateDirs(options_.dir));
   ASSIGN_OR_RETURN(std::vector<SegmentFile> found, ListSegments(fs, options_.dir));
   std::vector<Segment> kept;
-  uint64_t last = 0;
+  // Retention may have dropped the oldest segments: the log starts where
+  // the first segment left starts. Holes after it are damage.
+  uint64_t last = found.empty() ? 0 : found.front().first_sequence - 1;
+  const uint64_t first = last + 1;
   uint64_t tail_size = 0;
   for (size_t i = 0; i < found.size(); ++i) {
     const SegmentFile& seg = found[i];
@@ -60,6 +63,7 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
     if (scan.end != End::kClean) break;
   }
   report->segments = kept.size();
+  report->first_sequence = kept.empty() ? last + 1 : first;
   report->last_sequence = last;
   absl::MutexLock io(&io_mu_);
   {
@@ -67,6 +71,7 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
     segments_ = kept;
     next_sequence_ = last + 1;
     durable_sequence_ = last;
+    first_sequence_ = report->first_sequence;
   }
   if (kept.empty()) return OpenSegment(last + 1);
   ASSIGN_OR_RETURN(file_, fs->NewAppendableFile(kept.back().path));

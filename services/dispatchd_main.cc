@@ -41,6 +41,11 @@ ABSL_FLAG(uint64_t, snapshot_every_events, 100000,
 ABSL_FLAG(int, snapshot_every_minutes, 10,
           "Take a snapshot after this many minutes with new events (0: never by time)");
 ABSL_FLAG(int, snapshots_kept, 3, "How many snapshots to keep");
+ABSL_FLAG(uint64_t, journal_segment_bytes, 64u << 20,
+          "Start a new journal segment file once the current one passes this size");
+ABSL_FLAG(bool, drop_covered_segments, false,
+          "Delete journal segments whose events are all covered by the oldest snapshot kept "
+          "(default: keep every segment for audit)");
 ABSL_FLAG(bool, discard_after_corruption, false,
           "If the journal is damaged in the middle, start anyway, keeping only the "
           "records before the damage (the rest is moved aside, not deleted)");
@@ -76,8 +81,10 @@ void PrintBanner(const services::Server& server, const std::string& store) {
 }
 
 // The event log: the journal under <data_dir>/journal, recovered, or memory.
+// `*file_journal` is set to the journal (owned by the log) if there is one.
 absl::StatusOr<std::unique_ptr<services::EventLog>> OpenLog(const std::string& data_dir,
-                                                            std::string* store) {
+                                                            std::string* store,
+                                                            journal::FileJournal** file_journal) {
   if (absl::GetFlag(FLAGS_in_memory)) {
     *store = "in memory (--in_memory): nothing survives a restart";
     return std::make_unique<services::MemoryEventLog>();
@@ -85,6 +92,7 @@ absl::StatusOr<std::unique_ptr<services::EventLog>> OpenLog(const std::string& d
   journal::FileJournalOptions options;
   options.dir = (std::filesystem::path(data_dir) / "journal").string();
   options.discard_after_corruption = absl::GetFlag(FLAGS_discard_after_corruption);
+  options.segment_bytes = absl::GetFlag(FLAGS_journal_segment_bytes);
   options.log = [](const std::string& note) {
     std::fprintf(stderr, "dispatchd: journal: %s\n", note.c_str());
   };
@@ -93,7 +101,12 @@ absl::StatusOr<std::unique_ptr<services::EventLog>> OpenLog(const std::string& d
       journal::FileJournal::Open(options, &report);
   if (!opened.ok()) return opened.status();
   *store = absl::StrCat("journal in ", options.dir, " (", report.records, " events in ",
-                        report.segments, " segments)");
+                        report.segments, " segments",
+                        report.first_sequence > 1
+                            ? absl::StrCat(", from event ", report.first_sequence)
+                            : std::string(),
+                        ")");
+  *file_journal = opened->get();
   return std::make_unique<services::JournalEventLog>(*std::move(opened));
 }
 
@@ -130,7 +143,9 @@ int Run() {
   }
 
   std::string store;
-  absl::StatusOr<std::unique_ptr<services::EventLog>> log = OpenLog(data_dir, &store);
+  journal::FileJournal* file_journal = nullptr;
+  absl::StatusOr<std::unique_ptr<services::EventLog>> log =
+      OpenLog(data_dir, &store, &file_journal);
   if (!log.ok()) {
     std::fprintf(stderr, "dispatchd: cannot open the event store: %s\n",
                  log.status().ToString().c_str());
@@ -157,6 +172,16 @@ int Run() {
     snap_options.every_events = absl::GetFlag(FLAGS_snapshot_every_events);
     snap_options.every = absl::Minutes(absl::GetFlag(FLAGS_snapshot_every_minutes));
     snap_options.log = log_line;
+    if (absl::GetFlag(FLAGS_drop_covered_segments)) {
+      // Runs on the follower thread; the follower is stopped before the
+      // server (which owns the journal) goes.
+      snap_options.after_snapshot = [file_journal, log_line](uint64_t covered) {
+        if (absl::StatusOr<int> dropped = file_journal->DropSegmentsThrough(covered);
+            !dropped.ok()) {
+          log_line(absl::StrCat("journal retention: ", dropped.status().ToString()));
+        }
+      };
+    }
     snapshotter = std::make_unique<services::Snapshotter>(&snapshots, snap_options);
   }
 
@@ -208,6 +233,7 @@ int Run() {
   std::printf("dispatchd: %s received, stopping\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
   if (running_demo != nullptr) running_demo->Stop();
   (*server)->Shutdown(absl::Seconds(5));
+  snapshotter.reset();  // Stops the follower before the server frees the journal it prunes.
   std::printf("dispatchd: stopped\n");
   return 0;
 }

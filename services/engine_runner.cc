@@ -46,6 +46,16 @@ absl::StatusOr<uint64_t> EngineRunner::Recover(const engine::StateImage* snapsho
     absl::Status loaded = engine_.LoadImage(*snapshot);
     if (!loaded.ok()) return absl::DataLossError(absl::StrCat("snapshot: ", loaded.message()));
   }
+  // Retention drops only segments a kept snapshot covers; a log that starts
+  // later than the state we hold has lost segments (or the snapshot).
+  if (const uint64_t first = log_->first_sequence(); first > engine_.last_sequence() + 1) {
+    return absl::DataLossError(absl::StrCat(
+        "the journal starts at event ", first, " but ",
+        snapshot == nullptr ? std::string("no snapshot was loaded")
+                            : absl::StrCat("the snapshot ends at event ", snapshot->last_sequence),
+        ": events ", engine_.last_sequence() + 1, " to ", first - 1,
+        " are missing (a lost segment or snapshot)"));
+  }
   while (true) {
     const uint64_t from = engine_.last_sequence() + 1;
     absl::StatusOr<std::vector<::dispatch::v1::Event>> chunk = log_->Read(from, kChunk);

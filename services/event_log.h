@@ -44,8 +44,13 @@ class EventLog {
   // The last sequence known durable (0: none).
   virtual uint64_t durable_sequence() const = 0;
 
+  // The oldest event still held: 1 unless retention dropped older ones
+  // (their state then lives in a snapshot).
+  virtual uint64_t first_sequence() const { return 1; }
+
   // Up to `max_events` durable events with sequence >= `from`, in order.
-  // Empty when `from` is past the durable end.
+  // Empty when `from` is past the durable end; OUT_OF_RANGE when events
+  // from `from` on were dropped by retention.
   virtual absl::StatusOr<std::vector<::dispatch::v1::Event>> Read(
       uint64_t from, size_t max_events) const = 0;
 };

@@ -45,6 +45,8 @@ uint64_t JournalEventLog::next_sequence() const { return journal_->next_sequence
 
 uint64_t JournalEventLog::durable_sequence() const { return journal_->durable_sequence(); }
 
+uint64_t JournalEventLog::first_sequence() const { return journal_->first_sequence(); }
+
 absl::StatusOr<std::vector<Event>> JournalEventLog::Read(uint64_t from,
                                                          size_t max_events) const {
   std::vector<Event> out;

@@ -31,6 +31,7 @@ class JournalEventLog final : public EventLog {
   void Append(std::vector<::dispatch::v1::Event> events, DurableCallback done) override;
   uint64_t next_sequence() const override;
   uint64_t durable_sequence() const override;
+  uint64_t first_sequence() const override;
   absl::StatusOr<std::vector<::dispatch::v1::Event>> Read(
       uint64_t from, size_t max_events) const override;
 

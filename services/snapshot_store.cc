@@ -58,16 +58,27 @@ absl::Status SnapshotStore::Write(uint64_t last_sequence, const engine::StateIma
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> SnapshotStore::List() const {
+absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> SnapshotStore::ListBySequence()
+    const {
   absl::StatusOr<std::vector<std::string>> names = fs_->ListDir(dir_);
-  if (absl::IsNotFound(names.status())) return std::vector<std::string>();
-  if (!names.ok()) return names.status();
   std::vector<std::pair<uint64_t, std::string>> found;
+  if (absl::IsNotFound(names.status())) return found;
+  if (!names.ok()) return names.status();
   for (const std::string& name : *names) {
     uint64_t seq;
     if (ParseFileName(name, &seq)) found.emplace_back(seq, journal::JoinPath(dir_, name));
   }
   std::sort(found.rbegin(), found.rend());
+  return found;
+}
+
+absl::StatusOr<uint64_t> SnapshotStore::OldestSequence() const {
+  ASSIGN_OR_RETURN(auto found, ListBySequence());
+  return found.empty() ? 0 : found.back().first;
+}
+
+absl::StatusOr<std::vector<std::string>> SnapshotStore::List() const {
+  ASSIGN_OR_RETURN(auto found, ListBySequence());
   std::vector<std::string> out;
   for (auto& [seq, path] : found) out.push_back(std::move(path));
   return out;

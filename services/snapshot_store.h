@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -52,7 +53,15 @@ class SnapshotStore {
   // Snapshot files, newest first.
   absl::StatusOr<std::vector<std::string>> List() const;
 
+  // The last sequence of the oldest snapshot kept (0: none). Journal
+  // retention drops only what this one covers, so a damaged newer
+  // snapshot still leaves an older one plus the log.
+  absl::StatusOr<uint64_t> OldestSequence() const;
+
  private:
+  // (last sequence, path), newest first.
+  absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> ListBySequence() const;
+
   const std::string dir_;
   journal::FileSystem* const fs_;
   const int keep_;

@@ -77,7 +77,12 @@ absl::Status Snapshotter::Take() {
   since_snapshot_ = 0;
   last_snapshot_ = absl::Now();
   if (follower_.last_sequence() == 0) return absl::OkStatus();
-  return store_->Write(follower_.last_sequence(), follower_.ExportImage());
+  RETURN_IF_ERROR(store_->Write(follower_.last_sequence(), follower_.ExportImage()));
+  if (options_.after_snapshot) {
+    ASSIGN_OR_RETURN(uint64_t covered, store_->OldestSequence());
+    options_.after_snapshot(covered);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Snapshotter::SnapshotNow() {

@@ -33,6 +33,9 @@ struct SnapshotterOptions {
   uint64_t every_events = 100000;  // 0: never by count.
   absl::Duration every = absl::Minutes(10);  // Zero: never by time.
   std::function<void(const std::string&)> log;
+  // After each snapshot written, with the last sequence of the oldest one
+  // kept (journal retention drops what it covers). On the follower thread.
+  std::function<void(uint64_t covered)> after_snapshot;
 };
 
 class Snapshotter {

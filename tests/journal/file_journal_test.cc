@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "journal/fault_injection_file_system.h"
+#include "journal/segment_reader.h"
 #include "tests/journal/test_dir.h"
 
 namespace dispatchd::journal {
@@ -122,6 +123,45 @@ TEST(FileJournalTest, RollsToNewSegmentsAndReadsAcrossThem) {
   ASSERT_EQ(from_17.size(), 24u);
   EXPECT_EQ(from_17.front().sequence, 17u);
   ASSERT_TRUE(AppendSync(*j, Batch(41, 1)).ok());
+}
+
+// Retention: segments a snapshot covers are deleted oldest first, the one
+// being written never; the log then starts later, reopens as such, refuses
+// reads of what is gone, and still refuses a hole in what is left.
+TEST(FileJournalTest, DroppingCoveredSegmentsKeepsTheRestReadableAcrossReopen) {
+  TestDir dir;
+  std::vector<uint64_t> firsts;
+  {
+    auto j = OpenOrDie({.dir = dir.path(), .segment_bytes = 200});
+    for (uint64_t s = 1; s <= 40; s += 4) ASSERT_TRUE(AppendSync(*j, Batch(s, 4)).ok());
+    auto segments = ListSegments(PosixFileSystem(), dir.path());
+    ASSERT_TRUE(segments.ok());
+    for (const SegmentFile& f : *segments) firsts.push_back(f.first_sequence);
+    ASSERT_GE(firsts.size(), 4u);
+    // A snapshot covers up to the middle of the third segment: the first two go.
+    const uint64_t covered = firsts[2] + 1;
+    absl::StatusOr<int> dropped = j->DropSegmentsThrough(covered);
+    ASSERT_TRUE(dropped.ok()) << dropped.status();
+    EXPECT_EQ(*dropped, 2);
+    EXPECT_EQ(j->first_sequence(), firsts[2]);
+    // Dropping again, or through everything, never touches the live segment.
+    ASSERT_TRUE(j->DropSegmentsThrough(covered).ok());
+    ASSERT_TRUE(j->DropSegmentsThrough(1000).ok());
+    EXPECT_EQ(j->first_sequence(), firsts.back());
+    ASSERT_TRUE(AppendSync(*j, Batch(41, 1)).ok());
+  }
+  RecoveryReport report;
+  auto j = OpenOrDie({.dir = dir.path(), .segment_bytes = 200}, &report);
+  EXPECT_EQ(report.first_sequence, firsts.back());
+  EXPECT_EQ(report.last_sequence, 41u);
+  EXPECT_EQ(j->first_sequence(), firsts.back());
+  std::vector<Record> rest = ReadAll(*j, firsts.back());
+  ASSERT_EQ(rest.size(), 41 - firsts.back() + 1);
+  EXPECT_EQ(rest.front().sequence, firsts.back());
+  absl::Status gone = j->Read(1, [](const Record&) { return absl::OkStatus(); });
+  EXPECT_EQ(gone.code(), absl::StatusCode::kOutOfRange) << gone;
+  EXPECT_THAT(std::string(gone.message()), ::testing::HasSubstr("dropped by retention"));
+  ASSERT_TRUE(AppendSync(*j, Batch(42, 1)).ok());
 }
 
 // For every k, the k-th write or fsync fails: that batch and every later one

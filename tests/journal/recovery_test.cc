@@ -172,6 +172,29 @@ TEST(RecoveryTest, AMissingSegmentRefusesToStart) {
   EXPECT_THAT(std::string(j.status().message()), HasSubstr("missing"));
 }
 
+// Retention may leave a log starting past 1, but a hole after its start is
+// still damage.
+TEST(RecoveryTest, ALogStartingLaterIsAcceptedButAHoleAfterItsStartIsNot) {
+  TestDir dir;
+  WriteLog(dir.path(), 30, /*segment_bytes=*/150);
+  auto found = ListSegments(PosixFileSystem(), dir.path());
+  ASSERT_TRUE(found.ok());
+  ASSERT_GE(found->size(), 4u);
+  std::filesystem::remove((*found)[0].path);
+  RecoveryReport report;
+  {
+    auto j = FileJournal::Open({.dir = dir.path()}, &report);
+    ASSERT_TRUE(j.ok()) << j.status();
+    EXPECT_EQ(report.first_sequence, (*found)[1].first_sequence);
+    EXPECT_EQ(report.last_sequence, 30u);
+  }
+  std::filesystem::remove((*found)[2].path);
+  auto j = FileJournal::Open({.dir = dir.path()}, nullptr);
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(j.status().message()), HasSubstr("missing"));
+}
+
 TEST(RecoveryTest, ATornTailInAnEarlierSegmentIsCorruption) {
   TestDir dir;
   WriteLog(dir.path(), 30, /*segment_bytes=*/150);

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "journal/file_journal.h"
+#include "journal/segment_reader.h"
 #include "services/journal_event_log.h"
 #include "services/snapshot_store.h"
 #include "services/snapshotter.h"
@@ -23,8 +24,10 @@ class SnapshotTest : public ServerTest {
     if (server_ != nullptr) server_->Shutdown(absl::Seconds(2));
     server_.reset();
     snapshotter_.reset();
-    auto j = journal::FileJournal::Open({.dir = dir_.path() + "/journal"}, nullptr);
+    auto j = journal::FileJournal::Open(
+        {.dir = dir_.path() + "/journal", .segment_bytes = segment_bytes_}, nullptr);
     ASSERT_TRUE(j.ok()) << j.status();
+    journal::FileJournal* journal = j->get();
     auto log = std::make_unique<JournalEventLog>(*std::move(j));
     loaded_.reset();
     if (from_snapshot) {
@@ -32,8 +35,13 @@ class SnapshotTest : public ServerTest {
       ASSERT_TRUE(newest.ok()) << newest.status();
       loaded_ = *std::move(newest);
     }
-    snapshotter_ = std::make_unique<Snapshotter>(
-        &store_, SnapshotterOptions{.every_events = 0, .every = absl::ZeroDuration()});
+    SnapshotterOptions snap{.every_events = 0, .every = absl::ZeroDuration()};
+    if (drop_covered_) {  // As dispatchd --drop_covered_segments does.
+      snap.after_snapshot = [journal](uint64_t covered) {
+        ASSERT_TRUE(journal->DropSegmentsThrough(covered).ok());
+      };
+    }
+    snapshotter_ = std::make_unique<Snapshotter>(&store_, std::move(snap));
     ServerOptions options;
     options.log = std::move(log);
     if (loaded_) options.snapshot = &loaded_->image;
@@ -53,8 +61,17 @@ class SnapshotTest : public ServerTest {
     return resp;
   }
 
+  // Segments in dir_/journal, oldest first.
+  std::vector<journal::SegmentFile> Segments() {
+    auto found = journal::ListSegments(journal::PosixFileSystem(), dir_.path() + "/journal");
+    EXPECT_TRUE(found.ok());
+    return found.ok() ? *found : std::vector<journal::SegmentFile>();
+  }
+
   dispatchd::testing::TestDir dir_;
-  SnapshotStore store_{dir_.path() + "/snapshots", journal::PosixFileSystem(), 3};
+  uint64_t segment_bytes_ = 64u << 20;
+  bool drop_covered_ = false;
+  SnapshotStore store_{dir_.path() + "/snapshots", journal::PosixFileSystem(), 2};
   std::optional<LoadedSnapshot> loaded_;
   std::unique_ptr<Snapshotter> snapshotter_;
 };
@@ -131,6 +148,55 @@ TEST_F(SnapshotTest, ASnapshotAheadOfItsJournalRefusesToStart) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("snapshot"));
+}
+
+// Retention: with small segments and dropping on, each snapshot deletes the
+// segments the oldest kept snapshot covers. A restart from the snapshots
+// still reaches the same state; without a snapshot covering the gap the
+// daemon refuses to start and says which events are missing.
+TEST_F(SnapshotTest, DroppedSegmentsAreCoveredByAKeptSnapshotAndOtherwiseRefused) {
+  segment_bytes_ = 1024;
+  drop_covered_ = true;
+  Restart(/*from_snapshot=*/true);
+  SetUpCampus();
+  const v1::Request first = Submit(LightRequest("early"));
+  for (int i = 0; i < 11; ++i) Submit(LightRequest(absl::StrCat("early-", i)));
+  ASSERT_GE(Segments().size(), 3u);
+  // After each snapshot, the segments the oldest kept snapshot covers are gone
+  // and the log starts no later than the event after it.
+  std::vector<journal::SegmentFile> left;
+  for (const char* batch : {"late", "later", "latest"}) {
+    ASSERT_TRUE(snapshotter_->SnapshotNow().ok());
+    absl::StatusOr<uint64_t> covered = store_.OldestSequence();
+    ASSERT_TRUE(covered.ok());
+    left = Segments();
+    ASSERT_FALSE(left.empty());
+    EXPECT_GT(left.front().first_sequence, 1u) << batch;
+    EXPECT_LE(left.front().first_sequence, *covered + 1) << batch;
+    if (left.size() > 1) EXPECT_GT(left[1].first_sequence, *covered + 1) << batch;
+    for (int i = 0; i < 12; ++i) Submit(LightRequest(absl::StrCat(batch, "-", i)));
+  }
+  const v1::GetStateDigestResponse before = Digest();
+
+  Restart(/*from_snapshot=*/true);
+  EXPECT_EQ(Digest().digest(), before.digest());
+  EXPECT_EQ(GetRequest(first.request_id()).idempotency_key(), "early");  // From the snapshot.
+
+  // Without the snapshots the journal alone cannot rebuild the state.
+  server_->Shutdown(absl::Seconds(2));
+  server_.reset();
+  snapshotter_.reset();
+  auto j = journal::FileJournal::Open({.dir = dir_.path() + "/journal"}, nullptr);
+  ASSERT_TRUE(j.ok()) << j.status();
+  ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.log = std::make_unique<JournalEventLog>(*std::move(j));
+  absl::StatusOr<std::unique_ptr<Server>> refused = Server::Start(std::move(options));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr(absl::StrCat("events 1 to ", left.front().first_sequence - 1,
+                                                " are missing")));
 }
 
 }  // namespace
