@@ -14,12 +14,13 @@ BUILD_TYPE ?= RelWithDebInfo
 LISTEN     ?= 127.0.0.1:50051
 DATA_DIR   ?= var
 DEMO       ?= config/demo_campus.json
+TOKENS     ?= config/demo_tokens.txt
 CTEST_JOBS ?= 2
 
 # Debian 12 packages the build needs (compiler, build tools, libraries).
 DEB_PACKAGES := g++ cmake ninja-build pkg-config protobuf-compiler \
   protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev \
-  libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-dev libgtest-dev libgmock-dev libbenchmark-dev openssl
 
 .PHONY: all deps configure build run test bench clean
 
@@ -54,7 +55,13 @@ build: configure
 # Ctrl-C stops it cleanly.
 run: configure
 	cmake --build $(BUILD_DIR) --target dispatchd
-	exec ./$(BUILD_DIR)/services/dispatchd --listen=$(LISTEN) --data_dir=$(DATA_DIR) --demo=$(DEMO)
+	@echo "make run: access control is on, with the demo tokens in $(TOKENS):"
+	@echo "  dispatcher:    export DISPATCH_TOKEN=demo-dispatcher-token"
+	@echo "  technician:    export DISPATCH_TOKEN=demo-tech-elec-01-token  (acts as T-ELEC-01 only)"
+	@echo "  alert trigger: export DISPATCH_TOKEN=demo-bms-power-token     (source bms-power-monitor)"
+	@echo "  then e.g. ./$(BUILD_DIR)/clients/dispatchctl/dispatchctl --server=$(LISTEN) board"
+	exec ./$(BUILD_DIR)/services/dispatchd --listen=$(LISTEN) --data_dir=$(DATA_DIR) --demo=$(DEMO) \
+	  --tokens_file=$(TOKENS)
 
 # Fails if no test is registered: a green run that ran nothing is not green.
 test: build

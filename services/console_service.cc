@@ -86,7 +86,11 @@ grpc::ServerWriteReactor<v1::Event>* ConsoleServiceImpl::WatchEvents(
   EngineRunner* runner = runner_;
   const void* key = stream.get();
   stream->Hold(stream, [runner, key] { runner->Unsubscribe(key); });
-  runner_->WatchEvents(request->from_sequence(), stream);
+  if (absl::Status denied = CallAccess(ctx); !denied.ok()) {
+    stream->Close(ToGrpcStatus(denied));
+  } else {
+    runner_->WatchEvents(request->from_sequence(), stream);
+  }
   return stream.get();
 }
 

@@ -15,8 +15,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "clients/demo/demo.h"
 #include "journal/file_journal.h"
 #include "services/event_text.h"
@@ -46,6 +48,16 @@ ABSL_FLAG(uint64_t, journal_segment_bytes, 64u << 20,
 ABSL_FLAG(bool, drop_covered_segments, false,
           "Delete journal segments whose events are all covered by the oldest snapshot kept "
           "(default: keep every segment for audit)");
+ABSL_FLAG(std::string, tokens_file, "",
+          "Bearer tokens per role (docs/access.md); empty: no access control, "
+          "every caller may do everything");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS (with --tls_key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA: require client certificates it signed (mutual TLS)");
+ABSL_FLAG(uint64_t, max_pending_calls, 20000,
+          "Calls waiting for the engine beyond which new ones get RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_streams_per_connection, 32, "Concurrent calls one connection may have open");
 ABSL_FLAG(bool, discard_after_corruption, false,
           "If the journal is damaged in the middle, start anyway, keeping only the "
           "records before the damage (the rest is moved aside, not deleted)");
@@ -72,12 +84,19 @@ std::string ClientTarget(const std::string& address, int port) {
   return address;
 }
 
-void PrintBanner(const services::Server& server, const std::string& store) {
+void PrintBanner(const services::Server& server, const std::string& store, size_t tokens,
+                 bool tls) {
   const std::string& addr = server.address();
-  std::printf("dispatchd listening on %s\n", addr.c_str());
+  std::printf("dispatchd listening on %s%s\n", addr.c_str(), tls ? " (TLS)" : "");
   std::printf("  health:     grpcurl -plaintext %s grpc.health.v1.Health/Check\n", addr.c_str());
   std::printf("  reflection: grpcurl -plaintext %s list\n", addr.c_str());
   std::printf("  store:      %s\n", store.c_str());
+  if (tokens > 0) {
+    std::printf("  access:     %zu tokens from %s; send 'authorization: Bearer <token>'\n", tokens,
+                absl::GetFlag(FLAGS_tokens_file).c_str());
+  } else {
+    std::printf("  access:     open (no --tokens_file): every caller may do everything\n");
+  }
 }
 
 // The event log: the journal under <data_dir>/journal, recovered, or memory.
@@ -113,8 +132,9 @@ absl::StatusOr<std::unique_ptr<services::EventLog>> OpenLog(const std::string& d
 // Starts the demo campus client; nullptr (and a line on stderr) if it
 // cannot start. The daemon serves on regardless.
 std::unique_ptr<demo::Demo> StartDemo(const std::string& target, const std::string& config,
-                                      double minutes_per_second) {
+                                      double minutes_per_second, const std::string& token) {
   demo::DemoOptions options;
+  options.token = token;
   options.target = target;
   options.config_path = config;
   options.minutes_per_second = minutes_per_second;
@@ -187,6 +207,51 @@ int Run() {
 
   services::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.max_pending_calls = absl::GetFlag(FLAGS_max_pending_calls);
+  options.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
+  std::unique_ptr<services::AccessPolicy> access;
+  std::string demo_token;
+  size_t file_tokens = 0;
+  if (const std::string tokens = absl::GetFlag(FLAGS_tokens_file); !tokens.empty()) {
+    absl::StatusOr<std::unique_ptr<services::AccessPolicy>> loaded =
+        services::AccessPolicy::Load(tokens);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "dispatchd: --tokens_file: %s\n",
+                   std::string(loaded.status().message()).c_str());
+      return 1;
+    }
+    access = *std::move(loaded);
+    options.access = access.get();
+    file_tokens = access->size();
+  }
+  if (access != nullptr && !absl::GetFlag(FLAGS_demo).empty()) {
+    // The in-process demo acts as a dispatcher with a token of its own.
+    absl::BitGen random;
+    demo_token = absl::StrFormat("demo-internal-%016x%016x", absl::Uniform<uint64_t>(random),
+                                 absl::Uniform<uint64_t>(random));
+    if (absl::Status added = access->Add(demo_token, {services::Role::kDispatcher, "demo"});
+        !added.ok()) {
+      std::fprintf(stderr, "dispatchd: %s\n", std::string(added.message()).c_str());
+      return 1;
+    }
+  }
+  const std::string tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string tls_key = absl::GetFlag(FLAGS_tls_key);
+  const std::string tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (!tls_cert.empty() || !tls_key.empty() || !tls_client_ca.empty()) {
+    if (tls_cert.empty() || tls_key.empty()) {
+      std::fprintf(stderr, "dispatchd: TLS needs both --tls_cert and --tls_key\n");
+      return 1;
+    }
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+        services::TlsCredentialsFromFiles(tls_cert, tls_key, tls_client_ca);
+    if (!credentials.ok()) {
+      std::fprintf(stderr, "dispatchd: %s\n", std::string(credentials.status().message()).c_str());
+      return 1;
+    }
+    options.credentials = *std::move(credentials);
+  }
+  const bool options_tls = options.credentials != nullptr;
   options.log = *std::move(log);
   if (snapshot) options.snapshot = &snapshot->image;
   absl::Status primed;
@@ -213,7 +278,7 @@ int Run() {
     return 1;
   }
   if (snapshot) store += absl::StrCat(", from snapshot ", snapshot->path);
-  PrintBanner(**server, store);
+  PrintBanner(**server, store, file_tokens, options_tls);
   if (snapshotter != nullptr) snapshotter->Start();
   if ((*server)->recovered_events() > 0) {
     std::printf("dispatchd: recovered %llu events from the journal\n",
@@ -223,9 +288,8 @@ int Run() {
   std::unique_ptr<demo::Demo> running_demo;
   const std::string demo_config = absl::GetFlag(FLAGS_demo);
   if (!demo_config.empty()) {  // The demo loads the site only into an empty store.
-    running_demo =
-        StartDemo(ClientTarget((*server)->address(), (*server)->port()), demo_config,
-                  absl::GetFlag(FLAGS_demo_minutes_per_second));
+    running_demo = StartDemo(ClientTarget((*server)->address(), (*server)->port()), demo_config,
+                             absl::GetFlag(FLAGS_demo_minutes_per_second), demo_token);
   }
 
   int signal = 0;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "boost/asio/post.hpp"
 #include "services/codec.h"
 #include "services/event_codec.h"
@@ -95,16 +96,47 @@ void EngineRunner::Stop() {
   thread_.join();
 }
 
+bool EngineRunner::Admit(DoneFn& done) {
+  if (!done) return true;  // Internal work (no caller waits) is not counted.
+  const size_t before = pending_.fetch_add(1, std::memory_order_relaxed);
+  if (before >= options_.max_pending_calls) {
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+    done(absl::ResourceExhaustedError(
+        absl::StrCat("dispatchd is overloaded: ", before,
+                     " calls are waiting for the engine; retry with backoff")));
+    return false;
+  }
+  done = [this, inner = std::move(done)](absl::Status status) mutable {
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+    inner(std::move(status));
+  };
+  return true;
+}
+
+absl::Status EngineRunner::CheckQueueWait(absl::Time posted) const {
+  if (options_.max_queue_wait <= absl::ZeroDuration()) return absl::OkStatus();
+  const absl::Duration waited = absl::Now() - posted;
+  if (waited <= options_.max_queue_wait) return absl::OkStatus();
+  return absl::DeadlineExceededError(absl::StrCat(
+      "waited ", absl::FormatDuration(waited), " for the engine (cap ",
+      absl::FormatDuration(options_.max_queue_wait), "); nothing was done, retry later"));
+}
+
 void EngineRunner::Submit(engine::Command command, BuildFn build, DoneFn done) {
-  asio::post(io_, [this, command = std::move(command), build = std::move(build),
-                   done = std::move(done)]() mutable {
+  if (!Admit(done)) return;
+  asio::post(io_, [this, posted = absl::Now(), command = std::move(command),
+                   build = std::move(build), done = std::move(done)]() mutable {
+    if (absl::Status late = CheckQueueWait(posted); !late.ok()) return done(late);
     HandleCommand(command, &build, &done);
   });
 }
 
 void EngineRunner::Query(QueryFn build, DoneFn done) {
-  asio::post(io_, [this, build = std::move(build), done = std::move(done)]() mutable {
+  if (!Admit(done)) return;
+  asio::post(io_, [this, posted = absl::Now(), build = std::move(build),
+                   done = std::move(done)]() mutable {
     if (!poisoned_.ok()) return done(poisoned_);
+    if (absl::Status late = CheckQueueWait(posted); !late.ok()) return done(late);
     absl::Status reply = build(EngineView{engine_, requests_, *log_});
     DeliverWhenDurable(engine_.last_sequence(),
                        [reply = std::move(reply), done = std::move(done)](

@@ -22,6 +22,7 @@
 #ifndef DISPATCHD_SERVICES_ENGINE_RUNNER_H_
 #define DISPATCHD_SERVICES_ENGINE_RUNNER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -62,6 +63,13 @@ class EngineRunner {
     const engine::Clock* clock = nullptr;
     // False: timers fire only through FireTimersNow (tests drive time).
     bool run_timers = true;
+    // Calls taken but not yet answered (queued for the engine or waiting
+    // for durability) beyond which new ones are refused at once with
+    // RESOURCE_EXHAUSTED, so overload costs a retry, not unbounded memory.
+    size_t max_pending_calls = 20000;
+    // A call that waited this long for the engine thread is answered
+    // DEADLINE_EXCEEDED instead of being handled (0: no cap).
+    absl::Duration max_queue_wait = absl::Seconds(10);
   };
 
   // Builds the reply from the command's result; runs on the engine thread.
@@ -99,7 +107,9 @@ class EngineRunner {
   void Stop();
 
   // Handles `command` on the engine thread, then `build`, then — once the
-  // events it produced (or the state it saw) are durable — `done`.
+  // events it produced (or the state it saw) are durable — `done`. Past
+  // max_pending_calls, `done` gets RESOURCE_EXHAUSTED at once, on the
+  // calling thread, and nothing is handled.
   void Submit(engine::Command command, BuildFn build, DoneFn done);
   // Runs `build` on the engine thread; `done` once what it read is durable.
   void Query(QueryFn build, DoneFn done);
@@ -136,6 +146,12 @@ class EngineRunner {
     DoneFn done;
   };
 
+  // Counts the call as pending and wraps `done` to uncount it; false (and
+  // `done` answered RESOURCE_EXHAUSTED) when too many are pending.
+  bool Admit(DoneFn& done);
+  // DEADLINE_EXCEEDED if work posted at `posted` waited past the cap.
+  absl::Status CheckQueueWait(absl::Time posted) const;
+
   // All below: engine thread only.
   void HandleCommand(const engine::Command& command, BuildFn* build, DoneFn* done);
   void AppendBatch(const std::vector<engine::Event>& events);
@@ -154,6 +170,8 @@ class EngineRunner {
   const engine::Clock* const clock_;
   std::vector<EventObserver> observers_;  // Fixed once started.
   std::function<void(const absl::Status&)> on_poison_;  // Fixed once started.
+
+  std::atomic<size_t> pending_{0};
 
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;

@@ -1,9 +1,12 @@
 #include "services/server.h"
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -48,7 +51,33 @@ std::string WithPort(const std::string& address, int port) {
   return absl::StrCat(host, ":", port);
 }
 
+absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", std::string(what), " ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  if (text.str().find("-----BEGIN") == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(what), " ", path, " is not a PEM file"));
+  }
+  return text.str();
+}
+
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentialsFromFiles(
+    const std::string& cert_path, const std::string& key_path, const std::string& client_ca_path) {
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(cert_path, "TLS certificate"));
+  ASSIGN_OR_RETURN(pair.private_key, ReadPem(key_path, "TLS key"));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!client_ca_path.empty()) {
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(client_ca_path, "client CA"));
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   std::unique_ptr<Server> server(new Server());
@@ -60,7 +89,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
 absl::Status Server::Build(ServerOptions& options) {
   log_ = options.log ? std::move(options.log) : std::make_unique<MemoryEventLog>();
   runner_ = std::make_unique<EngineRunner>(
-      log_.get(), EngineRunner::Options{options.clock, options.run_timers});
+      log_.get(), EngineRunner::Options{.clock = options.clock,
+                                        .run_timers = options.run_timers,
+                                        .max_pending_calls = options.max_pending_calls,
+                                        .max_queue_wait = options.max_queue_wait});
   if (options.on_event) runner_->AddObserver(options.on_event);
   runner_->OnPoison([this](const absl::Status&) {
     absl::MutexLock lock(&shutdown_mu_);
@@ -87,8 +119,26 @@ absl::Status Server::Build(ServerOptions& options) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(
+      options.listen_address,
+      options.credentials ? options.credentials : grpc::InsecureServerCredentials(), &port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_streams_per_connection);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.min_client_ping_interval)));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  if (options.access != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(AccessInterceptorFactory(options.access));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   builder.RegisterService(request_service_.get());
   builder.RegisterService(technician_service_.get());
   builder.RegisterService(alert_service_.get());

@@ -23,7 +23,9 @@
 #include "absl/time/time.h"
 #include "dispatch/v1/events.pb.h"
 #include "engine/clock.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
+#include "services/access.h"
 #include "services/engine_runner.h"
 #include "services/event_log.h"
 
@@ -49,7 +51,24 @@ struct ServerOptions {
   // ended RESOURCE_EXHAUSTED.
   size_t event_stream_capacity = 1024;
   size_t assignment_stream_capacity = 256;
-  int max_receive_message_bytes = 1 << 20;  // 1 MiB.
+  int max_receive_message_bytes = 1 << 20;  // 1 MiB; larger: RESOURCE_EXHAUSTED.
+  // Access control (tokens and roles); nullptr: every call is allowed. Not
+  // owned; must outlive the server.
+  const AccessPolicy* access = nullptr;
+  // Transport security; nullptr: plaintext (see TlsCredentialsFromFiles).
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // Streams one connection may have open at once (HTTP/2 concurrent streams).
+  int max_streams_per_connection = 32;
+  // Calls waiting for the engine before new ones get RESOURCE_EXHAUSTED,
+  // and how long one may wait in the queue (see EngineRunner::Options).
+  size_t max_pending_calls = 20000;
+  absl::Duration max_queue_wait = absl::Seconds(10);
+  // Keepalive: the server pings an idle connection this often and drops it
+  // if no answer comes; clients pinging more often than every
+  // min_client_ping_interval (with no call in flight) are cut off.
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  absl::Duration min_client_ping_interval = absl::Seconds(10);
   // Sees every durable event once, in order, on the engine thread.
   std::function<void(const ::dispatch::v1::Event&)> on_event;
   // Rebuild the engine from the log before serving (a persistent log),
@@ -60,6 +79,13 @@ struct ServerOptions {
   // on the starting thread (e.g. to prime the snapshot follower).
   std::function<void(const engine::Engine&)> on_recovered;
 };
+
+// Server credentials from PEM files: the server's certificate chain and
+// key, and, if `client_ca_path` is set, mutual TLS (clients must present
+// a certificate that CA signed). NOT_FOUND / INVALID_ARGUMENT naming the
+// file otherwise.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentialsFromFiles(
+    const std::string& cert_path, const std::string& key_path, const std::string& client_ca_path);
 
 class Server {
  public:

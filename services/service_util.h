@@ -12,17 +12,18 @@
 #define DISPATCHD_SERVICES_SERVICE_UTIL_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "engine/commands.h"
 #include "engine/engine.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
+#include "services/access.h"
 #include "services/codec.h"
 #include "services/engine_runner.h"
 
@@ -30,10 +31,13 @@ namespace dispatchd::services {
 
 // Finishes the call now with `status` (e.g. bad input caught before the
 // engine). Nothing reaches the engine.
+// A call refused by access control (services/access.h) finishes with that
+// verdict instead, whatever else was wrong with it.
 inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx,
                                            const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
+  absl::Status denied = CallAccess(ctx);
+  reactor->Finish(ToGrpcStatus(denied.ok() ? status : denied));
   return reactor;
 }
 
@@ -48,6 +52,7 @@ grpc::ServerUnaryReactor* RunCommand(grpc::CallbackServerContext* ctx, EngineRun
                                      absl::StatusOr<engine::Command> command,
                                      Response* response, FillFromOutcome<Response> fill) {
   if (!command.ok()) return FinishNow(ctx, command.status());
+  if (absl::Status denied = CallAccess(ctx); !denied.ok()) return FinishNow(ctx, denied);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   runner->Submit(
       *std::move(command),
@@ -67,6 +72,7 @@ using FillFromView = absl::AnyInvocable<absl::Status(const EngineView&, Response
 template <typename Response>
 grpc::ServerUnaryReactor* RunQuery(grpc::CallbackServerContext* ctx, EngineRunner* runner,
                                    Response* response, FillFromView<Response> fill) {
+  if (absl::Status denied = CallAccess(ctx); !denied.ok()) return FinishNow(ctx, denied);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   runner->Query(
       [response, fill = std::move(fill)](const EngineView& view) mutable {

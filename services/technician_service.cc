@@ -104,7 +104,9 @@ grpc::ServerWriteReactor<v1::AssignmentUpdate>* TechnicianServiceImpl::WatchAssi
   EngineRunner* runner = runner_;
   const void* key = stream.get();
   stream->Hold(stream, [runner, key] { runner->Unsubscribe(key); });
-  if (request->technician_id().empty()) {
+  if (absl::Status denied = CallAccess(ctx); !denied.ok()) {
+    stream->Close(ToGrpcStatus(denied));
+  } else if (request->technician_id().empty()) {
     stream->Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                "technician_id: required"));
   } else {

@@ -13,13 +13,16 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
 }
 
 absl::StatusOr<std::unique_ptr<DaemonClient>> DaemonClient::Connect(const std::string& target,
-                                                                    absl::Duration timeout) {
+                                                                    absl::Duration timeout,
+                                                                    std::string token) {
   auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   if (!channel->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout))) {
     return absl::UnavailableError(absl::StrCat(
         "dispatchd at ", target, " is not reachable (waited ", absl::FormatDuration(timeout), ")"));
   }
-  return std::unique_ptr<DaemonClient>(new DaemonClient(std::move(channel)));
+  std::unique_ptr<DaemonClient> client(new DaemonClient(std::move(channel)));
+  if (!token.empty()) client->authorization_ = absl::StrCat("Bearer ", token);
+  return client;
 }
 
 DaemonClient::DaemonClient(std::shared_ptr<grpc::Channel> channel)
@@ -52,6 +55,8 @@ DaemonClient::Call::Call(DaemonClient* client, absl::Duration timeout) : client_
   if (timeout != absl::InfiniteDuration()) {
     context_.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   }
+  if (!client_->authorization_.empty())
+    context_.AddMetadata("authorization", client_->authorization_);
   client_->Register(&context_);
 }
 

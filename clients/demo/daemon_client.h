@@ -41,9 +41,11 @@ class DaemonClient {
   static constexpr absl::Duration kCallTimeout = absl::Seconds(5);
 
   // Opens a channel to `target` and waits until it is ready. UNAVAILABLE if
-  // it is not within `timeout`.
+  // it is not within `timeout`. A non-empty `token` is sent with every call
+  // as "authorization: Bearer <token>".
   static absl::StatusOr<std::unique_ptr<DaemonClient>> Connect(const std::string& target,
-                                                               absl::Duration timeout);
+                                                               absl::Duration timeout,
+                                                               std::string token = "");
 
   dispatch::v1::AdminService::Stub& admin() { return *admin_; }
   dispatch::v1::AlertService::Stub& alerts() { return *alerts_; }
@@ -91,6 +93,7 @@ class DaemonClient {
   void Unregister(grpc::ClientContext* context);
 
   const std::shared_ptr<grpc::Channel> channel_;
+  std::string authorization_;  // Metadata value; empty: none. Set once by Connect.
   const std::unique_ptr<dispatch::v1::AdminService::Stub> admin_;
   const std::unique_ptr<dispatch::v1::AlertService::Stub> alerts_;
   const std::unique_ptr<dispatch::v1::InventoryService::Stub> inventory_;

@@ -87,7 +87,8 @@ RunningDemo::TechnicianStates() {
 }
 
 absl::Status RunningDemo::Begin() {
-  ASSIGN_OR_RETURN(daemon_, DaemonClient::Connect(options_.target, kConnectTimeout));
+  ASSIGN_OR_RETURN(daemon_,
+                   DaemonClient::Connect(options_.target, kConnectTimeout, options_.token));
   ctx_ =
       DemoContext{&campus_, &clock_, &log_, daemon_.get(), &scheduler_, &rng_, &stopping_, run_id_};
   log_.Printf("demo: %s from %s; the demo clock runs %g minutes per second", campus_.name(),

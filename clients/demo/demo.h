@@ -27,6 +27,7 @@ struct DemoOptions {
   double minutes_per_second = 1.0;
   uint32_t seed = 1;        // Random seed for the trickle.
   std::ostream* log = nullptr;  // Where to print; nullptr: std::cout.
+  std::string token;            // A dispatcher token, if the daemon checks access.
 };
 
 class Demo {
