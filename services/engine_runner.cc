@@ -72,6 +72,9 @@ absl::StatusOr<uint64_t> EngineRunner::Recover(const engine::StateImage* snapsho
     if (chunk->size() < kChunk) break;
   }
   durable_sequence_ = engine_.last_sequence();
+  if (snapshot != nullptr && log_->first_sequence() <= snapshot->last_sequence) {
+    older_history_through_ = snapshot->last_sequence;
+  }
   if (durable_sequence_ != log_->durable_sequence()) {
     return absl::DataLossError(absl::StrCat("the log holds events up to ",
                                             log_->durable_sequence(), " but replay stopped at ",
@@ -84,9 +87,40 @@ void EngineRunner::Start() {
   // Timers that fell due while the daemon was down fire at once.
   asio::post(io_, [this] { RescheduleTimer(); });
   thread_ = std::thread([this] { io_.run(); });
+  if (older_history_through_ > 0) {
+    history_thread_ = std::thread([this] { IndexOlderHistory(older_history_through_); });
+  }
+}
+
+void EngineRunner::IndexOlderHistory(uint64_t through) {
+  constexpr size_t kChunk = 4096;
+  auto older = std::make_shared<RequestIndex>();
+  for (uint64_t from = log_->first_sequence(); from <= through && !stopping_;) {
+    absl::StatusOr<std::vector<::dispatch::v1::Event>> chunk = log_->Read(from, kChunk);
+    if (!chunk.ok() || chunk->empty()) {
+      std::fprintf(stderr, "dispatchd: history before the snapshot not indexed: %s\n",
+                   chunk.ok() ? "log ended early" : std::string(chunk.status().message()).c_str());
+      return;
+    }
+    for (const ::dispatch::v1::Event& e : *chunk) {
+      if (e.sequence() > through) break;
+      older->Add(e);
+    }
+    from = chunk->back().sequence() + 1;
+  }
+  if (!stopping_) asio::post(io_, [this, older] { MergeOlderHistory(older); });
+}
+
+void EngineRunner::MergeOlderHistory(std::shared_ptr<RequestIndex> older) {
+  constexpr size_t kSlice = 2048;  // Requests per pause of the engine thread.
+  if (!requests_.MergeOlder(older.get(), kSlice)) {
+    asio::post(io_, [this, older] { MergeOlderHistory(older); });
+  }
 }
 
 void EngineRunner::Stop() {
+  stopping_ = true;
+  if (history_thread_.joinable()) history_thread_.join();
   if (!thread_.joinable()) return;
   asio::post(io_, [this] {
     hub_.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "dispatchd is shutting down"));

@@ -162,6 +162,12 @@ class EngineRunner {
   void RescheduleTimer();
   void StartAssignmentStream(const std::string& technician_id,
                              std::shared_ptr<AssignmentStream> stream);
+  // Started from a snapshot: the events up to `through` were not replayed,
+  // so ExplainAssignment's history would lack them. Indexes them on a
+  // background thread, then merges the result on the engine thread a
+  // slice at a time (a short pause each, not one long one).
+  void IndexOlderHistory(uint64_t through);
+  void MergeOlderHistory(std::shared_ptr<RequestIndex> older);
 
   // Constant after construction.
   EventLog* const log_;
@@ -172,6 +178,9 @@ class EngineRunner {
   std::function<void(const absl::Status&)> on_poison_;  // Fixed once started.
 
   std::atomic<size_t> pending_{0};
+  uint64_t older_history_through_ = 0;  // Set by Recover from a snapshot.
+  std::atomic<bool> stopping_{false};
+  std::thread history_thread_;
 
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;

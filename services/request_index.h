@@ -1,7 +1,9 @@
 // RequestIndex: request id -> the sequences of the events about that
 // request, so ExplainAssignment can show a request's history by reading a
 // handful of events from the log instead of scanning it. Built from durable
-// events as they are published (and, once persistence lands, on replay).
+// events as they are published and on replay; after a start from a
+// snapshot, the events before it are indexed in the background and merged
+// in (EngineRunner).
 // Memory: one 8-byte sequence per request event.
 //
 // Thread safety: not thread-safe. Owned and used by the engine thread.
@@ -23,6 +25,11 @@ class RequestIndex {
   // Records `event` under its request, if it concerns one. Events must be
   // added in sequence order.
   void Add(const ::dispatch::v1::Event& event);
+
+  // Moves up to `max_requests` requests' sequences out of `older` (an index
+  // of events that all come before every event added here) and puts them
+  // in front of this index's. True once `older` is empty.
+  bool MergeOlder(RequestIndex* older, size_t max_requests);
 
   // Sequences of the events about `request_id`, ascending; empty if none.
   const std::vector<uint64_t>& SequencesOf(absl::string_view request_id) const;

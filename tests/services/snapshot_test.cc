@@ -95,6 +95,33 @@ TEST_F(SnapshotTest, ARestartFromASnapshotReplaysOnlyTheTailAndReachesTheSameSta
   EXPECT_EQ(Digest().digest(), before.digest());
 }
 
+// The events before the snapshot are not replayed, but a request's history
+// in ExplainAssignment is still whole: they are indexed in the background.
+TEST_F(SnapshotTest, ExplainShowsTheWholeHistoryAfterARestartFromASnapshot) {
+  auto history = [this](const std::string& id) {
+    v1::ExplainAssignmentRequest req;
+    req.set_request_id(id);
+    v1::ExplainAssignmentResponse resp;
+    EXPECT_TRUE(
+        Call(console_.get(), &v1::ConsoleService::Stub::ExplainAssignment, req, &resp).ok());
+    return std::vector<std::string>(resp.history().begin(), resp.history().end());
+  };
+  SetUpCampus();
+  const v1::Request a = Submit(LightRequest("a"));
+  const std::vector<std::string> before = history(a.request_id());
+  ASSERT_GE(before.size(), 2u);  // Submitted and offered.
+  ASSERT_TRUE(snapshotter_->SnapshotNow().ok());
+
+  Restart(/*from_snapshot=*/true);
+  ASSERT_TRUE(loaded_.has_value());
+  std::vector<std::string> after = history(a.request_id());
+  for (int i = 0; i < 200 && after != before; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+    after = history(a.request_id());
+  }
+  EXPECT_EQ(after, before);
+}
+
 TEST_F(SnapshotTest, ADamagedNewestSnapshotIsSkippedForThePreviousOne) {
   SetUpCampus();
   Submit(LightRequest("a"));
