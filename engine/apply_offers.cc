@@ -90,6 +90,7 @@ absl::Status Engine::State::On(const ev::RequestAssigned& e, absl::Time t) {
     if (!x.pub.accepted_at) x.pub.accepted_at = t;
     x.pub.offer_expires_at.reset();
     x.pub.hold_reason.clear();
+    x.pub.awaiting_stock = false;  // Its materials are looked at again.
     x.pub.decision = e.decision;
   });
   BindTech(*tech, TechnicianState::kAssigned, *r, t);
@@ -158,13 +159,38 @@ absl::Status Engine::State::On(const ev::RequestRequeued& e, absl::Time t) {
   return absl::OkStatus();
 }
 
+absl::Status Engine::State::On(const ev::RequestPreempted& e, absl::Time t) {
+  ASSIGN_OR_RETURN(ReqRec * by, GetReq("by_request_id", e.by_request_id));
+  ASSIGN_OR_RETURN(ReqRec * r, GetReq("request_id", e.request_id));
+  ASSIGN_OR_RETURN(TechRec * tech, GetTech("technician_id", e.technician_id));
+  const RequestState s = r->pub.state;
+  if ((s != RequestState::kOffered && s != RequestState::kAssigned &&
+       s != RequestState::kInProgress) ||
+      r->tech != tech->index || tech->job != r->number ||
+      by->pub.state != RequestState::kQueued ||
+      by->pub.effective_urgency != Urgency::kEmergency ||
+      r->pub.effective_urgency == Urgency::kEmergency) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        e.by_request_id, " cannot preempt '", e.technician_id, "' from ", e.request_id));
+  }
+  MutateRequest(*r, [&](ReqRec& x) {
+    x.pub.state = RequestState::kQueued;
+    SetRequestTech(x, internal::kNoTech);
+    x.pub.offer_expires_at.reset();
+    ++x.pub.preemptions;
+    x.pub.preempted_by = e.by_request_id;
+  });
+  FreeTech(*tech, t);
+  return absl::OkStatus();
+}
+
 absl::Status Engine::State::On(const ev::WorkStarted& e, absl::Time t) {
   ASSIGN_OR_RETURN(ReqRec * r, GetReq("request_id", e.request_id));
   ASSIGN_OR_RETURN(TechRec * tech, GetTech("technician_id", e.technician_id));
   const bool start = r->pub.state == RequestState::kAssigned && tech->job == r->number;
   const bool resume = r->pub.state == RequestState::kOnHold &&
                       tech->pub.state == TechnicianState::kAvailable;
-  if (r->tech != tech->index || !(start || resume)) {
+  if (r->tech != tech->index || !(start || resume) || r->pub.awaiting_stock) {
     return absl::FailedPreconditionError(absl::StrCat(
         "technician '", e.technician_id, "' cannot start ", e.request_id, " now"));
   }
@@ -207,6 +233,9 @@ absl::Status Engine::State::On(const ev::WorkCompleted& e, absl::Time t) {
     x.pub.state = RequestState::kCompleted;
     x.pub.resolved = e.resolved;
     x.pub.completed_at = t;
+    x.pub.materials_used = e.materials_used;
+    x.pub.completion_notes = e.notes;
+    x.pub.reserved.clear();  // What MaterialsConsumed left goes back.
   });
   FreeTech(*tech, t);
   return absl::OkStatus();

@@ -16,7 +16,17 @@ absl::Status Engine::State::On(const ev::RequestSubmitted& e, absl::Time t) {
         internal::FormatRequestId(number)));
   }
   RequestSpec spec = e.spec;
-  RETURN_IF_ERROR(internal::NormalizeSpec(spec, !e.alert_dedupe_key.empty()));
+  RETURN_IF_ERROR(
+      internal::NormalizeSpec(spec, !e.alert_dedupe_key.empty() || !e.crew_of.empty()));
+  ReqRec* lead = nullptr;
+  if (!e.crew_of.empty()) {
+    ASSIGN_OR_RETURN(lead, GetReq("crew_of", e.crew_of));
+    if (lead->pub.spec.urgency != Urgency::kEmergency || !lead->pub.crew_of.empty() ||
+        lead->pub.crew_request_ids.size() + 1 >= lead->pub.spec.crew_size) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("crew_of: ", e.crew_of, " has no open crew place"));
+    }
+  }
   ASSIGN_OR_RETURN(const uint32_t zone, GetZone("zone_id", spec.zone_id));
   const bool scheduled = e.state == RequestState::kScheduled;
   if (!(scheduled && spec.not_before) && e.state != RequestState::kQueued) {
@@ -42,6 +52,8 @@ absl::Status Engine::State::On(const ev::RequestSubmitted& e, absl::Time t) {
   r.pub.created_at = t;
   r.pub.sla_deadline = e.sla_deadline;
   r.pub.alert_dedupe_key = e.alert_dedupe_key;
+  r.pub.crew_of = e.crew_of;
+  if (lead != nullptr) lead->pub.crew_request_ids.push_back(e.request_id);
   if (!r.pub.spec.idempotency_key.empty()) {
     idempotency_.emplace(r.pub.spec.idempotency_key, number);
   }
@@ -69,6 +81,8 @@ absl::Status Engine::State::On(const ev::RequestCancelled& e, absl::Time t) {
     x.pub.state = RequestState::kCancelled;
     x.pub.completed_at = t;
     x.pub.offer_expires_at.reset();
+    x.pub.reserved.clear();  // Released to the depots.
+    x.pub.awaiting_stock = false;
   });
   return absl::OkStatus();
 }

@@ -132,6 +132,12 @@ absl::Status Engine::State::On(const ev::StockAdjusted& e, absl::Time) {
         absl::StrCat("stock of '", e.sku, "' at '", e.depot_zone_id, "' is ",
                      before, "; cannot change by ", e.delta, " to ", e.on_hand));
   }
+  auto held = stock_reserved_.find(key);
+  if (held != stock_reserved_.end() && e.on_hand < held->second) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "stock of '", e.sku, "' at '", e.depot_zone_id, "' cannot fall to ", e.on_hand,
+        " below the ", held->second, " reserved"));
+  }
   stock_[key] = e.on_hand;
   stock_total_[e.sku] += e.delta;
   return absl::OkStatus();

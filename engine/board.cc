@@ -99,6 +99,13 @@ absl::StatusOr<Explanation> Engine::State::Explain(std::string_view request_id) 
   const absl::Time now = clock_->Now();
   if (r->pub.state == RequestState::kQueued) {
     e.waiting_reason = WaitingReason(*r, now);
+    if (r->pub.preemptions > 0) {
+      e.waiting_reason = absl::StrCat("preempted by emergency ", r->pub.preempted_by,
+                                      " (bumped ", r->pub.preemptions, " time(s)), back at "
+                                      "the head of its class; ", e.waiting_reason);
+    }
+  } else if (r->pub.awaiting_stock) {
+    e.waiting_reason = StockWaitText(*r);
   } else if (r->pub.state == RequestState::kScheduled) {
     e.waiting_reason = absl::StrCat("scheduled: enters dispatch at ",
                                     ClockText(*r->pub.spec.not_before));

@@ -50,6 +50,7 @@ absl::Status Engine::State::Fold(const Event& event) {
         absl::StrCat("event sequence ", event.sequence, " does not follow ",
                      last_sequence_));
   }
+  fold_time_ = event.time;
   RETURN_IF_ERROR(std::visit(
       [&](const auto& kind) { return On(kind, event.time); }, event.kind));
   last_sequence_ = event.sequence;
@@ -141,6 +142,9 @@ std::vector<StockLevel> Engine::GetStock(std::string_view depot_zone_id,
 }
 std::vector<Shortage> Engine::ListShortages(std::string_view zone_id) const {
   return state_->ListShortages(zone_id);
+}
+std::vector<const Request*> Engine::GetAssetHistory(std::string_view asset_tag) const {
+  return state_->AssetHistory(asset_tag);
 }
 std::optional<uint32_t> Engine::TravelMinutes(std::string_view from_zone,
                                               std::string_view to_zone) const {

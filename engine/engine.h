@@ -96,6 +96,20 @@ struct Kpis {
   double sla_hit_rate = 0;             // Accepted within SLA / accepted.
   double feedback_average = 0;
   uint32_t feedback_count = 0;
+  // p90 (nearest rank: the value at position ceil(0.9 n) in ascending
+  // order) of the same times as the means above.
+  double p90_response_minutes = 0;
+  double p90_completion_minutes = 0;
+  // Accepted within SLA / accepted, per urgency as filed (index Urgency
+  // value - 1); 0 where none was accepted.
+  std::array<double, kUrgencyCount> sla_hit_rate_by_urgency{};
+  std::array<uint32_t, kUrgencyCount> accepted_by_urgency{};
+  // Times an emergency displaced one of these requests.
+  uint32_t preemptions = 0;
+  // Time spent working / time on shift, of the technicians in scope (a
+  // technician: themself; a zone: those whose home zone it is; the site:
+  // everyone), up to now; 0 if nobody was on shift.
+  double utilisation = 0;
 };
 
 struct Stats {
@@ -173,7 +187,13 @@ class Engine {
                                  std::string_view technician_id) const;
   std::vector<StockLevel> GetStock(std::string_view depot_zone_id,
                                    std::string_view sku) const;
+  // Open requests whose materials are not reserved and exceed the free
+  // stock (on hand - reserved) across all depots; empty zone: all zones.
   std::vector<Shortage> ListShortages(std::string_view zone_id) const;
+  // The completed requests that named `asset_tag`, oldest completion first:
+  // who (technician_id), when (completed_at), what (spec), materials
+  // (materials_used) and outcome (resolved, completion_notes).
+  std::vector<const Request*> GetAssetHistory(std::string_view asset_tag) const;
   // Travel minutes between two known zones over the neighbour graph;
   // nullopt if either is unknown or they are not connected.
   std::optional<uint32_t> TravelMinutes(std::string_view from_zone,

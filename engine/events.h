@@ -68,6 +68,7 @@ struct RequestSubmitted {
   RequestState state = RequestState::kQueued;  // kQueued or kScheduled.
   absl::Time sla_deadline;
   std::string alert_dedupe_key;  // Set when an alert opened it.
+  std::string crew_of;  // Set on a crew member's request: the emergency's id.
   friend bool operator==(const RequestSubmitted&, const RequestSubmitted&) = default;
 };
 
@@ -197,6 +198,43 @@ struct AlertResolved {
   friend bool operator==(const AlertResolved&, const AlertResolved&) = default;
 };
 
+// An emergency displaced a technician from lower-urgency work: the job
+// goes back to the head of its class's queue, the technician is free for
+// the emergency (a RequestAssigned follows).
+struct RequestPreempted {
+  std::string request_id;     // The displaced job.
+  std::string technician_id;  // Who was taken off it.
+  std::string by_request_id;  // The emergency.
+  std::string reason;
+  friend bool operator==(const RequestPreempted&, const RequestPreempted&) = default;
+};
+
+// Materials held for a job when it was assigned (or when stock arrived for
+// a job waiting on it), nearest depot with free stock first.
+struct MaterialsReserved {
+  std::string request_id;
+  std::vector<Reservation> lines;
+  std::string reason;
+  friend bool operator==(const MaterialsReserved&, const MaterialsReserved&) = default;
+};
+
+// A job just put on hold because free stock could not cover it: it now
+// waits for stock (AdjustStock). `short_lines`: units missing per sku.
+struct MaterialsAwaited {
+  std::string request_id;
+  std::vector<MaterialLine> short_lines;
+  friend bool operator==(const MaterialsAwaited&, const MaterialsAwaited&) = default;
+};
+
+// Stock taken out of depots for a job being completed (what the technician
+// used: the job's own reservation first, then the nearest free stock).
+// The rest of the job's reservation is released by WorkCompleted.
+struct MaterialsConsumed {
+  std::string request_id;
+  std::vector<Reservation> lines;
+  friend bool operator==(const MaterialsConsumed&, const MaterialsConsumed&) = default;
+};
+
 }  // namespace dispatchd::engine::ev
 
 namespace dispatchd::engine {
@@ -210,7 +248,8 @@ using EventKind =
                  ev::OfferExpired, ev::OfferWithdrawn, ev::RequestRequeued,
                  ev::WorkStarted, ev::WorkPutOnHold, ev::WorkCompleted,
                  ev::FeedbackRecorded, ev::StockAdjusted, ev::AlertRaised,
-                 ev::AlertResolved>;
+                 ev::AlertResolved, ev::MaterialsReserved, ev::MaterialsAwaited,
+                 ev::MaterialsConsumed, ev::RequestPreempted>;
 
 // One change of state. Sequences start at 1 and have no gaps.
 struct Event {

@@ -56,10 +56,33 @@ absl::Status Engine::State::Do(const cmd::SubmitRequest& c) {
   const absl::Time deadline = SlaDeadline(spec, spec.urgency, now_);
   Emit(ev::RequestSubmitted{
       id, std::move(spec),
-      scheduled ? RequestState::kScheduled : RequestState::kQueued, deadline, ""});
+      scheduled ? RequestState::kScheduled : RequestState::kQueued, deadline, "", ""});
   outcome_->request_id = id;
-  Dispatch(requests_.back());
+  ReqRec& lead = requests_.back();
+  const std::vector<uint32_t> crew = OpenCrew(lead);
+  Dispatch(lead);
+  for (uint32_t n : crew) Dispatch(ByNumber(n));
   return absl::OkStatus();
+}
+
+std::vector<uint32_t> Engine::State::OpenCrew(const ReqRec& lead) {
+  std::vector<uint32_t> crew;
+  const RequestSpec& spec = lead.pub.spec;
+  if (spec.urgency != Urgency::kEmergency || spec.crew_size <= 1) return crew;
+  for (uint32_t member = 2; member <= spec.crew_size; ++member) {
+    RequestSpec s = spec;
+    s.idempotency_key.clear();
+    s.crew_size = 1;
+    s.materials.clear();  // Backup materials go with the emergency itself.
+    s.description = absl::StrCat("crew member ", member, " of ", spec.crew_size, " for ",
+                                 lead.pub.request_id,
+                                 spec.description.empty() ? "" : ": ", spec.description);
+    const std::string id = internal::FormatRequestId(requests_.size() + 1);
+    Emit(ev::RequestSubmitted{id, std::move(s), lead.pub.state, lead.pub.sla_deadline, "",
+                              lead.pub.request_id});
+    crew.push_back(requests_.back().number);
+  }
+  return crew;
 }
 
 absl::Status Engine::State::Do(const cmd::CancelRequest& c) {
@@ -123,25 +146,44 @@ absl::Status Engine::State::Do(const cmd::RaiseAlert& c) {
     return absl::InvalidArgumentError(
         absl::StrCat("severity: must be 1..5, got ", c.severity));
   }
+  // The plan for the kind, if policy has one; the alert's own crew size
+  // and skills win when given.
+  const EmergencyPlan* plan = nullptr;
+  for (const EmergencyPlan& p : policy_.emergency_plans) {
+    if (p.kind == c.kind) plan = &p;
+  }
   RequestSpec spec;
   spec.zone_id = c.zone_id;
   spec.location = c.location;
   spec.category = c.kind;
-  spec.required_skills =
-      c.required_skills.empty() ? DefaultAlertSkills(c.kind) : c.required_skills;
+  spec.required_skills = !c.required_skills.empty() ? c.required_skills
+                         : plan != nullptr          ? plan->required_skills
+                                                    : DefaultAlertSkills(c.kind);
   spec.urgency = Urgency::kEmergency;
-  spec.crew_size = c.crew_size;
+  spec.crew_size = c.crew_size > 1 || plan == nullptr ? c.crew_size : plan->crew_size;
+  if (plan != nullptr) spec.materials = plan->backup_materials;
   spec.description = c.description;
   RETURN_IF_ERROR(internal::NormalizeSpec(spec, /*allow_no_skills=*/true));
   RETURN_IF_ERROR(skills_.CheckRoom(spec.required_skills));
   const std::string id = internal::FormatRequestId(requests_.size() + 1);
   const absl::Time deadline = SlaDeadline(spec, spec.urgency, now_);
   Emit(ev::RequestSubmitted{id, std::move(spec), RequestState::kQueued, deadline,
-                            c.dedupe_key});
+                            c.dedupe_key, ""});
   Emit(ev::AlertRaised{c.dedupe_key, c.source, c.kind,
                        c.severity == 0 ? 3u : c.severity, id});
   outcome_->request_id = id;
-  Dispatch(requests_.back());
+  ReqRec& lead = requests_.back();
+  if (!lead.pub.spec.materials.empty()) {  // Backup materials: reserved at once.
+    std::vector<MaterialLine> missing;
+    std::vector<Reservation> backup = PlanMaterials(lead, &missing);
+    if (missing.empty()) {
+      Emit(ev::MaterialsReserved{id, std::move(backup),
+                                 absl::StrCat("backup materials for ", c.kind)});
+    }
+  }
+  const std::vector<uint32_t> crew = OpenCrew(lead);
+  Dispatch(lead);
+  for (uint32_t n : crew) Dispatch(ByNumber(n));
   return absl::OkStatus();
 }
 
@@ -156,22 +198,29 @@ absl::Status Engine::State::Do(const cmd::ResolveAlert& c) {
     return absl::FailedPreconditionError(
         absl::StrCat("alert '", c.dedupe_key, "' is already resolved"));
   }
-  ReqRec& r = ByNumber(it->second.number);
-  uint32_t release = internal::kNoTech;
-  if (r.pub.state == RequestState::kInProgress) {
-    release = r.tech;
-    Emit(ev::WorkCompleted{r.pub.request_id, r.pub.technician_id, true, {}, c.note});
-  } else if (IsOpen(r.pub.state)) {
-    const bool held = internal::HasHolder(r.pub.state);
-    if (held && techs_[r.tech].job == r.number) release = r.tech;
-    Emit(ev::RequestCancelled{
-        r.pub.request_id,
-        c.note.empty() ? "alert resolved" : absl::StrCat("alert resolved: ", c.note),
-        held ? r.pub.technician_id : ""});
-  }
-  Emit(ev::AlertResolved{c.dedupe_key, r.pub.request_id, c.note});
-  outcome_->request_id = r.pub.request_id;
-  if (release != internal::kNoTech) Pull(techs_[release]);
+  ReqRec& lead = ByNumber(it->second.number);
+  // The emergency and its crew: work in progress completes, the rest is
+  // cancelled; everyone released pulls their next job afterwards.
+  std::vector<uint32_t> released;
+  auto close = [&](ReqRec& r) {
+    if (r.pub.state == RequestState::kInProgress) {
+      released.push_back(r.tech);
+      Emit(ev::WorkCompleted{r.pub.request_id, r.pub.technician_id, true, {}, c.note});
+    } else if (IsOpen(r.pub.state)) {
+      const bool held = internal::HasHolder(r.pub.state);
+      if (held && techs_[r.tech].job == r.number) released.push_back(r.tech);
+      Emit(ev::RequestCancelled{
+          r.pub.request_id,
+          c.note.empty() ? "alert resolved" : absl::StrCat("alert resolved: ", c.note),
+          held ? r.pub.technician_id : ""});
+    }
+  };
+  close(lead);
+  const std::vector<std::string> crew = lead.pub.crew_request_ids;
+  for (const std::string& id : crew) close(*Req(id));
+  Emit(ev::AlertResolved{c.dedupe_key, lead.pub.request_id, c.note});
+  outcome_->request_id = lead.pub.request_id;
+  for (uint32_t tech : released) Pull(techs_[tech]);
   return absl::OkStatus();
 }
 

@@ -114,7 +114,16 @@ absl::Status Engine::State::Do(const cmd::AdjustStock& c) {
         "stock of '", c.sku, "' at depot '", c.depot_zone_id, "' is ", before,
         "; removing ", -c.delta, " would go below zero"));
   }
+  auto held = stock_reserved_.find(std::make_pair(c.depot_zone_id, c.sku));
+  const int64_t reserved = held == stock_reserved_.end() ? 0 : held->second;
+  if (after < reserved) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "stock of '", c.sku, "' at depot '", c.depot_zone_id, "' is ", before, ", of which ",
+        reserved, " reserved for assigned jobs; removing ", -c.delta,
+        " would take reserved units"));
+  }
   Emit(ev::StockAdjusted{c.depot_zone_id, c.sku, c.delta, after, c.reason});
+  if (c.delta > 0) ServeStockWaiters(c.sku);
   return absl::OkStatus();
 }
 

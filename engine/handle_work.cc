@@ -80,15 +80,17 @@ absl::Status Engine::State::Do(const cmd::AssignRequest& c) {
                             absl::StrCat("dispatcher assigned ", c.technician_id,
                                          " to ", c.request_id)});
   }
-  const bool held = r->pub.state != RequestState::kQueued;
-  const uint32_t prev = held && r->tech != t->index ? r->tech : internal::kNoTech;
+  const bool was_held = r->pub.state != RequestState::kQueued;
+  const uint32_t prev = was_held && r->tech != t->index ? r->tech : internal::kNoTech;
   const bool prev_busy = prev != internal::kNoTech && techs_[prev].job == r->number;
   Emit(ev::RequestAssigned{c.request_id, c.technician_id, c.reason,
                            prev == internal::kNoTech ? "" : techs_[prev].pub.technician_id,
                            OverrideDecision(*r, *t, c.reason)});
   outcome_->request_id = c.request_id;
+  const bool held = SecureMaterials(*r);  // Reserve now, or hold for stock.
   if (withdrawn != 0) Dispatch(ByNumber(withdrawn));
   if (prev_busy) Pull(techs_[prev]);
+  if (held) Pull(*t);
   return absl::OkStatus();
 }
 
@@ -98,6 +100,7 @@ absl::Status Engine::State::Do(const cmd::AcceptOffer& c) {
   RETURN_IF_ERROR(CheckOfferFor(*t, *r));
   Emit(ev::OfferAccepted{c.request_id, c.technician_id});
   outcome_->request_id = c.request_id;
+  if (SecureMaterials(*r)) Pull(*t);  // Reserve now, or hold for stock.
   return absl::OkStatus();
 }
 
@@ -124,6 +127,10 @@ absl::Status Engine::State::Do(const cmd::StartWork& c) {
         "request ", c.request_id, " is not assigned to or held by technician '",
         c.technician_id, "'"));
   }
+  if (resume && r->pub.awaiting_stock) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "request ", c.request_id, " is waiting for stock: ", r->pub.hold_reason));
+  }
   if (resume && t->pub.state != TechnicianState::kAvailable) {
     return absl::FailedPreconditionError(
         t->pub.state == TechnicianState::kOffShift
@@ -145,6 +152,8 @@ absl::Status Engine::State::Do(const cmd::CompleteWork& c) {
         "request ", c.request_id, " is not in progress by technician '",
         c.technician_id, "'"));
   }
+  std::vector<Reservation> consumed = ConsumptionFor(*r, c.materials_used);
+  if (!consumed.empty()) Emit(ev::MaterialsConsumed{c.request_id, std::move(consumed)});
   Emit(ev::WorkCompleted{c.request_id, c.technician_id, c.resolved,
                          c.materials_used, c.notes});
   outcome_->request_id = c.request_id;

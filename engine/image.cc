@@ -62,14 +62,17 @@ StateImage Engine::State::Export() const {
   for (const ZoneRec& z : zones_) image.zones.push_back(z.pub);
   image.technicians.reserve(techs_.size());
   for (const TechRec& t : techs_) {
-    image.technicians.push_back({t.pub, t.available_since, t.busy_since});
+    image.technicians.push_back({t.pub, t.available_since, t.busy_since, t.shift_total,
+                                 t.work_total, t.shift_since, t.work_since});
   }
   image.requests.reserve(requests_.size());
   for (const ReqRec& r : requests_) {
     image.requests.push_back({r.pub, r.submitted_urgency, r.aging_base, r.reevaluate_at});
   }
   for (const auto& [key, on_hand] : stock_) {
-    image.stock.push_back({key.first, key.second, on_hand});
+    auto held = stock_reserved_.find(key);
+    image.stock.push_back({key.first, key.second, on_hand,
+                           held == stock_reserved_.end() ? 0 : held->second});
   }
   for (const auto& [key, alert] : alerts_) {
     image.alerts.push_back({key, internal::FormatRequestId(alert.number), alert.resolved});
@@ -90,6 +93,23 @@ absl::Status Engine::State::Load(const StateImage& image) {
   for (TechRec& t : techs_) IndexTech(t);
   for (ReqRec& r : requests_) IndexRequest(r);
   graph_dirty_ = true;
+  return CheckReserved(image.stock);
+}
+
+absl::Status Engine::State::CheckReserved(const std::vector<StockLevel>& stock) const {
+  size_t listed = 0;
+  for (const StockLevel& s : stock) {
+    auto held = stock_reserved_.find(std::make_pair(s.depot_zone_id, s.sku));
+    const int64_t derived = held == stock_reserved_.end() ? 0 : held->second;
+    if (s.reserved != derived || s.reserved > s.on_hand) {
+      return Corrupt("stock of '", s.sku, "' at '", s.depot_zone_id, "': reserved ",
+                     s.reserved, ", requests hold ", derived, ", on hand ", s.on_hand);
+    }
+    listed += derived != 0;
+  }
+  if (listed != stock_reserved_.size()) {
+    return Corrupt("requests reserve stock at a depot with no stock level");
+  }
   return absl::OkStatus();
 }
 
@@ -178,6 +198,14 @@ absl::Status Engine::State::LoadTechnicians(const std::vector<TechnicianImage>& 
     t.skills = skills_.Lookup(pub.skills);
     t.available_since = techs[i].available_since;
     t.busy_since = techs[i].busy_since;
+    if (techs[i].shift_total < absl::ZeroDuration() ||
+        techs[i].work_total < absl::ZeroDuration()) {
+      return Corrupt(where, ": negative time on shift or working");
+    }
+    t.shift_total = techs[i].shift_total;
+    t.work_total = techs[i].work_total;
+    t.shift_since = techs[i].shift_since;
+    t.work_since = techs[i].work_since;
     tech_index_.emplace(pub.technician_id, index);
     techs_by_id_.emplace(pub.technician_id, index);
     stats_.EnsureTechnician(index);
@@ -195,7 +223,9 @@ absl::Status Engine::State::LoadRequests(const std::vector<RequestImage>& reques
     }
     const std::string& where = pub.request_id;
     RequestSpec normal = pub.spec;
-    RETURN_IF_ERROR(Relabel(where, internal::NormalizeSpec(normal, !pub.alert_dedupe_key.empty())));
+    RETURN_IF_ERROR(Relabel(
+        where, internal::NormalizeSpec(normal, !pub.alert_dedupe_key.empty() ||
+                                                   !pub.crew_of.empty())));
     if (normal != pub.spec) return Corrupt(where, ": spec not normalized");
     const std::optional<uint32_t> zone = ZoneIndex(pub.spec.zone_id);
     if (!zone) return Corrupt(where, ": unknown zone '", pub.spec.zone_id, "'");
@@ -211,8 +241,21 @@ absl::Status Engine::State::LoadRequests(const std::vector<RequestImage>& reques
     if (!key.empty() && !idempotency_.emplace(key, number).second) {
       return Corrupt(where, ": idempotency key '", key, "' used twice");
     }
+    if (!pub.preempted_by.empty() && !internal::ParseRequestId(pub.preempted_by)) {
+      return Corrupt(where, ": preempted_by '", pub.preempted_by, "' is not a request id");
+    }
+    ReqRec* lead = nullptr;
+    if (!pub.crew_of.empty()) {
+      lead = Req(pub.crew_of);  // Only earlier requests are loaded yet.
+      if (lead == nullptr || !lead->pub.crew_of.empty() ||
+          lead->pub.crew_request_ids.size() + 1 >= lead->pub.spec.crew_size) {
+        return Corrupt(where, ": crew_of '", pub.crew_of, "' is no emergency with room");
+      }
+    }
     ReqRec& r = requests_.emplace_back();
     r.pub = pub;
+    r.pub.crew_request_ids.clear();  // Derived from the crew's crew_of.
+    if (lead != nullptr) lead->pub.crew_request_ids.push_back(pub.request_id);
     r.number = number;
     r.zone = *zone;
     r.need = skills_.Lookup(pub.spec.required_skills);
@@ -246,6 +289,10 @@ absl::Status Engine::State::CheckRequestShape(const RequestImage& image) const {
   if (!r.technician_id.empty() && Tech(r.technician_id) == nullptr) {
     return Corrupt(where, ": unknown technician '", r.technician_id, "'");
   }
+  if (IsOpen(r.state) == r.completed_at.has_value()) {
+    return Corrupt(where, ": completion time present iff completed or cancelled");
+  }
+  RETURN_IF_ERROR(CheckMaterialsShape(r));
   if (r.feedback_rating > 5 || (r.feedback_rating > 0 && r.state != RequestState::kCompleted)) {
     return Corrupt(where, ": bad feedback rating ", r.feedback_rating);
   }
@@ -254,6 +301,40 @@ absl::Status Engine::State::CheckRequestShape(const RequestImage& image) const {
     if (Tech(id) == nullptr || !declined.insert(id).second) {
       return Corrupt(where, ": declined_by '", id, "' unknown or repeated");
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::State::CheckMaterialsShape(const Request& r) const {
+  const std::string& where = r.request_id;
+  if (r.awaiting_stock && (r.state != RequestState::kOnHold || !r.reserved.empty() ||
+                           r.spec.materials.empty())) {
+    return Corrupt(where, ": waits for stock but is not on hold without a reservation");
+  }
+  if (r.reserved.empty()) return absl::OkStatus();
+  if (!IsOpen(r.state) || r.state == RequestState::kScheduled) {
+    return Corrupt(where, ": holds a reservation in a closed or scheduled state");
+  }
+  absl::btree_map<std::string, uint64_t> want, got;
+  for (const MaterialLine& m : r.spec.materials) want[m.sku] += m.quantity;
+  for (const Reservation& m : r.reserved) {
+    if (!ZoneIndex(m.depot_zone_id) || m.quantity == 0) {
+      return Corrupt(where, ": reservation at unknown depot '", m.depot_zone_id,
+                     "' or of 0 units");
+    }
+    got[m.sku] += m.quantity;
+  }
+  // A reservation is whole at first, then shrinks as MaterialsConsumed
+  // takes from it while the job is in progress.
+  for (const auto& [sku, units] : got) {
+    auto it = want.find(sku);
+    if (it == want.end() || units > it->second ||
+        (r.state != RequestState::kInProgress && units != it->second)) {
+      return Corrupt(where, ": reservation of '", sku, "' does not match its materials");
+    }
+  }
+  if (r.state != RequestState::kInProgress && got.size() != want.size()) {
+    return Corrupt(where, ": reservation does not cover its materials");
   }
   return absl::OkStatus();
 }

@@ -166,6 +166,13 @@ void PutSkills(Writer& w, const std::vector<SkillLevel>& skills) {
   });
 }
 
+void PutMaterials(Writer& w, const std::vector<MaterialLine>& lines) {
+  w.List(lines, [&](const MaterialLine& m) {
+    w.Str(m.sku);
+    w.U32(m.quantity);
+  });
+}
+
 void PutPolicy(Writer& w, const Policy& p) {
   for (uint32_t v :
        {p.sla_minutes_low, p.sla_minutes_normal, p.sla_minutes_urgent, p.sla_minutes_emergency,
@@ -176,6 +183,12 @@ void PutPolicy(Writer& w, const Policy& p) {
   w.Bool(p.preemption_enabled);
   w.U32(p.max_preemptions_per_job);
   w.Bool(p.bundling_enabled);
+  w.List(p.emergency_plans, [&](const EmergencyPlan& plan) {
+    w.Str(plan.kind);
+    w.U32(plan.crew_size);
+    PutSkills(w, plan.required_skills);
+    PutMaterials(w, plan.backup_materials);
+  });
 }
 
 void PutZone(Writer& w, const Zone& z) {
@@ -199,6 +212,10 @@ void PutTechnician(Writer& w, const TechnicianImage& image) {
   w.List(t.on_hold_request_ids, [&](const std::string& id) { w.Str(id); });
   w.Time(image.available_since);
   w.Time(image.busy_since);
+  w.I64(absl::ToInt64Nanoseconds(image.shift_total));
+  w.I64(absl::ToInt64Nanoseconds(image.work_total));
+  w.Time(image.shift_since);
+  w.Time(image.work_since);
 }
 
 void PutSpec(Writer& w, const RequestSpec& s) {
@@ -209,10 +226,7 @@ void PutSpec(Writer& w, const RequestSpec& s) {
   PutSkills(w, s.required_skills);
   w.Enum(s.urgency);
   w.U32(s.estimated_minutes);
-  w.List(s.materials, [&](const MaterialLine& m) {
-    w.Str(m.sku);
-    w.U32(m.quantity);
-  });
+  PutMaterials(w, s.materials);
   w.U32(s.crew_size);
   w.Str(s.asset_tag);
   w.Str(s.department);
@@ -260,6 +274,17 @@ void PutRequest(Writer& w, const RequestImage& image, bool live) {
   w.List(r.declined_by, [&](const std::string& id) { w.Str(id); });
   w.Bool(r.decision.has_value());
   if (r.decision) PutDecision(w, *r.decision);
+  w.List(r.reserved, [&](const Reservation& m) {
+    w.Str(m.depot_zone_id);
+    w.Str(m.sku);
+    w.U32(m.quantity);
+  });
+  w.Bool(r.awaiting_stock);
+  PutMaterials(w, r.materials_used);
+  w.Str(r.completion_notes);
+  w.U32(r.preemptions);
+  w.Str(r.preempted_by);
+  w.Str(r.crew_of);  // crew_request_ids is derived from the crew's crew_of.
   w.Enum(image.submitted_urgency);
   w.Time(image.aging_base);
   w.OptTime(live ? image.reevaluate_at : std::nullopt);
@@ -278,6 +303,15 @@ std::vector<SkillLevel> GetSkills(Reader& r) {
   });
 }
 
+std::vector<MaterialLine> GetMaterials(Reader& r) {
+  return r.List<MaterialLine>([&] {
+    MaterialLine m;
+    m.sku = r.Str();
+    m.quantity = r.U32();
+    return m;
+  });
+}
+
 Policy GetPolicy(Reader& r) {
   Policy p;
   for (uint32_t* v :
@@ -289,6 +323,14 @@ Policy GetPolicy(Reader& r) {
   p.preemption_enabled = r.Bool();
   p.max_preemptions_per_job = r.U32();
   p.bundling_enabled = r.Bool();
+  p.emergency_plans = r.List<EmergencyPlan>([&] {
+    EmergencyPlan plan;
+    plan.kind = r.Str();
+    plan.crew_size = r.U32();
+    plan.required_skills = GetSkills(r);
+    plan.backup_materials = GetMaterials(r);
+    return plan;
+  });
   return p;
 }
 
@@ -318,6 +360,10 @@ TechnicianImage GetTechnician(Reader& r) {
   t.on_hold_request_ids = r.List<std::string>([&] { return r.Str(); });
   image.available_since = r.Time();
   image.busy_since = r.Time();
+  image.shift_total = absl::Nanoseconds(r.I64());
+  image.work_total = absl::Nanoseconds(r.I64());
+  image.shift_since = r.Time();
+  image.work_since = r.Time();
   return image;
 }
 
@@ -330,12 +376,7 @@ RequestSpec GetSpec(Reader& r) {
   s.required_skills = GetSkills(r);
   s.urgency = GetUrgency(r);
   s.estimated_minutes = r.U32();
-  s.materials = r.List<MaterialLine>([&] {
-    MaterialLine m;
-    m.sku = r.Str();
-    m.quantity = r.U32();
-    return m;
-  });
+  s.materials = GetMaterials(r);
   s.crew_size = r.U32();
   s.asset_tag = r.Str();
   s.department = r.Str();
@@ -389,6 +430,19 @@ RequestImage GetRequest(Reader& r) {
   q.completed_at = r.OptTime();
   q.declined_by = r.List<std::string>([&] { return r.Str(); });
   if (r.Bool() && r.ok()) q.decision = GetDecision(r);
+  q.reserved = r.List<Reservation>([&] {
+    Reservation m;
+    m.depot_zone_id = r.Str();
+    m.sku = r.Str();
+    m.quantity = r.U32();
+    return m;
+  });
+  q.awaiting_stock = r.Bool();
+  q.materials_used = GetMaterials(r);
+  q.completion_notes = r.Str();
+  q.preemptions = r.U32();
+  q.preempted_by = r.Str();
+  q.crew_of = r.Str();
   image.submitted_urgency = GetUrgency(r);
   image.aging_base = r.Time();
   image.reevaluate_at = r.OptTime();
@@ -427,6 +481,7 @@ std::string Encode(const StateImage& image, bool live) {
     w.Str(s.depot_zone_id);
     w.Str(s.sku);
     w.I64(s.on_hand);
+    w.I64(s.reserved);
   });
   w.List(image.alerts, [&](const AlertImage& a) {
     w.Str(a.dedupe_key);
@@ -461,6 +516,7 @@ absl::StatusOr<StateImage> DecodeImageCanonical(std::string_view bytes) {
     s.depot_zone_id = r.Str();
     s.sku = r.Str();
     s.on_hand = r.I64();
+    s.reserved = r.I64();
     return s;
   });
   image.alerts = r.List<AlertImage>([&] {

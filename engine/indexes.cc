@@ -1,5 +1,6 @@
 // Lookups, and the maintenance of every index the matcher reads: per-zone
 // queues, availability sets, zone membership, timers and KPI sums.
+#include <algorithm>
 #include <bit>
 #include <charconv>
 
@@ -90,9 +91,22 @@ absl::StatusOr<uint32_t> Engine::State::GetZone(std::string_view field,
 
 namespace {
 
+// Open, with materials not yet reserved.
 bool NeedsMaterials(const Request& r) {
-  return IsOpen(r.state) && r.state != RequestState::kInProgress &&
-         !r.spec.materials.empty();
+  return IsOpen(r.state) && !r.spec.materials.empty() && r.reserved.empty();
+}
+
+bool AwaitsStock(const Request& r) {
+  return r.awaiting_stock && r.state == RequestState::kOnHold;
+}
+
+// Each sku of `r`'s materials once.
+std::vector<std::string> DistinctSkus(const Request& r) {
+  std::vector<std::string> out;
+  for (const MaterialLine& m : r.spec.materials) {
+    if (std::find(out.begin(), out.end(), m.sku) == out.end()) out.push_back(m.sku);
+  }
+  return out;
 }
 
 bool IsActive(RequestState s) {
@@ -125,6 +139,13 @@ void Engine::State::IndexRequest(ReqRec& r) {
   }
   if (IsActive(r.pub.state)) z.active.insert(n);
   if (NeedsMaterials(r.pub)) material_requests_.insert(n);
+  BookReserved(r.pub.reserved, +1);
+  if (AwaitsStock(r.pub)) {
+    for (const std::string& sku : DistinctSkus(r.pub)) stock_waiters_[sku].insert(r.WaitKey());
+  }
+  if (r.pub.state == RequestState::kCompleted && !r.pub.spec.asset_tag.empty()) {
+    assets_[r.pub.spec.asset_tag].insert({*r.pub.completed_at, n});
+  }
 }
 
 void Engine::State::UnindexRequest(ReqRec& r) {
@@ -155,6 +176,32 @@ void Engine::State::UnindexRequest(ReqRec& r) {
   if (r.reevaluate_at) timers_.erase({*r.reevaluate_at, TimerKind::kReevaluate, n});
   z.active.erase(n);
   material_requests_.erase(n);
+  BookReserved(r.pub.reserved, -1);
+  if (AwaitsStock(r.pub)) {
+    for (const std::string& sku : DistinctSkus(r.pub)) {
+      auto it = stock_waiters_.find(sku);
+      it->second.erase(r.WaitKey());
+      if (it->second.empty()) stock_waiters_.erase(it);
+    }
+  }
+  if (r.pub.state == RequestState::kCompleted && !r.pub.spec.asset_tag.empty()) {
+    auto it = assets_.find(r.pub.spec.asset_tag);
+    it->second.erase({*r.pub.completed_at, n});
+    if (it->second.empty()) assets_.erase(it);
+  }
+}
+
+void Engine::State::BookReserved(const std::vector<Reservation>& lines, int sign) {
+  for (const Reservation& line : lines) {
+    const int64_t units = sign * static_cast<int64_t>(line.quantity);
+    auto key = std::make_pair(line.depot_zone_id, line.sku);
+    int64_t& at = stock_reserved_[key];
+    at += units;
+    if (at == 0) stock_reserved_.erase(key);
+    int64_t& total = reserved_total_[line.sku];
+    total += units;
+    if (total == 0) reserved_total_.erase(line.sku);
+  }
 }
 
 void Engine::State::SetRequestTech(ReqRec& r, uint32_t tech) {
@@ -197,6 +244,18 @@ void Engine::State::UnindexTech(TechRec& t) {
   for (uint64_t m = t.skills.mask(); m != 0; m &= m - 1) {
     here.available_by_skill[std::countr_zero(m)].erase(t.index);
   }
+}
+
+void Engine::State::ClockTech(TechRec& t, TechnicianState before) {
+  const TechnicianState after = t.pub.state;
+  const bool was_on = before != TechnicianState::kOffShift;
+  const bool is_on = after != TechnicianState::kOffShift;
+  if (was_on && !is_on) t.shift_total += fold_time_ - t.shift_since;
+  if (!was_on && is_on) t.shift_since = fold_time_;
+  const bool was_working = before == TechnicianState::kWorking;
+  const bool is_working = after == TechnicianState::kWorking;
+  if (was_working && !is_working) t.work_total += fold_time_ - t.work_since;
+  if (!was_working && is_working) t.work_since = fold_time_;
 }
 
 void Engine::State::FreeTech(TechRec& t, absl::Time at) {

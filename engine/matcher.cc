@@ -8,8 +8,13 @@
 //   3. cross-zone: else the best adequate available technician in another
 //      zone within policy.cross_zone_max_travel_minutes, nearest first.
 //   4. else it stays queued; a technician who becomes free will pull it.
+// An emergency skips the wait: free technicians within reach (1, 3) first,
+// then preemption of the nearest technician on less urgent work, and only
+// then a wait for a local technician.
 #include <algorithm>
 #include <bit>
+#include <optional>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -105,7 +110,8 @@ std::optional<absl::Time> Engine::State::EarliestLocalFree(
   std::optional<absl::Time> earliest;
   for (uint32_t index : zones_[zone].members) {
     const TechRec& t = techs_[index];
-    if (t.job == 0 || !internal::Covers(t.skills, need)) continue;
+    // Busy, or available (free now: several released at once pull in turn).
+    if (t.pub.state == TechnicianState::kOffShift || !internal::Covers(t.skills, need)) continue;
     if (r != nullptr && Declined(*r, t)) continue;
     const absl::Time free = ExpectedFree(t, now);
     if (!earliest || free < *earliest) earliest = free;
@@ -141,15 +147,78 @@ void Engine::State::Dispatch(ReqRec& r) {
         zone_id, " (overqualification ", best->overqualification, ").")));
     return;
   }
-  if (wait && wait->expected_free < r.pub.sla_deadline) {
-    SetReevaluate(r, wait->expected_free > now_ ? wait->expected_free
-                                                : r.pub.sla_deadline);
+  const bool can_wait = wait && wait->expected_free < r.pub.sla_deadline;
+  if (r.pub.effective_urgency == Urgency::kEmergency) {
+    // Free technicians anywhere within reach first, then preemption; an
+    // emergency waits for a local technician only if neither works.
+    if (DispatchCrossZone(r, adequate_on_shift, b) || Preempt(r, b)) return;
+  } else if (!can_wait) {
+    DispatchCrossZone(r, adequate_on_shift, b);
     return;
   }
-  DispatchCrossZone(r, adequate_on_shift, b);
+  if (can_wait) {
+    SetReevaluate(r, wait->expected_free > now_ ? wait->expected_free
+                                                : r.pub.sla_deadline);
+  }
 }
 
-void Engine::State::DispatchCrossZone(ReqRec& r, bool adequate_local_on_shift,
+bool Engine::State::Preempt(ReqRec& r, DecisionBuilder& b) {
+  if (!policy_.preemption_enabled) return false;
+  struct Pick {
+    uint32_t travel;
+    int less_urgent;  // Minus the displaced job's rank: least urgent first.
+    uint32_t bumps;
+    uint32_t tech;
+    auto Key() const { return std::tie(travel, less_urgent, bumps, tech); }
+  };
+  std::optional<Pick> best;
+  for (const internal::Reach& reach : graph().Nearest(r.zone)) {
+    if (reach.zone != r.zone &&
+        reach.travel_minutes > policy_.cross_zone_max_travel_minutes) {
+      break;
+    }
+    if (best && reach.travel_minutes > best->travel) break;  // Nearest first.
+    for (const auto& [id, index] : zones_[reach.zone].present) {
+      const TechRec& t = techs_[index];
+      if (t.job == 0 || Declined(r, t) || !internal::Covers(t.skills, r.need)) continue;
+      const Request& job = ByNumber(t.job).pub;
+      if (job.effective_urgency == Urgency::kEmergency) continue;
+      if (job.preemptions >= policy_.max_preemptions_per_job) {
+        b.AddExclusion(t.pub.technician_id, [&] {
+          return absl::StrCat("on ", job.request_id, ", already bumped ", job.preemptions,
+                              " time(s) (max ", policy_.max_preemptions_per_job, ")");
+        });
+        continue;
+      }
+      const Pick pick{reach.travel_minutes, -int{internal::RankOf(job.effective_urgency)},
+                      job.preemptions, index};
+      if (!best || pick.Key() < best->Key()) best = pick;
+    }
+  }
+  if (!best) return false;
+  TechRec& t = techs_[best->tech];
+  ReqRec& displaced = ByNumber(t.job);
+  const std::string job_id = displaced.pub.request_id;
+  const std::string& what = r.pub.spec.category.empty() ? r.pub.request_id : r.pub.spec.category;
+  Emit(ev::RequestPreempted{job_id, t.pub.technician_id, r.pub.request_id,
+                            absl::StrCat("preempted by emergency ", r.pub.request_id, " (",
+                                         what, ") in zone ", r.pub.spec.zone_id)});
+  b.AddCandidate(ScoreFor(r, t, best->travel));  // No free one was found: the only one.
+  Decision d = b.Build(
+      "emergency: preemption",
+      absl::StrCat("No free adequate technician within ", policy_.cross_zone_max_travel_minutes,
+                   " min; took ", t.pub.technician_id, " off ", job_id, " (bumped ",
+                   displaced.pub.preemptions, " of at most ", policy_.max_preemptions_per_job,
+                   " times), ", best->travel, " min away, the nearest on less urgent work."));
+  Emit(ev::RequestAssigned{r.pub.request_id, t.pub.technician_id,
+                           absl::StrCat("emergency: took ", t.pub.technician_id, " off ", job_id),
+                           "", std::move(d)});
+  SecureMaterials(r);
+  Dispatch(displaced);
+  return true;
+}
+
+bool Engine::State::DispatchCrossZone(ReqRec& r, bool adequate_local_on_shift,
                                       DecisionBuilder& b) {
   const uint32_t max_travel = policy_.cross_zone_max_travel_minutes;
   for (const internal::Reach& reach : graph().Nearest(r.zone)) {
@@ -164,7 +233,7 @@ void Engine::State::DispatchCrossZone(ReqRec& r, bool adequate_local_on_shift,
     if (too_far) break;  // One zone past the limit, for the record.
   }
   const Scored* best = b.best();
-  if (best == nullptr) return;
+  if (best == nullptr) return false;
   const TechRec& t = techs_[best->tech];
   const std::string& zone_id = r.pub.spec.zone_id;
   std::string detail =
@@ -180,6 +249,7 @@ void Engine::State::DispatchCrossZone(ReqRec& r, bool adequate_local_on_shift,
             b.Build(adequate_local_on_shift ? "cross-zone: SLA at risk"
                                             : "cross-zone: no local match",
                     std::move(detail)));
+  return true;
 }
 
 }  // namespace dispatchd::engine

@@ -62,6 +62,14 @@ struct MaterialLine {
   friend bool operator==(const MaterialLine&, const MaterialLine&) = default;
 };
 
+// Units of one sku held at one depot for one job (see README, Materials).
+struct Reservation {
+  std::string depot_zone_id;
+  std::string sku;
+  uint32_t quantity = 0;
+  friend bool operator==(const Reservation&, const Reservation&) = default;
+};
+
 struct Neighbor {
   std::string zone_id;
   uint32_t travel_minutes = 0;
@@ -73,6 +81,16 @@ struct Zone {
   std::string name;
   std::vector<Neighbor> neighbors;  // Direct links, symmetric.
   friend bool operator==(const Zone&, const Zone&) = default;
+};
+
+// What an alert of one kind needs (policy): the crew, their skills, and
+// materials reserved the moment the alert is raised.
+struct EmergencyPlan {
+  std::string kind;  // Alert kind, e.g. "power_outage".
+  uint32_t crew_size = 1;  // 1..20.
+  std::vector<SkillLevel> required_skills;
+  std::vector<MaterialLine> backup_materials;
+  friend bool operator==(const EmergencyPlan&, const EmergencyPlan&) = default;
 };
 
 // The office's tunable rules. Defaults are a sensible campus setting.
@@ -89,6 +107,9 @@ struct Policy {
   bool preemption_enabled = true;
   uint32_t max_preemptions_per_job = 2;
   bool bundling_enabled = true;
+  // Per alert kind, kinds distinct. A kind without a plan gets a crew of
+  // RaiseAlert.crew_size and the built-in skills for the kind.
+  std::vector<EmergencyPlan> emergency_plans;
   friend bool operator==(const Policy&, const Policy&) = default;
 
   uint32_t SlaMinutes(Urgency u) const;
@@ -160,6 +181,23 @@ struct Request {
   std::optional<absl::Time> completed_at;
   std::vector<std::string> declined_by;
   std::optional<Decision> decision;  // The latest assignment decision.
+  // Materials held for this job since it was first assigned, by depot;
+  // released on cancel, consumed on completion.
+  std::vector<Reservation> reserved;
+  // On hold because stock could not cover its materials at assignment;
+  // served when stock arrives (see README, Materials).
+  bool awaiting_stock = false;
+  // As the technician reported them on completion.
+  std::vector<MaterialLine> materials_used;
+  std::string completion_notes;
+  // Emergencies: how often this job was displaced by one (at most
+  // policy.max_preemptions_per_job), and by which request last.
+  uint32_t preemptions = 0;
+  std::string preempted_by;
+  // Crews: a crew member's request names the emergency it belongs to; the
+  // emergency lists its crew members' requests (crew_size - 1 of them).
+  std::string crew_of;
+  std::vector<std::string> crew_request_ids;
 };
 
 // A technician as the engine holds it.
@@ -178,6 +216,7 @@ struct StockLevel {
   std::string depot_zone_id;
   std::string sku;
   int64_t on_hand = 0;
+  int64_t reserved = 0;  // Held for assigned jobs; on_hand - reserved is free.
 };
 
 // An open request whose materials stock on hand does not cover.
@@ -186,7 +225,7 @@ struct Shortage {
   std::string zone_id;
   std::string sku;
   uint32_t needed = 0;
-  int64_t on_hand = 0;  // Across all depots.
+  int64_t on_hand = 0;  // Free units (on hand, not reserved) across all depots.
 };
 
 }  // namespace dispatchd::engine

@@ -2,7 +2,8 @@
 // the best waiting job they are adequate for and have not declined.
 //
 // Order: most urgent effective class first; within a class the own zone,
-// then nearer zones; then earliest SLA deadline; then lowest request id.
+// then nearer zones; then key departments; then earliest SLA deadline; then
+// lowest request id.
 // Jobs in other zones qualify only within cross_zone_max_travel_minutes and
 // only when no adequate local technician is expected free in time for them
 // (the same test the push side uses before going cross-zone).
@@ -40,7 +41,7 @@ const Engine::State::ReqRec* Engine::State::FirstEligible(
     // It waits for a local technician; so do the later deadlines of its
     // class. Skip to the next class.
     it = queue.lower_bound(internal::QueueKey{
-        static_cast<uint8_t>(it->rank + 1), absl::InfinitePast(), 0});
+        static_cast<uint8_t>(it->rank + 1), 0, absl::InfinitePast(), 0});
   }
   return nullptr;
 }
@@ -64,9 +65,12 @@ void Engine::State::Pull(TechRec& t) {
         const ReqRec* r = FirstEligible(queue, t, own, static_cast<uint8_t>(max_rank));
         if (r == nullptr) continue;
         const uint8_t rank = internal::RankOf(r->pub.effective_urgency);
+        const uint8_t tier = r->Tier();
+        const uint8_t best_tier = best == nullptr ? 0 : best->Tier();
         if (best == nullptr ||
-            std::tie(rank, reach.travel_minutes, r->pub.sla_deadline, r->number) <
-                std::tie(best_rank, best_travel, best->pub.sla_deadline, best->number)) {
+            std::tie(rank, reach.travel_minutes, tier, r->pub.sla_deadline, r->number) <
+                std::tie(best_rank, best_travel, best_tier, best->pub.sla_deadline,
+                         best->number)) {
           best = r;
           best_rank = rank;
           best_travel = reach.travel_minutes;

@@ -95,20 +95,28 @@ std::vector<StockLevel> Engine::State::GetStock(std::string_view depot_zone_id,
   for (const auto& [key, on_hand] : stock_) {
     if (!depot_zone_id.empty() && key.first != depot_zone_id) continue;
     if (!sku.empty() && key.second != sku) continue;
-    out.push_back({key.first, key.second, on_hand});
+    auto held = stock_reserved_.find(key);
+    out.push_back({key.first, key.second, on_hand,
+                   held == stock_reserved_.end() ? 0 : held->second});
   }
   return out;
 }
 
 void Engine::State::AppendShortages(const ReqRec& r, std::vector<Shortage>& out) const {
   for (const MaterialLine& line : r.pub.spec.materials) {
-    auto it = stock_total_.find(line.sku);
-    const int64_t on_hand = it == stock_total_.end() ? 0 : it->second;
-    if (line.quantity > on_hand) {
-      out.push_back({r.pub.request_id, r.pub.spec.zone_id, line.sku, line.quantity,
-                     on_hand});
+    const int64_t free = FreeStockTotal(line.sku);
+    if (line.quantity > free) {
+      out.push_back({r.pub.request_id, r.pub.spec.zone_id, line.sku, line.quantity, free});
     }
   }
+}
+
+std::vector<const Request*> Engine::State::AssetHistory(std::string_view asset_tag) const {
+  std::vector<const Request*> out;
+  auto it = assets_.find(std::string(asset_tag));
+  if (it == assets_.end()) return out;
+  for (const auto& [when, number] : it->second) out.push_back(&ByNumber(number).pub);
+  return out;
 }
 
 std::vector<Shortage> Engine::State::ListShortages(std::string_view zone_id) const {

@@ -23,7 +23,7 @@
 //   u32 version, then the fields of StateImage in declaration order;
 //   integers fixed-width little-endian; bool and enums one byte;
 //   strings u32 byte length + bytes; lists u32 count + items;
-//   optionals one byte 0/1 + the value if 1;
+//   optionals one byte 0/1 + the value if 1; durations i64 nanoseconds;
 //   absl::Time as i64 Unix seconds (floor) + u32 nanoseconds 0..999999999,
 //   or u32 0xFFFFFFFF with i64 max/min seconds for infinite future/past
 //   (seconds, not nanos, so the journal's full 0001..9999 range fits;
@@ -47,7 +47,11 @@
 
 namespace dispatchd::engine {
 
-inline constexpr uint32_t kImageFormatVersion = 1;
+// 2: requests carry reservations, the wait for stock, materials used,
+// completion notes, preemptions and crews (crew_of; an emergency's
+// crew_request_ids are derived, not encoded); stock levels carry their
+// reserved units; policy carries emergency plans.
+inline constexpr uint32_t kImageFormatVersion = 2;
 
 struct TechnicianImage {
   Technician technician;  // The public record, whole.
@@ -57,6 +61,12 @@ struct TechnicianImage {
   // When their current (or last) job was offered, taken or started; with
   // its estimated_minutes this says when they are expected free.
   absl::Time busy_since = absl::UnixEpoch();
+  // Utilisation: time on shift and working in closed periods, and when the
+  // open period began (meaningful while on shift / working).
+  absl::Duration shift_total;
+  absl::Duration work_total;
+  absl::Time shift_since = absl::UnixEpoch();
+  absl::Time work_since = absl::UnixEpoch();
 };
 
 struct RequestImage {
@@ -87,7 +97,9 @@ struct StateImage {
   std::vector<Zone> zones;                   // Creation order.
   std::vector<TechnicianImage> technicians;  // Registration order.
   std::vector<RequestImage> requests;        // By number: R-000001 first.
-  std::vector<StockLevel> stock;             // By (depot, sku).
+  // By (depot, sku); `reserved` must equal the sum of the requests'
+  // reservations there (checked on load).
+  std::vector<StockLevel> stock;
   std::vector<AlertImage> alerts;            // By dedupe key.
 };
 

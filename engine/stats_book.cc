@@ -1,22 +1,59 @@
 #include "engine/internal/stats_book.h"
 
+#include <cmath>
+
 namespace dispatchd::engine::internal {
+namespace {
+
+// Nearest rank: the value at position ceil(0.9 n), 1-based.
+double P90Minutes(const absl::btree_multiset<absl::Duration>& times) {
+  if (times.empty()) return 0;
+  const size_t rank = (times.size() * 9 + 9) / 10;  // ceil(0.9 n) for n >= 1.
+  auto it = times.begin();
+  std::advance(it, rank - 1);
+  return absl::ToDoubleMinutes(*it);
+}
+
+template <typename Set>
+void Change(Set& set, absl::Duration d, int sign) {
+  if (sign > 0) {
+    set.insert(d);
+  } else {
+    set.erase(set.find(d));
+  }
+}
+
+}  // namespace
+
+absl::Time WindowStart(const Request& r) {
+  return r.spec.not_before && *r.spec.not_before > r.created_at ? *r.spec.not_before
+                                                                 : r.created_at;
+}
 
 void KpiSums::Book(const Request& r, int sign) {
+  const absl::Time start = WindowStart(r);
   submitted += sign;
+  preemptions += sign * static_cast<int64_t>(r.preemptions);
   if (IsOpen(r.state)) open += sign;
   if (r.state == RequestState::kCompleted) {
     completed += sign;
     if (r.resolved) resolved += sign;
     if (r.completed_at.has_value()) {
-      completion_total += sign * (*r.completed_at - r.created_at);
+      completion_total += sign * (*r.completed_at - start);
+      Change(completions, *r.completed_at - start, sign);
     }
   }
   if (r.state == RequestState::kCancelled) cancelled += sign;
   if (r.accepted_at.has_value()) {
     accepted += sign;
-    response_total += sign * (*r.accepted_at - r.created_at);
-    if (*r.accepted_at <= r.sla_deadline) sla_hits += sign;
+    response_total += sign * (*r.accepted_at - start);
+    Change(responses, *r.accepted_at - start, sign);
+    const int u = static_cast<int>(r.spec.urgency) - 1;
+    accepted_by[u] += sign;
+    if (*r.accepted_at <= r.sla_deadline) {
+      sla_hits += sign;
+      hits_by[u] += sign;
+    }
   }
   if (r.feedback_rating > 0) {
     feedback_count += sign;
@@ -45,6 +82,15 @@ Kpis KpiSums::ToKpis() const {
     k.feedback_average = static_cast<double>(feedback_total) / feedback_count;
   }
   k.feedback_count = static_cast<uint32_t>(feedback_count);
+  k.p90_response_minutes = P90Minutes(responses);
+  k.p90_completion_minutes = P90Minutes(completions);
+  for (int u = 0; u < kUrgencyCount; ++u) {
+    k.accepted_by_urgency[u] = static_cast<uint32_t>(accepted_by[u]);
+    if (accepted_by[u] > 0) {
+      k.sla_hit_rate_by_urgency[u] = static_cast<double>(hits_by[u]) / accepted_by[u];
+    }
+  }
+  k.preemptions = static_cast<uint32_t>(preemptions);
   return k;
 }
 

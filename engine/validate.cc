@@ -137,6 +137,31 @@ absl::Status CheckPolicy(const Policy& p) {
   if (p.aging_promote_minutes > 366 * 24 * 60) {
     return Invalid("policy.aging_promote_minutes", "more than a year");
   }
+  if (p.max_preemptions_per_job > 100) {
+    return Invalid("policy.max_preemptions_per_job", "must be 0..100");
+  }
+  if (p.emergency_plans.size() > 100) {
+    return Invalid("policy.emergency_plans", "more than 100 plans");
+  }
+  absl::flat_hash_set<std::string_view> kinds;
+  for (size_t i = 0; i < p.emergency_plans.size(); ++i) {
+    const EmergencyPlan& plan = p.emergency_plans[i];
+    const std::string field = At("policy.emergency_plans", i);
+    RETURN_IF_ERROR(CheckPresent(field + ".kind", plan.kind));
+    if (!kinds.insert(plan.kind).second) {
+      return Invalid(field + ".kind", absl::StrCat("duplicate kind '", plan.kind, "'"));
+    }
+    if (plan.crew_size < 1 || plan.crew_size > kMaxCrew) {
+      return Invalid(field + ".crew_size", absl::StrCat("must be 1..", kMaxCrew));
+    }
+    for (size_t j = 0; j < plan.required_skills.size(); ++j) {
+      const SkillLevel& s = plan.required_skills[j];
+      if (s.skill.empty() || s.level < kMinLevel || s.level > kMaxLevel) {
+        return Invalid(At(field + ".required_skills", j), "needs a name and a level 1..5");
+      }
+    }
+    RETURN_IF_ERROR(CheckMaterials(field + ".backup_materials", plan.backup_materials));
+  }
   return absl::OkStatus();
 }
 
@@ -151,6 +176,9 @@ absl::Status NormalizeSpec(RequestSpec& spec, bool allow_no_skills) {
   RETURN_IF_ERROR(CheckUrgency("urgency", spec.urgency));
   RETURN_IF_ERROR(CheckMaterials("materials", spec.materials));
   if (spec.crew_size == 0) spec.crew_size = 1;
+  if (spec.crew_size > kMaxCrew) {
+    return Invalid("crew_size", absl::StrCat("must be 1..", kMaxCrew));
+  }
   if (spec.estimated_minutes > 30 * 24 * 60) {
     return Invalid("estimated_minutes", "more than 30 days");
   }

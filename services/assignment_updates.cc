@@ -68,6 +68,15 @@ class UpdateBuilder {
   void On(const ev::RequestRequeued& e) {
     Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_WITHDRAWN, e.reason);
   }
+  void On(const ev::RequestPreempted& e) {
+    Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_PREEMPTED, e.reason);
+  }
+  void On(const ev::MaterialsReserved& e) {
+    Updated(e.request_id, absl::StrCat("materials reserved: ", e.reason));
+  }
+  void On(const ev::MaterialsAwaited& e) {
+    Updated(e.request_id, "waiting for stock; you will be told when it arrives");
+  }
   void On(const ev::UrgencyChanged& e) { Updated(e.request_id, e.reason); }
   void On(const ev::RequestPromoted& e) { Updated(e.request_id, e.reason); }
   template <typename Other>

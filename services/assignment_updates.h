@@ -9,7 +9,9 @@
 //                                 -> ACCEPTED / STARTED / ON_HOLD / COMPLETED
 //   RequestCancelled, OfferExpired, OfferDeclined, OfferWithdrawn,
 //   RequestRequeued               -> WITHDRAWN
-//   UrgencyChanged, RequestPromoted -> UPDATED to the technician holding it
+//   RequestPreempted              -> PREEMPTED (with the emergency's id)
+//   UrgencyChanged, RequestPromoted, MaterialsReserved, MaterialsAwaited
+//                                 -> UPDATED to the technician holding it
 //
 // Thread safety: call on the engine thread (reads engine state).
 #ifndef DISPATCHD_SERVICES_ASSIGNMENT_UPDATES_H_

@@ -107,6 +107,17 @@ void PolicyToProto(const engine::Policy& policy, v1::Policy* out) {
   out->set_preemption_enabled(policy.preemption_enabled);
   out->set_max_preemptions_per_job(policy.max_preemptions_per_job);
   out->set_bundling_enabled(policy.bundling_enabled);
+  for (const engine::EmergencyPlan& plan : policy.emergency_plans) {
+    v1::EmergencyPlan* p = out->add_emergency_plans();
+    p->set_kind(plan.kind);
+    p->set_crew_size(plan.crew_size);
+    for (const engine::SkillLevel& s : plan.required_skills) {
+      v1::SkillRequirement* r = p->add_required_skills();
+      r->set_skill(s.skill);
+      r->set_min_level(s.level);
+    }
+    MaterialsToProto(plan.backup_materials, p->mutable_backup_materials());
+  }
 }
 
 void DecisionToProto(const engine::Decision& decision, v1::Decision* out) {
@@ -166,6 +177,34 @@ void RequestToProto(const engine::Request& r, v1::Request* out) {
   if (r.accepted_at) TimeToProto(*r.accepted_at, out->mutable_accepted_at());
   if (r.completed_at) TimeToProto(*r.completed_at, out->mutable_completed_at());
   for (const std::string& t : r.declined_by) out->add_declined_by(t);
+  ReservationsToProto(r.reserved, out->mutable_reserved_materials());
+  out->set_awaiting_stock(r.awaiting_stock);
+  MaterialsToProto(r.materials_used, out->mutable_materials_used());
+  out->set_completion_notes(r.completion_notes);
+  out->set_preemptions(r.preemptions);
+  out->set_preempted_by(r.preempted_by);
+  out->set_crew_of(r.crew_of);
+  for (const std::string& id : r.crew_request_ids) out->add_crew_request_ids(id);
+}
+
+void ReservationsToProto(const std::vector<engine::Reservation>& lines,
+                         google::protobuf::RepeatedPtrField<v1::Reservation>* out) {
+  for (const engine::Reservation& line : lines) {
+    v1::Reservation* p = out->Add();
+    p->set_depot_zone_id(line.depot_zone_id);
+    p->set_sku(line.sku);
+    p->set_quantity(line.quantity);
+  }
+}
+
+std::vector<engine::Reservation> ReservationsFromProto(
+    const google::protobuf::RepeatedPtrField<v1::Reservation>& lines) {
+  std::vector<engine::Reservation> out;
+  out.reserve(lines.size());
+  for (const v1::Reservation& p : lines) {
+    out.push_back({p.depot_zone_id(), p.sku(), p.quantity()});
+  }
+  return out;
 }
 
 void TechnicianToProto(const engine::Technician& t, v1::Technician* out) {
@@ -183,6 +222,7 @@ void StockLevelToProto(const engine::StockLevel& level, v1::StockLevel* out) {
   out->set_depot_zone_id(level.depot_zone_id);
   out->set_sku(level.sku);
   out->set_on_hand(level.on_hand);
+  out->set_reserved(level.reserved);
 }
 
 void ShortageToProto(const engine::Shortage& s, v1::Shortage* out) {
@@ -205,6 +245,16 @@ void KpisToProto(const engine::Kpis& k, v1::Kpis* out) {
   out->set_sla_hit_rate(k.sla_hit_rate);
   out->set_feedback_average(k.feedback_average);
   out->set_feedback_count(k.feedback_count);
+  out->set_p90_response_minutes(k.p90_response_minutes);
+  out->set_p90_completion_minutes(k.p90_completion_minutes);
+  for (int u = engine::kUrgencyCount; u >= 1; --u) {
+    v1::UrgencySla* s = out->add_sla_by_urgency();
+    s->set_urgency(static_cast<v1::Urgency>(u));
+    s->set_accepted(k.accepted_by_urgency[u - 1]);
+    s->set_sla_hit_rate(k.sla_hit_rate_by_urgency[u - 1]);
+  }
+  out->set_preemptions(k.preemptions);
+  out->set_utilisation(k.utilisation);
 }
 
 std::vector<engine::SkillLevel> SkillsFromProto(
@@ -255,6 +305,11 @@ engine::Policy PolicyFromProto(const v1::Policy& p) {
   out.preemption_enabled = p.preemption_enabled();
   out.max_preemptions_per_job = p.max_preemptions_per_job();
   out.bundling_enabled = p.bundling_enabled();
+  for (const v1::EmergencyPlan& plan : p.emergency_plans()) {
+    out.emergency_plans.push_back({plan.kind(), plan.crew_size(),
+                                   SkillsFromProto(plan.required_skills()),
+                                   MaterialsFromProto(plan.backup_materials())});
+  }
   return out;
 }
 

@@ -61,6 +61,8 @@ void SkillsToProto(const std::vector<engine::SkillLevel>& skills,
                    google::protobuf::RepeatedPtrField<v1::Skill>* out);
 void MaterialsToProto(const std::vector<engine::MaterialLine>& lines,
                       google::protobuf::RepeatedPtrField<v1::MaterialLine>* out);
+void ReservationsToProto(const std::vector<engine::Reservation>& lines,
+                         google::protobuf::RepeatedPtrField<v1::Reservation>* out);
 void ZoneToProto(const engine::Zone& zone, v1::Zone* out);
 void PolicyToProto(const engine::Policy& policy, v1::Policy* out);
 void DecisionToProto(const engine::Decision& decision, v1::Decision* out);
@@ -80,6 +82,8 @@ std::vector<engine::SkillLevel> SkillsFromProto(
     const google::protobuf::RepeatedPtrField<v1::SkillRequirement>& skills);
 std::vector<engine::MaterialLine> MaterialsFromProto(
     const google::protobuf::RepeatedPtrField<v1::MaterialLine>& lines);
+std::vector<engine::Reservation> ReservationsFromProto(
+    const google::protobuf::RepeatedPtrField<v1::Reservation>& lines);
 engine::Zone ZoneFromProto(const v1::Zone& zone);
 engine::Policy PolicyFromProto(const v1::Policy& policy);
 engine::Decision DecisionFromProto(const v1::Decision& decision);

@@ -133,4 +133,30 @@ grpc::ServerUnaryReactor* ConsoleServiceImpl::GetStats(grpc::CallbackServerConte
       });
 }
 
+grpc::ServerUnaryReactor* ConsoleServiceImpl::GetAssetHistory(
+    grpc::CallbackServerContext* ctx, const v1::GetAssetHistoryRequest* request,
+    v1::GetAssetHistoryResponse* response) {
+  if (absl::Status s = RequireNonEmpty(request->asset_tag(), "asset_tag"); !s.ok()) {
+    return FinishNow(ctx, s);
+  }
+  return RunQuery<v1::GetAssetHistoryResponse>(
+      ctx, runner_, response,
+      [tag = request->asset_tag()](const EngineView& view,
+                                   v1::GetAssetHistoryResponse* resp) -> absl::Status {
+        resp->set_asset_tag(tag);
+        for (const engine::Request* r : view.engine.GetAssetHistory(tag)) {
+          v1::AssetRepair* p = resp->add_repairs();
+          p->set_request_id(r->request_id);
+          p->set_technician_id(r->technician_id);
+          if (r->completed_at) TimeToProto(*r->completed_at, p->mutable_completed_at());
+          p->set_category(r->spec.category);
+          p->set_description(r->spec.description);
+          MaterialsToProto(r->materials_used, p->mutable_materials_used());
+          p->set_resolved(r->resolved);
+          p->set_notes(r->completion_notes);
+        }
+        return absl::OkStatus();
+      });
+}
+
 }  // namespace dispatchd::services

@@ -1,5 +1,5 @@
 // ConsoleService: what the dispatcher watches — the board, the live event
-// stream, why a request went where, and the KPIs. A thin adapter over the
+// stream, why a request went where, the KPIs, and an asset's history. A thin adapter over the
 // engine's queries, the event log and the request index.
 //
 // Thread safety: thread-safe; methods run on gRPC threads.
@@ -40,6 +40,9 @@ class ConsoleServiceImpl final : public ::dispatch::v1::ConsoleService::Callback
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
                                      const ::dispatch::v1::GetStatsRequest* request,
                                      ::dispatch::v1::GetStatsResponse* response) override;
+  grpc::ServerUnaryReactor* GetAssetHistory(
+      grpc::CallbackServerContext* ctx, const ::dispatch::v1::GetAssetHistoryRequest* request,
+      ::dispatch::v1::GetAssetHistoryResponse* response) override;
 
  private:
   EngineRunner* const runner_;

@@ -49,6 +49,7 @@ struct KindToProto {
     *r->mutable_created_at() = out->time();
     TimeToProto(e.sla_deadline, r->mutable_sla_deadline());
     r->set_alert_dedupe_key(e.alert_dedupe_key);
+    r->set_crew_of(e.crew_of);
   }
   void operator()(const ev::RequestCancelled& e) {
     auto* p = out->mutable_request_cancelled();
@@ -120,6 +121,29 @@ struct KindToProto {
     p->set_on_hand(e.on_hand);
     p->set_reason(e.reason);
   }
+  void operator()(const ev::RequestPreempted& e) {
+    auto* p = out->mutable_request_preempted();
+    p->set_request_id(e.request_id);
+    p->set_technician_id(e.technician_id);
+    p->set_by_request_id(e.by_request_id);
+    p->set_reason(e.reason);
+  }
+  void operator()(const ev::MaterialsReserved& e) {
+    auto* p = out->mutable_materials_reserved();
+    p->set_request_id(e.request_id);
+    ReservationsToProto(e.lines, p->mutable_lines());
+    p->set_reason(e.reason);
+  }
+  void operator()(const ev::MaterialsAwaited& e) {
+    auto* p = out->mutable_materials_awaited();
+    p->set_request_id(e.request_id);
+    MaterialsToProto(e.short_lines, p->mutable_short_lines());
+  }
+  void operator()(const ev::MaterialsConsumed& e) {
+    auto* p = out->mutable_materials_consumed();
+    p->set_request_id(e.request_id);
+    ReservationsToProto(e.lines, p->mutable_lines());
+  }
   void operator()(const ev::AlertRaised& e) {
     auto* p = out->mutable_alert_raised();
     p->set_dedupe_key(e.dedupe_key);
@@ -188,6 +212,7 @@ absl::StatusOr<engine::EventKind> SubmittedFrom(const v1::RequestSubmitted& p) {
   ASSIGN_OR_RETURN(e.sla_deadline,
                    TimeFromProto(r.sla_deadline(), "request_submitted.sla_deadline"));
   e.alert_dedupe_key = r.alert_dedupe_key();
+  e.crew_of = r.crew_of();
   return e;
 }
 
@@ -297,6 +322,24 @@ absl::StatusOr<engine::EventKind> KindFromProto(const v1::Event& p) {
       const auto& m = p.alert_resolved();
       return ev::AlertResolved{m.dedupe_key(), m.request_id(), m.note()};
     }
+    case v1::Event::kRequestPreempted: {
+      const auto& m = p.request_preempted();
+      return ev::RequestPreempted{m.request_id(), m.technician_id(), m.by_request_id(),
+                                  m.reason()};
+    }
+    case v1::Event::kMaterialsReserved: {
+      const auto& m = p.materials_reserved();
+      return ev::MaterialsReserved{m.request_id(), ReservationsFromProto(m.lines()),
+                                   m.reason()};
+    }
+    case v1::Event::kMaterialsAwaited: {
+      const auto& m = p.materials_awaited();
+      return ev::MaterialsAwaited{m.request_id(), MaterialsFromProto(m.short_lines())};
+    }
+    case v1::Event::kMaterialsConsumed: {
+      const auto& m = p.materials_consumed();
+      return ev::MaterialsConsumed{m.request_id(), ReservationsFromProto(m.lines())};
+    }
     default:
       return AssignmentEventFrom(p);
   }
@@ -350,6 +393,10 @@ const std::string& RequestIdOf(const v1::Event& e) {
     case v1::Event::kFeedbackRecorded: return e.feedback_recorded().request_id();
     case v1::Event::kAlertRaised: return e.alert_raised().request_id();
     case v1::Event::kAlertResolved: return e.alert_resolved().request_id();
+    case v1::Event::kMaterialsReserved: return e.materials_reserved().request_id();
+    case v1::Event::kRequestPreempted: return e.request_preempted().request_id();
+    case v1::Event::kMaterialsAwaited: return e.materials_awaited().request_id();
+    case v1::Event::kMaterialsConsumed: return e.materials_consumed().request_id();
     default: return *kNone;
   }
 }

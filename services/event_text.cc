@@ -32,6 +32,16 @@ std::string DecisionText(const v1::Decision& d) {
   return out;
 }
 
+// "LAMP x2 from north, FUSE x1 from south".
+std::string ReservationText(
+    const google::protobuf::RepeatedPtrField<v1::Reservation>& lines) {
+  std::vector<std::string> out;
+  for (const v1::Reservation& l : lines) {
+    out.push_back(absl::StrCat(l.sku(), " x", l.quantity(), " from ", l.depot_zone_id()));
+  }
+  return absl::StrJoin(out, ", ");
+}
+
 std::string Because(const std::string& reason) {
   return reason.empty() ? "" : absl::StrCat(" (", reason, ")");
 }
@@ -158,6 +168,29 @@ std::string SiteText(const v1::Event& e) {
     case v1::Event::kAlertResolved: {
       const auto& m = e.alert_resolved();
       return absl::StrCat(m.dedupe_key(), " closes ", m.request_id(), Because(m.note()));
+    }
+    case v1::Event::kRequestPreempted: {
+      const auto& m = e.request_preempted();
+      return absl::StrCat(m.technician_id(), " off ", m.request_id(), " for ",
+                          m.by_request_id(), Because(m.reason()));
+    }
+    case v1::Event::kMaterialsReserved: {
+      const auto& m = e.materials_reserved();
+      return absl::StrCat(m.request_id(), " holds ", ReservationText(m.lines()),
+                          Because(m.reason()));
+    }
+    case v1::Event::kMaterialsAwaited: {
+      const auto& m = e.materials_awaited();
+      std::vector<std::string> lines;
+      for (const auto& l : m.short_lines()) {
+        lines.push_back(absl::StrCat(l.sku(), " x", l.quantity()));
+      }
+      return absl::StrCat(m.request_id(), " waits for stock: ", absl::StrJoin(lines, ", "),
+                          " short");
+    }
+    case v1::Event::kMaterialsConsumed: {
+      const auto& m = e.materials_consumed();
+      return absl::StrCat(m.request_id(), " used ", ReservationText(m.lines()));
     }
     default:
       return AssignmentText(e);

@@ -27,18 +27,36 @@ namespace dispatchd::engine::internal {
 inline constexpr uint32_t kNoTech = std::numeric_limits<uint32_t>::max();
 
 // Dispatch order inside a queue: most urgent effective class first, then
-// earliest SLA deadline, then lowest request number.
+// jobs an emergency displaced, then key departments, then earliest SLA
+// deadline, then lowest request number.
 struct QueueKey {
   uint8_t rank = 0;  // kEmergency 0 .. kLow 3.
+  uint8_t tier = 0;  // 0: displaced by an emergency, 1: key department, 2: other.
   absl::Time deadline;
   uint32_t number = 0;
 
   friend bool operator<(const QueueKey& a, const QueueKey& b) {
-    return std::tie(a.rank, a.deadline, a.number) <
-           std::tie(b.rank, b.deadline, b.number);
+    return std::tie(a.rank, a.tier, a.deadline, a.number) <
+           std::tie(b.rank, b.tier, b.deadline, b.number);
   }
   friend bool operator==(const QueueKey& a, const QueueKey& b) {
-    return a.number == b.number && a.rank == b.rank && a.deadline == b.deadline;
+    return a.number == b.number && a.rank == b.rank && a.tier == b.tier &&
+           a.deadline == b.deadline;
+  }
+};
+
+// Order in which jobs waiting for stock are served: most urgent first, then
+// key departments, then oldest (lowest request number).
+struct StockWaitKey {
+  uint8_t rank = 0;
+  uint8_t tier = 0;
+  uint32_t number = 0;
+
+  friend bool operator<(const StockWaitKey& a, const StockWaitKey& b) {
+    return std::tie(a.rank, a.tier, a.number) < std::tie(b.rank, b.tier, b.number);
+  }
+  friend bool operator==(const StockWaitKey& a, const StockWaitKey& b) {
+    return a.number == b.number && a.rank == b.rank && a.tier == b.tier;
   }
 };
 
@@ -83,8 +101,15 @@ struct ReqRec {
   // derived from events, re-established by the post-replay sweep.
   std::optional<absl::Time> reevaluate_at;
 
+  uint8_t Tier() const {
+    return pub.preemptions > 0 ? 0 : pub.spec.key_department ? 1 : 2;
+  }
   QueueKey Key() const {
-    return {RankOf(pub.effective_urgency), pub.sla_deadline, number};
+    return {RankOf(pub.effective_urgency), Tier(), pub.sla_deadline, number};
+  }
+  StockWaitKey WaitKey() const {
+    return {RankOf(pub.effective_urgency),
+            static_cast<uint8_t>(pub.spec.key_department ? 0 : 1), number};
   }
 };
 
@@ -97,6 +122,12 @@ struct TechRec {
   uint32_t job = 0;  // Request number offered/assigned/worked; 0: none.
   absl::Time available_since;  // When they last became available.
   absl::Time busy_since;       // When the current job was offered/taken/started.
+  // Utilisation: closed periods on shift / working, and when the open one
+  // began (valid while on shift / working).
+  absl::Duration shift_total;
+  absl::Duration work_total;
+  absl::Time shift_since;
+  absl::Time work_since;
 };
 
 struct ZoneRec {

@@ -85,6 +85,7 @@ class Engine::State {
   std::vector<StockLevel> GetStock(std::string_view depot_zone_id,
                                    std::string_view sku) const;
   std::vector<Shortage> ListShortages(std::string_view zone_id) const;
+  std::vector<const Request*> AssetHistory(std::string_view asset_tag) const;
   std::optional<uint32_t> TravelMinutes(std::string_view from_zone,
                                         std::string_view to_zone) const;
 
@@ -159,6 +160,10 @@ class Engine::State {
   absl::Status On(const ev::StockAdjusted& e, absl::Time t);
   absl::Status On(const ev::AlertRaised& e, absl::Time t);
   absl::Status On(const ev::AlertResolved& e, absl::Time t);
+  absl::Status On(const ev::MaterialsReserved& e, absl::Time t);
+  absl::Status On(const ev::MaterialsAwaited& e, absl::Time t);
+  absl::Status On(const ev::MaterialsConsumed& e, absl::Time t);
+  absl::Status On(const ev::RequestPreempted& e, absl::Time t);
   // Shared fold of OfferDeclined / OfferExpired / OfferWithdrawn.
   absl::Status EndOffer(const std::string& request_id,
                         const std::string& technician_id, bool decline,
@@ -181,9 +186,13 @@ class Engine::State {
   template <typename F>
   void MutateTech(TechRec& t, F&& change) {
     UnindexTech(t);
+    const TechnicianState before = t.pub.state;
     change(t);
+    ClockTech(t, before);
     IndexTech(t);
   }
+  // Utilisation bookkeeping for a state change of `t` at the event's time.
+  void ClockTech(TechRec& t, TechnicianState before);
   void IndexRequest(ReqRec& r);
   void UnindexRequest(ReqRec& r);
   void IndexTech(TechRec& t);
@@ -217,8 +226,18 @@ class Engine::State {
   // Offers a queued request to the best technician, waits, or leaves it.
   void Dispatch(ReqRec& r);
   // Dispatch's last resort: the nearest adequate technician elsewhere.
-  void DispatchCrossZone(ReqRec& r, bool adequate_local_on_shift,
+  // True if an offer was made.
+  bool DispatchCrossZone(ReqRec& r, bool adequate_local_on_shift,
                          internal::DecisionBuilder& b);
+  // An emergency no free technician can take: displaces the nearest
+  // adequate technician on lower-urgency work whose job has been bumped
+  // fewer than policy.max_preemptions_per_job times (nearest first, then
+  // the least urgent job, then the least bumped), and assigns them.
+  // True if it did. `b` holds the exclusions so far.
+  bool Preempt(ReqRec& r, internal::DecisionBuilder& b);
+  // An emergency (or urgency-emergency request) with crew_size N > 1
+  // files N - 1 crew members' requests; returns their numbers.
+  std::vector<uint32_t> OpenCrew(const ReqRec& lead);
   // An available technician takes the best waiting job it may, if any.
   void Pull(TechRec& t);
   // Scans a zone's available technicians into `b`. kLocal scans every one
@@ -245,8 +264,8 @@ class Engine::State {
   // The job `t` should pull from `queue` (entries up to `max_rank`), if any.
   const ReqRec* FirstEligible(const internal::Queue& queue, const TechRec& t,
                               bool own_zone, uint8_t max_rank) const;
-  // When the earliest adequate busy on-shift member of `zone` is expected
-  // free; skips those who declined `r` (if set).
+  // When the earliest adequate on-shift member of `zone` is expected free
+  // (now, if available); skips those who declined `r` (if set).
   std::optional<absl::Time> EarliestLocalFree(uint32_t zone,
                                               const internal::SkillSet& need,
                                               const ReqRec* r, absl::Time now) const;
@@ -254,6 +273,29 @@ class Engine::State {
   // Why no one on shift can do `need`, given the best level per skill.
   std::string NobodyCan(const internal::SkillSet& on_shift,
                         const internal::SkillSet& need) const;
+
+  // --- Materials (materials.cc). ---
+  // Free units (on hand, not reserved) of `sku` at depot `zone_id`.
+  int64_t FreeStock(const std::string& zone_id, const std::string& sku) const;
+  int64_t FreeStockTotal(const std::string& sku) const;
+  // Reservations covering `lines` from the nearest depots with free stock
+  // (travel from the job's zone); units that cannot be covered go to
+  // `*missing` per sku. Empty `missing` means the plan covers everything.
+  std::vector<Reservation> PlanMaterials(const ReqRec& r,
+                                         std::vector<MaterialLine>* missing) const;
+  // At assignment (the request is kAssigned to `r.tech`): reserve its
+  // materials, or put it on hold waiting for stock. Returns true when the
+  // job went on hold (its technician is then free to pull).
+  bool SecureMaterials(ReqRec& r);
+  // Stock of `sku` arrived: serve the jobs waiting for it, in order.
+  void ServeStockWaiters(const std::string& sku);
+  // What completing `r` with `used` takes out of which depots.
+  std::vector<Reservation> ConsumptionFor(const ReqRec& r,
+                                          const std::vector<MaterialLine>& used) const;
+  // Index helper: adds (sign +1) or removes (-1) a request's reservation
+  // to / from the per-depot and per-sku reserved sums.
+  void BookReserved(const std::vector<Reservation>& lines, int sign);
+  std::string StockWaitText(const ReqRec& r) const;
 
   // --- Timers (tick.cc). ---
   std::optional<absl::Time> AgingDue() const;
@@ -273,6 +315,12 @@ class Engine::State {
   absl::Status LinkHolders();
   absl::Status LoadStock(const std::vector<StockLevel>& stock);
   absl::Status LoadAlerts(const std::vector<AlertImage>& alerts);
+  // A request's reservation matches its materials; a wait for stock only
+  // on hold and without one.
+  absl::Status CheckMaterialsShape(const Request& r) const;
+  // After indexing: the reserved units per depot the image lists equal
+  // what its requests hold, and do not exceed what is on hand.
+  absl::Status CheckReserved(const std::vector<StockLevel>& stock) const;
 
   // --- Query helpers. ---
   std::vector<const Request*> QueuedInOrder(const ZoneRec& z, size_t limit) const;
@@ -280,6 +328,9 @@ class Engine::State {
 
   // Constant after construction.
   const Clock* const clock_;
+
+  // The time of the event being folded (valid inside Fold).
+  absl::Time fold_time_;
 
   // Handle context: valid only inside Handle.
   absl::Time now_;
@@ -304,6 +355,13 @@ class Engine::State {
   internal::StringMap<internal::AlertRec> alerts_;
   absl::btree_map<std::pair<std::string, std::string>, int64_t> stock_;
   internal::StringMap<int64_t> stock_total_;  // By sku.
+  // Units reserved per (depot, sku) and per sku; derived from requests.
+  absl::btree_map<std::pair<std::string, std::string>, int64_t> stock_reserved_;
+  internal::StringMap<int64_t> reserved_total_;
+  // Jobs on hold waiting for stock, per sku they need, in serving order.
+  absl::btree_map<std::string, absl::btree_set<internal::StockWaitKey>> stock_waiters_;
+  // Completed requests per asset tag, by (completion time, number).
+  absl::btree_map<std::string, absl::btree_set<std::pair<absl::Time, uint32_t>>> assets_;
   absl::btree_set<uint32_t> material_requests_;  // Open, needing materials.
   uint64_t queued_total_ = 0;
   absl::btree_set<internal::TimerKey> timers_;

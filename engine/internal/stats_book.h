@@ -9,8 +9,11 @@
 #ifndef DISPATCHD_ENGINE_INTERNAL_STATS_BOOK_H_
 #define DISPATCHD_ENGINE_INTERNAL_STATS_BOOK_H_
 
+#include <array>
 #include <cstdint>
 #include <vector>
+
+#include "absl/container/btree_set.h"
 
 #include "absl/time/time.h"
 #include "engine/engine.h"
@@ -31,10 +34,19 @@ struct KpiSums {
   absl::Duration completion_total;
   int64_t feedback_count = 0;
   int64_t feedback_total = 0;
+  int64_t preemptions = 0;
+  std::array<int64_t, kUrgencyCount> accepted_by{};  // By urgency as filed.
+  std::array<int64_t, kUrgencyCount> hits_by{};
+  // Every response and completion time, for the p90 (exact under removal).
+  absl::btree_multiset<absl::Duration> responses;
+  absl::btree_multiset<absl::Duration> completions;
 
   void Book(const Request& r, int sign);
   Kpis ToKpis() const;
 };
+
+// When a request's clock starts: creation, or its window for scheduled work.
+absl::Time WindowStart(const Request& r);
 
 class StatsBook {
  public:

@@ -19,6 +19,7 @@ inline constexpr size_t kMaxZoneIdBytes = 128;
 inline constexpr size_t kMaxKeyBytes = 128;
 inline constexpr uint32_t kMinLevel = 1;
 inline constexpr uint32_t kMaxLevel = 5;
+inline constexpr uint32_t kMaxCrew = 20;
 
 // Non-empty.
 absl::Status CheckPresent(std::string_view field, std::string_view value);

@@ -31,6 +31,7 @@ class ImageTest : public EngineTest {
     Policy p;
     p.aging_promote_minutes = 60;
     p.offer_timeout_seconds = 120;
+    p.preemption_enabled = false;  // The power alert waits; E1 keeps its offer.
     Do(cmd::SetPolicy{p});
     Tech("E1", "A", "electrical:3");
     Tech("E2", "A", "electrical:2");
@@ -387,6 +388,15 @@ TEST_F(ImageTest, LoadImageRejectsInconsistentImagesAndStaysFresh) {
        [&](StateImage& m) { req(m, aging_).request.feedback_rating = 3; }},
       {"spec not normalized", [&](StateImage& m) { req(m, aging_).request.spec.crew_size = 0; }},
       {"skill level out of range", [&](StateImage& m) { tech(m, "E1").skills[0].level = 9; }},
+      {"waits for stock while queued",
+       [&](StateImage& m) { req(m, keyed_).request.awaiting_stock = true; }},
+      {"reservation of materials it does not need",
+       [&](StateImage& m) { req(m, work_).request.reserved = {{"A", "LAMP", 1}}; }},
+      {"reserved units no request holds", [](StateImage& m) { m.stock[0].reserved = 1; }},
+      {"crew of an unknown request",
+       [&](StateImage& m) { req(m, aging_).request.crew_of = "R-999999"; }},
+      {"completed without a completion time",
+       [&](StateImage& m) { req(m, done_).request.completed_at.reset(); }},
   };
   const std::string fresh_digest = Engine(&clock_).Digest();
   for (const auto& [name, mutate] : cases) {

@@ -302,6 +302,9 @@ TEST_F(MatcherTest, ExplainSaysWhyARequestWaits) {
   Tech("H2", "A", "hvac:2");  // Pulls r.
   EXPECT_EQ(Holder(r), "H2");
   Accept("H2", r);
+  Policy no_preemption;  // Else the emergency would take H2 off r.
+  no_preemption.preemption_enabled = false;
+  Do(cmd::SetPolicy{no_preemption});
   // Urgent, and H2 is busy past its deadline: no one left to ask.
   const std::string r2 = Submit("A", "hvac:2", Urgency::kEmergency);
   EXPECT_EQ(engine_.Explain(r2)->waiting_reason,

@@ -36,6 +36,8 @@ std::vector<Command> RandomCommands::Setup() {
   Policy p;
   p.aging_promote_minutes = 45;
   p.offer_timeout_seconds = 300;
+  p.max_preemptions_per_job = 1;
+  p.emergency_plans = {{"power_outage", 2, Skills("electrical:2"), {{"LAMP", 1}}}};
   out.push_back(cmd::SetPolicy{p});
   for (int i = 0; i < 10; ++i) {
     techs_.push_back("T" + std::to_string(i));
@@ -65,7 +67,10 @@ Command RandomCommands::Next(const Engine& engine) {
       s.estimated_minutes = 10 + Pick(60);
       s.description = "broken";
       if (Pick(8) == 0) s.not_before = clock_->Now() + absl::Minutes(Pick(120));
-      if (Pick(6) == 0) s.materials = {{"LAMP", 1u + Pick(3)}};
+      if (Pick(4) == 0) s.materials = {{"LAMP", 1u + Pick(3)}};
+      if (Pick(8) == 0) s.materials.push_back({"FUSE", 1u + Pick(2)});
+      if (Pick(5) == 0) s.key_department = true;
+      if (Pick(4) == 0) s.asset_tag = "A" + std::to_string(1 + Pick(3));
       if (Pick(5) == 0) s.idempotency_key = "k" + std::to_string(Pick(20));
       return cmd::SubmitRequest{s};
     }
@@ -101,7 +106,9 @@ Command RandomCommands::Next(const Engine& engine) {
     case 9: {
       const Technician& t = tech();
       if (Pick(3) == 0) return cmd::PutOnHold{t.technician_id, t.request_id, "parts"};
-      return cmd::CompleteWork{t.technician_id, t.request_id, Pick(4) != 0, {}, ""};
+      std::vector<MaterialLine> used;
+      if (Pick(3) == 0) used.push_back({Pick(2) ? "LAMP" : "FUSE", 1u + Pick(3)});
+      return cmd::CompleteWork{t.technician_id, t.request_id, Pick(4) != 0, used, "done"};
     }
     case 10:
       return cmd::CancelRequest{AnyRequest(), "changed mind"};
@@ -114,6 +121,10 @@ Command RandomCommands::Next(const Engine& engine) {
       return cmd::ChangeUrgency{std::move(request), static_cast<Urgency>(1 + Pick(4)), "re-filed"};
     }
     case 13: {
+      if (Pick(2)) {  // Stock arrives (or is written off) at some depot.
+        const int64_t delta = Pick(4) ? 1 + Pick(3) : -1 - Pick(2);
+        return cmd::AdjustStock{AnyZone(), Pick(3) ? "LAMP" : "FUSE", delta, "delivery"};
+      }
       const std::string& id = AnyTech();
       return cmd::ReportLocation{id, AnyZone()};
     }
@@ -121,7 +132,8 @@ Command RandomCommands::Next(const Engine& engine) {
       if (Pick(2)) {
         std::string key = "alert" + std::to_string(Pick(8));
         const char* kind = Pick(2) ? "power_outage" : "gas";
-        return cmd::RaiseAlert{std::move(key), "s", kind, AnyZone(), "", 0, 1, "", {}};
+        const uint32_t crew = Pick(3) ? 1 : 2 + Pick(2);
+        return cmd::RaiseAlert{std::move(key), "s", kind, AnyZone(), "", 0, crew, "", {}};
       }
       return cmd::ResolveAlert{"alert" + std::to_string(Pick(8)), "ok"};
     default:

@@ -104,7 +104,7 @@ TEST_F(ReplayTest, ScriptedDayReplaysToIdenticalState) {
   Tech("E2", "B", "electrical:1,hvac:2");
   Tech("P1", "C", "plumbing:2");
   Tech("Off", "A", "painting:1", false);
-  Do(cmd::AdjustStock{"A", "LAMP", 4, "delivery"});
+  Do(cmd::AdjustStock{"A", "LAMP", 6, "delivery"});
   RequestSpec spec = Spec("A", "electrical:1");
   spec.materials = {{"LAMP", 6}};
   spec.idempotency_key = "k1";
@@ -133,6 +133,10 @@ TEST_F(ReplayTest, ScriptedDayReplaysToIdenticalState) {
   Do(cmd::CompleteWork{"E2", r2, true, {{"FILTER", 1}}, "filter"});
   Do(cmd::RecordFeedback{r2, 4, "ok"});
   Do(cmd::ResolveAlert{"leak", "dry now"});
+  RequestSpec fuse = Spec("B", "hvac:1");  // Short of stock: waits on hold.
+  fuse.materials = {{"FUSE", 2}};
+  const std::string r6 = Do(cmd::SubmitRequest{fuse}).request_id;
+  if (Holder(r6) != "") Accept(Holder(r6), r6);
   Do(cmd::UpdateTechnician{"P1", std::string("Pat"), std::string("B"), std::nullopt});
   Do(cmd::CancelRequest{r3, "tenant moved"});
   Do(cmd::EndShift{"P1"});
@@ -140,7 +144,8 @@ TEST_F(ReplayTest, ScriptedDayReplaysToIdenticalState) {
   (void)alert;
   const std::vector<std::string> kinds = Kinds(log_);
   for (const char* k : {"RequestPromoted", "OfferExpired", "RequestRequeued",
-                        "AlertResolved", "TechnicianUpdated", "WorkPutOnHold"}) {
+                        "AlertResolved", "TechnicianUpdated", "WorkPutOnHold",
+                        "MaterialsReserved", "MaterialsAwaited"}) {
     EXPECT_THAT(kinds, ::testing::Contains(k));
   }
   CheckInvariants(engine_);

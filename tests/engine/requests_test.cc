@@ -90,6 +90,9 @@ TEST_F(RequestsTest, AlertOfUnknownKindNeedsNoSkill) {
 }
 
 TEST_F(RequestsTest, AlertGoesBeforeEveryOtherClass) {
+  Policy p;  // The alert waits for E1 rather than taking them off `busy`.
+  p.preemption_enabled = false;
+  Do(cmd::SetPolicy{p});
   Tech("E1", "A", "electrical:3");
   const std::string busy = Submit("A", "electrical:1");
   Accept("E1", busy);

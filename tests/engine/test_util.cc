@@ -1,6 +1,8 @@
 #include "tests/engine/test_util.h"
 
+#include <iterator>
 #include <sstream>
+#include <variant>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -49,6 +51,15 @@ std::string RequestText(const Request& r) {
                   " acc=", T(r.accepted_at), " done=", T(r.completed_at),
                   " declined=", absl::StrJoin(r.declined_by, ","));
   if (r.decision) absl::StrAppend(&out, " decision=", DecisionText(*r.decision));
+  for (const Reservation& m : r.reserved) {
+    absl::StrAppend(&out, " resv=", m.depot_zone_id, ":", m.sku, "x", m.quantity);
+  }
+  absl::StrAppend(&out, " awaiting=", r.awaiting_stock, " notes=", r.completion_notes,
+                  " bumped=", r.preemptions, "/", r.preempted_by, " crew_of=", r.crew_of,
+                  " crew=", absl::StrJoin(r.crew_request_ids, ","));
+  for (const MaterialLine& m : r.materials_used) {
+    absl::StrAppend(&out, " used=", m.sku, "x", m.quantity);
+  }
   return out;
 }
 
@@ -64,7 +75,11 @@ std::string KpiText(const Kpis& k) {
                       k.cancelled, " resp=", k.mean_response_minutes, " compl=",
                       k.mean_completion_minutes, " res=", k.resolution_rate,
                       " sla=", k.sla_hit_rate, " fb=", k.feedback_average, "x",
-                      k.feedback_count);
+                      k.feedback_count, " p90=", k.p90_response_minutes, "/",
+                      k.p90_completion_minutes, " by_u=",
+                      absl::StrJoin(k.sla_hit_rate_by_urgency, ","), "/",
+                      absl::StrJoin(k.accepted_by_urgency, ","), " bumps=", k.preemptions,
+                      " util=", k.utilisation);
 }
 
 std::string ShortageText(const Shortage& s) {
@@ -141,7 +156,13 @@ std::string Dump(const Engine& engine) {
   for (const auto& [id, k] : stats->zones) out << "zkpi " << id << " " << KpiText(k) << "\n";
   for (const auto& [id, k] : stats->technicians) out << "tkpi " << id << " " << KpiText(k) << "\n";
   for (const StockLevel& s : engine.GetStock("", "")) {
-    out << "stock " << s.depot_zone_id << " " << s.sku << " " << s.on_hand << "\n";
+    out << "stock " << s.depot_zone_id << " " << s.sku << " " << s.on_hand << " reserved "
+        << s.reserved << "\n";
+  }
+  for (const std::string tag : {"A1", "A2", "A3"}) {
+    for (const Request* r : engine.GetAssetHistory(tag)) {
+      out << "asset " << tag << " " << r->request_id << "\n";
+    }
   }
   for (const Shortage& s : engine.ListShortages("")) out << "short " << ShortageText(s) << "\n";
   return out.str();
@@ -166,7 +187,9 @@ std::string KindName(const Event& event) {
       "OfferExpired",     "OfferWithdrawn",  "RequestRequeued",
       "WorkStarted",      "WorkPutOnHold",   "WorkCompleted",
       "FeedbackRecorded", "StockAdjusted",   "AlertRaised",
-      "AlertResolved"};
+      "AlertResolved",    "MaterialsReserved", "MaterialsAwaited",
+      "MaterialsConsumed", "RequestPreempted"};
+  static_assert(std::size(kNames) == std::variant_size_v<EventKind>);
   return kNames[event.kind.index()];
 }
 

@@ -60,6 +60,7 @@ std::vector<engine::EventKind> OneOfEachKind() {
   engine::Policy policy;
   policy.offer_timeout_seconds = 300;
   policy.bundling_enabled = false;
+  policy.emergency_plans = {{"power_outage", 3, {{"electrical", 2}}, {{"GENSET-CABLE", 1}}}};
   const std::vector<engine::SkillLevel> skills = {{"electrical", 3}, {"hvac", 1}};
   return {
       ev::ZoneUpserted{zone},
@@ -89,6 +90,13 @@ std::vector<engine::EventKind> OneOfEachKind() {
       ev::StockAdjusted{"north", "LAMP-T8-18W", -3, 17, "used"},
       ev::AlertRaised{"bldg-7/power", "bms-12", "power_outage", 5, "R-000002"},
       ev::AlertResolved{"bldg-7/power", "R-000002", "power back"},
+      ev::MaterialsReserved{"R-000001", {{"north", "LAMP-T8-18W", 2}, {"south", "FUSE", 1}},
+                            "reserved at assignment"},
+      ev::MaterialsAwaited{"R-000001", {{"LAMP-T8-18W", 1}}},
+      ev::MaterialsConsumed{"R-000001", {{"north", "LAMP-T8-18W", 1}}},
+      ev::RequestPreempted{"R-000001", "T-1", "R-000003", "preempted by emergency R-000003"},
+      ev::RequestSubmitted{"R-000004", SampleSpec(), engine::RequestState::kQueued,
+                           kT0 + absl::Minutes(15), "", "R-000003"},
   };
 }
 
