@@ -10,180 +10,40 @@
 //   dispatch-journal digest <data_dir> [--to=N]
 //                                        the state digest of a replay, to
 //                                        compare with GetStateDigest
+//
+// The work is in services/journal_tool.h, shared with `dispatchctl journal
+// verify`.
 #include <cstdio>
-#include <filesystem>
-#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/str_format.h"
-#include "dispatch/v1/events.pb.h"
-#include "engine/engine.h"
-#include "journal/segment_reader.h"
-#include "services/event_codec.h"
-#include "services/event_text.h"
-#include "services/snapshot_store.h"
+#include "services/journal_tool.h"
 
 ABSL_FLAG(uint64_t, from, 1, "dump: the first sequence to print");
 ABSL_FLAG(uint64_t, limit, 0, "dump: print at most this many events (0: all)");
 ABSL_FLAG(bool, full, false, "dump: print each event whole (protobuf text format)");
 ABSL_FLAG(uint64_t, to, 0, "digest: replay events up to this sequence only (0: all)");
 
-namespace dispatchd {
-namespace {
-
-using journal::SegmentScan;
-
-// Calls `fn` for every event of every segment in order; prints one line per
-// segment to stderr when `report`. Returns false if the journal is damaged
-// anywhere but a torn tail, or an event does not decode or fn fails.
-bool ForEachEvent(const std::string& dir, bool report,
-                  const std::function<absl::Status(const dispatch::v1::Event&)>& fn) {
-  journal::FileSystem* fs = journal::PosixFileSystem();
-  absl::StatusOr<std::vector<journal::SegmentFile>> segments = journal::ListSegments(fs, dir);
-  if (!segments.ok()) {
-    std::fprintf(stderr, "%s\n", segments.status().ToString().c_str());
-    return false;
-  }
-  uint64_t last = 0;
-  for (size_t i = 0; i < segments->size(); ++i) {
-    const journal::SegmentFile& seg = (*segments)[i];
-    absl::StatusOr<std::string> data = fs->ReadFile(seg.path);
-    if (!data.ok()) {
-      std::fprintf(stderr, "%s\n", data.status().ToString().c_str());
-      return false;
-    }
-    SegmentScan scan = journal::CheckSegment(seg, *data, last);
-    if (report) {
-      std::fprintf(stderr, "%s: records %llu..%llu (%llu), %s\n", seg.path.c_str(),
-                   static_cast<unsigned long long>(scan.first_sequence),
-                   static_cast<unsigned long long>(scan.last_sequence),
-                   static_cast<unsigned long long>(scan.records),
-                   scan.end == SegmentScan::End::kClean
-                       ? "clean"
-                       : absl::StrFormat("%s at offset %u: %s",
-                                         scan.end == SegmentScan::End::kTorn ? "torn" : "CORRUPT",
-                                         scan.end_offset, scan.problem)
-                             .c_str());
-    }
-    const bool torn_tail = scan.end == SegmentScan::End::kTorn && i + 1 == segments->size();
-    if (scan.end != SegmentScan::End::kClean && !torn_tail) return false;
-    if (scan.end_offset == 0 && scan.end != SegmentScan::End::kClean) break;
-    SegmentScan again;
-    absl::Status st = journal::ScanSegment(
-        *data,
-        [&](const journal::Record& r) -> absl::Status {
-          dispatch::v1::Event e;
-          if (!e.ParseFromString(r.payload) || e.sequence() != r.sequence) {
-            return absl::DataLossError(
-                absl::StrFormat("record %u is not a valid event", r.sequence));
-          }
-          return fn(e);
-        },
-        &again);
-    if (!st.ok()) {
-      std::fprintf(stderr, "%s: %s\n", seg.path.c_str(), st.ToString().c_str());
-      return false;
-    }
-    last = scan.last_sequence;
-  }
-  return true;
-}
-
-// Checks every snapshot file; returns the digest each valid one should
-// match, by its last sequence. Sets *ok to false if any is damaged.
-std::map<uint64_t, std::string> CheckSnapshots(const std::string& data_dir, bool* ok) {
-  services::SnapshotStore store((std::filesystem::path(data_dir) / "snapshots").string(),
-                                journal::PosixFileSystem());
-  std::map<uint64_t, std::string> digests;
-  absl::StatusOr<std::vector<std::string>> files = store.List();
-  for (const std::string& path : files.ok() ? *files : std::vector<std::string>()) {
-    absl::StatusOr<services::LoadedSnapshot> loaded = store.Load(path);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "%s\n", loaded.status().ToString().c_str());
-      *ok = false;
-      continue;
-    }
-    digests[loaded->last_sequence] = engine::ImageDigest(loaded->image);
-  }
-  return digests;
-}
-
-int Verify(const std::string& data_dir, const std::string& dir) {
-  engine::SystemClock clock;
-  engine::Engine engine(&clock);
-  bool snapshots_ok = true;
-  std::map<uint64_t, std::string> snapshots = CheckSnapshots(data_dir, &snapshots_ok);
-  bool ok = ForEachEvent(dir, true, [&](const dispatch::v1::Event& e) -> absl::Status {
-    if (absl::Status st = services::ApplyRecorded(e, engine); !st.ok()) return st;
-    auto it = snapshots.find(e.sequence());
-    if (it == snapshots.end()) return absl::OkStatus();
-    const bool same = it->second == engine.Digest();
-    std::fprintf(stderr, "snapshot at %llu: %s\n", static_cast<unsigned long long>(it->first),
-                 same ? "matches the journal" : "DOES NOT match the journal");
-    snapshots_ok = snapshots_ok && same;
-    snapshots.erase(it);
-    return absl::OkStatus();
-  });
-  for (const auto& [seq, digest] : snapshots) {
-    std::fprintf(stderr, "snapshot at %llu: past the end of the journal\n",
-                 static_cast<unsigned long long>(seq));
-    snapshots_ok = false;
-  }
-  ok = ok && snapshots_ok;
-  std::printf("%s: %llu events %s\n", dir.c_str(),
-              static_cast<unsigned long long>(engine.last_sequence()),
-              ok ? "replay cleanly: dispatchd will start on this journal"
-                 : "before the damage: dispatchd will refuse to start on this journal");
-  return ok ? 0 : 1;
-}
-
-// Replays the journal (up to --to) and prints the state digest and the
-// last sequence, as AdminService.GetStateDigest reports them.
-int Digest(const std::string& dir) {
-  const uint64_t to = absl::GetFlag(FLAGS_to);
-  engine::SystemClock clock;
-  engine::Engine engine(&clock);
-  const bool ok = ForEachEvent(dir, false, [&](const dispatch::v1::Event& e) -> absl::Status {
-    if (to != 0 && e.sequence() > to) return absl::OkStatus();
-    return services::ApplyRecorded(e, engine);
-  });
-  if (!ok) return 1;
-  std::printf("%s %llu\n", engine.Digest().c_str(),
-              static_cast<unsigned long long>(engine.last_sequence()));
-  return 0;
-}
-
-int Dump(const std::string& dir) {
-  const uint64_t from = absl::GetFlag(FLAGS_from);
-  const uint64_t limit = absl::GetFlag(FLAGS_limit);
-  const bool full = absl::GetFlag(FLAGS_full);
-  uint64_t printed = 0;
-  const bool ok = ForEachEvent(dir, false, [&](const dispatch::v1::Event& e) {
-    if (e.sequence() < from || (limit != 0 && printed >= limit)) return absl::OkStatus();
-    ++printed;
-    std::printf("%s\n", full ? e.DebugString().c_str() : services::EventLine(e).c_str());
-    return absl::OkStatus();
-  });
-  return ok ? 0 : 1;
-}
-
-}  // namespace
-}  // namespace dispatchd
-
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "dispatch-journal verify|dump|digest <data_dir>: reads dispatchd's journal without changing it");
+      "dispatch-journal verify|dump|digest <data_dir>: reads dispatchd's journal without changing "
+      "it");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string verb = args.size() == 3 ? args[1] : "";
   if (verb != "verify" && verb != "dump" && verb != "digest") {
-    std::fprintf(stderr, "usage: dispatch-journal verify|dump|digest <data_dir> [--from=N] "
-                         "[--limit=N] [--full] [--to=N]\n");
+    std::fprintf(stderr,
+                 "usage: dispatch-journal verify|dump|digest <data_dir> [--from=N] "
+                 "[--limit=N] [--full] [--to=N]\n");
     return 2;
   }
-  const std::string dir = (std::filesystem::path(args[2]) / "journal").string();
-  if (verb == "verify") return dispatchd::Verify(args[2], dir);
-  return verb == "dump" ? dispatchd::Dump(dir) : dispatchd::Digest(dir);
+  const std::string data_dir = args[2];
+  if (verb == "verify") return dispatchd::services::VerifyJournal(data_dir);
+  if (verb == "dump") {
+    return dispatchd::services::DumpJournal(data_dir, absl::GetFlag(FLAGS_from),
+                                            absl::GetFlag(FLAGS_limit), absl::GetFlag(FLAGS_full));
+  }
+  return dispatchd::services::DigestJournal(data_dir, absl::GetFlag(FLAGS_to));
 }
