@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,9 @@ bool ForEachEvent(const std::string& dir, bool report,
     std::fprintf(stderr, "%s\n", segments.status().ToString().c_str());
     return false;
   }
-  uint64_t last = 0;
+  // Retention may have dropped the oldest segments: the log starts where
+  // the first segment left starts (a snapshot must cover what is before).
+  uint64_t last = segments->empty() ? 0 : segments->front().first_sequence - 1;
   for (size_t i = 0; i < segments->size(); ++i) {
     const journal::SegmentFile& seg = (*segments)[i];
     absl::StatusOr<std::string> data = fs->ReadFile(seg.path);
@@ -100,6 +103,35 @@ std::string JournalDir(const std::string& data_dir) {
   return (std::filesystem::path(data_dir) / "journal").string();
 }
 
+// Where a replay of the journal starts. From nothing when the journal
+// holds event 1; after retention dropped its oldest segments, from the
+// oldest valid snapshot that reaches the journal's first event (loaded
+// into `engine`). FAILED_PRECONDITION if there is none (dispatchd would
+// refuse to start too).
+absl::Status LoadStartingPoint(const std::string& data_dir, engine::Engine& engine) {
+  absl::StatusOr<std::vector<journal::SegmentFile>> segments =
+      journal::ListSegments(journal::PosixFileSystem(), JournalDir(data_dir));
+  if (!segments.ok()) return segments.status();
+  const uint64_t first = segments->empty() ? 1 : segments->front().first_sequence;
+  if (first <= 1) return absl::OkStatus();
+  services::SnapshotStore store((std::filesystem::path(data_dir) / "snapshots").string(),
+                                journal::PosixFileSystem());
+  absl::StatusOr<std::vector<std::string>> files = store.List();  // Newest first.
+  std::optional<services::LoadedSnapshot> oldest;
+  for (const std::string& path : files.ok() ? *files : std::vector<std::string>()) {
+    absl::StatusOr<services::LoadedSnapshot> loaded = store.Load(path);
+    if (loaded.ok() && loaded->last_sequence + 1 >= first) oldest = *std::move(loaded);
+  }
+  if (!oldest) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "the journal starts at event %u and no valid snapshot covers events 1 to %u", first,
+        first - 1));
+  }
+  std::fprintf(stderr, "starting from %s (events up to %llu; older segments were dropped)\n",
+               oldest->path.c_str(), static_cast<unsigned long long>(oldest->last_sequence));
+  return engine.LoadImage(oldest->image);
+}
+
 }  // namespace
 
 int VerifyJournal(const std::string& data_dir) {
@@ -108,7 +140,15 @@ int VerifyJournal(const std::string& data_dir) {
   engine::Engine engine(&clock);
   bool snapshots_ok = true;
   std::map<uint64_t, std::string> snapshots = CheckSnapshots(data_dir, &snapshots_ok);
+  if (absl::Status start = LoadStartingPoint(data_dir, engine); !start.ok()) {
+    std::fprintf(stderr, "%s\n", start.ToString().c_str());
+    std::printf("%s: dispatchd will refuse to start on this journal\n", dir.c_str());
+    return 1;
+  }
+  // Snapshots the replay starts at or after need no comparison.
+  snapshots.erase(snapshots.begin(), snapshots.upper_bound(engine.last_sequence()));
   bool ok = ForEachEvent(dir, true, [&](const dispatch::v1::Event& e) -> absl::Status {
+    if (e.sequence() <= engine.last_sequence()) return absl::OkStatus();
     if (absl::Status st = services::ApplyRecorded(e, engine); !st.ok()) return st;
     auto it = snapshots.find(e.sequence());
     if (it == snapshots.end()) return absl::OkStatus();
@@ -138,8 +178,20 @@ int DigestJournal(const std::string& data_dir, uint64_t to) {
   const std::string dir = JournalDir(data_dir);
   engine::SystemClock clock;
   engine::Engine engine(&clock);
+  if (absl::Status start = LoadStartingPoint(data_dir, engine); !start.ok()) {
+    std::fprintf(stderr, "%s\n", start.ToString().c_str());
+    return 1;
+  }
+  if (to != 0 && to < engine.last_sequence()) {
+    std::fprintf(stderr, "events up to %llu were dropped by retention; the earliest state "
+                 "held is after event %llu\n", static_cast<unsigned long long>(to),
+                 static_cast<unsigned long long>(engine.last_sequence()));
+    return 1;
+  }
   const bool ok = ForEachEvent(dir, false, [&](const dispatch::v1::Event& e) -> absl::Status {
-    if (to != 0 && e.sequence() > to) return absl::OkStatus();
+    if ((to != 0 && e.sequence() > to) || e.sequence() <= engine.last_sequence()) {
+      return absl::OkStatus();
+    }
     return services::ApplyRecorded(e, engine);
   });
   if (!ok) return 1;

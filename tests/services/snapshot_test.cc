@@ -209,7 +209,14 @@ TEST_F(SnapshotTest, DroppedSegmentsAreCoveredByAKeptSnapshotAndOtherwiseRefused
   EXPECT_EQ(Digest().digest(), before.digest());
   EXPECT_EQ(GetRequest(first.request_id()).idempotency_key(), "early");  // From the snapshot.
 
+  // The journal tool starts from the snapshot that covers the dropped part.
+  const std::string verify = std::string(DISPATCH_JOURNAL_BINARY) + " verify " + dir_.path() +
+                             " >/dev/null 2>&1";
+  EXPECT_EQ(std::system(verify.c_str()), 0);
+
   // Without the snapshots the journal alone cannot rebuild the state.
+  std::filesystem::remove_all(dir_.path() + "/snapshots");
+  EXPECT_NE(std::system(verify.c_str()), 0);
   server_->Shutdown(absl::Seconds(2));
   server_.reset();
   snapshotter_.reset();
