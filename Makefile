@@ -33,6 +33,8 @@ deps:
 	  status=$$(dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null || true); \
 	  [ "$$status" = "install ok installed" ] || missing="$$missing $$pkg"; \
 	done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	echo "deps: installing$$missing"; \
 	if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
@@ -54,7 +56,7 @@ build: configure
 # Builds just the daemon (it links the demo), then runs it in the foreground;
 # Ctrl-C stops it cleanly.
 run: configure
-	cmake --build $(BUILD_DIR) --target dispatchd
+	cmake --build $(BUILD_DIR) --target dispatchd dispatchctl
 	@echo "make run: access control is on, with the demo tokens in $(TOKENS):"
 	@echo "  dispatcher:    export DISPATCH_TOKEN=demo-dispatcher-token"
 	@echo "  technician:    export DISPATCH_TOKEN=demo-tech-elec-01-token  (acts as T-ELEC-01 only)"
