@@ -278,8 +278,8 @@ absl::Status AccessPolicy::Authorize(const Identity& who, absl::string_view meth
         absl::StrCat("no access policy for ", std::string(method), ": denied to every role"));
   }
   if ((it->second & (1u << static_cast<int>(who.role))) == 0) {
-    return absl::PermissionDeniedError(absl::StrCat("a ", std::string(RoleName(who.role)),
-                                                    " token may not call ", std::string(method)));
+    return absl::PermissionDeniedError(absl::StrCat("the ", std::string(RoleName(who.role)),
+                                                    " role may not call ", std::string(method)));
   }
   if (request == nullptr || who.role == Role::kDispatcher) return absl::OkStatus();
   const google::protobuf::Reflection* reflection = request->GetReflection();
