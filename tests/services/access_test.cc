@@ -146,13 +146,7 @@ class AccessTest : public ServerTest {
 
   // Points the fixture's stubs at a channel carrying `token`.
   void UseToken(const std::string& token) {
-    channel_ = ChannelWithToken(server_->address(), token);
-    requests_ = v1::RequestService::NewStub(channel_);
-    technicians_ = v1::TechnicianService::NewStub(channel_);
-    alerts_ = v1::AlertService::NewStub(channel_);
-    inventory_ = v1::InventoryService::NewStub(channel_);
-    console_ = v1::ConsoleService::NewStub(channel_);
-    admin_ = v1::AdminService::NewStub(channel_);
+    UseChannel(ChannelWithToken(server_->address(), token));
   }
 
   std::unique_ptr<AccessPolicy> policy_;

@@ -148,15 +148,8 @@ class FaultMatrixTest : public ServerTest {
     }
     snapshotter_ = std::make_unique<Snapshotter>(
         store_.get(), SnapshotterOptions{.every_events = 4, .every = absl::ZeroDuration()});
-    ServerOptions options;
-    options.log = std::make_unique<JournalEventLog>(*std::move(j));
-    if (loaded_) options.snapshot = &loaded_->image;
-    options.on_recovered = [this](const engine::Engine& recovered) {
-      ASSERT_TRUE(snapshotter_->Prime(recovered.ExportImage()).ok());
-    };
-    options.on_event = [s = snapshotter_.get()](const v1::Event& e) { s->Follow(e); };
-    StartServer(std::move(options));
-    snapshotter_->Start();
+    StartWithFollower(std::make_unique<JournalEventLog>(*std::move(j)),
+                      loaded_ ? &loaded_->image : nullptr, snapshotter_.get());
   }
 
   void Stop() {

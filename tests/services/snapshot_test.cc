@@ -42,15 +42,7 @@ class SnapshotTest : public ServerTest {
       };
     }
     snapshotter_ = std::make_unique<Snapshotter>(&store_, std::move(snap));
-    ServerOptions options;
-    options.log = std::move(log);
-    if (loaded_) options.snapshot = &loaded_->image;
-    options.on_recovered = [this](const engine::Engine& recovered) {
-      ASSERT_TRUE(snapshotter_->Prime(recovered.ExportImage()).ok());
-    };
-    options.on_event = [s = snapshotter_.get()](const v1::Event& e) { s->Follow(e); };
-    StartServer(std::move(options));
-    snapshotter_->Start();
+    StartWithFollower(std::move(log), loaded_ ? &loaded_->image : nullptr, snapshotter_.get());
   }
 
   v1::GetStateDigestResponse Digest() {

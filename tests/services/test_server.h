@@ -28,6 +28,7 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "services/server.h"
+#include "services/snapshotter.h"
 
 namespace dispatchd::services::testing {
 
@@ -148,7 +149,28 @@ class ServerTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(std::move(options));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    UseChannel(grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  // Starts the server on `log`, from `snapshot` if set, with `follower`
+  // primed from the recovered engine and fed every durable event (as
+  // dispatchd runs its snapshot follower); then starts the follower.
+  void StartWithFollower(std::unique_ptr<EventLog> log, const engine::StateImage* snapshot,
+                         Snapshotter* follower) {
+    ServerOptions options;
+    options.log = std::move(log);
+    options.snapshot = snapshot;
+    options.on_recovered = [follower](const engine::Engine& recovered) {
+      ASSERT_TRUE(follower->Prime(recovered.ExportImage()).ok());
+    };
+    options.on_event = [follower](const v1::Event& e) { follower->Follow(e); };
+    StartServer(std::move(options));
+    follower->Start();
+  }
+
+  // Points the client stubs at `channel`.
+  void UseChannel(std::shared_ptr<grpc::Channel> channel) {
+    channel_ = std::move(channel);
     requests_ = v1::RequestService::NewStub(channel_);
     technicians_ = v1::TechnicianService::NewStub(channel_);
     alerts_ = v1::AlertService::NewStub(channel_);
