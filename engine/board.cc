@@ -81,6 +81,9 @@ absl::StatusOr<std::vector<ZoneBoard>> Engine::State::GetBoard(
     ZoneBoard& b = boards.emplace_back();
     b.zone = &z.pub;
     b.queued_counts = z.queued_counts;
+    b.in_surge = z.surge;
+    b.queued_total = z.QueuedTotal();
+    b.at_risk = z.at_risk;
     b.queued = QueuedInOrder(z, kBoardQueued);
     for (uint32_t n : z.active) b.in_progress.push_back(&ByNumber(n).pub);
     for (const auto& [id, t] : z.present) b.technicians.push_back(&techs_[t].pub);
@@ -114,7 +117,17 @@ absl::StatusOr<Explanation> Engine::State::Explain(std::string_view request_id) 
 }
 
 std::string Engine::State::WaitingReason(const ReqRec& r, absl::Time now) const {
-  if (const std::optional<Wait> wait = LocalWait(r, now)) {
+  const std::string surge =
+      zones_[r.zone].surge ? absl::StrCat("zone ", r.pub.spec.zone_id, " is in surge; ") : "";
+  if (!surge.empty()) {
+    std::string rest = WaitingReasonNoSurge(r, now);
+    return surge + rest;
+  }
+  return WaitingReasonNoSurge(r, now);
+}
+
+std::string Engine::State::WaitingReasonNoSurge(const ReqRec& r, absl::Time now) const {
+  if (const std::optional<Wait> wait = zones_[r.zone].surge ? std::nullopt : LocalWait(r, now)) {
     return absl::StrCat("zone-first: waiting for local technician ",
                         techs_[wait->tech].pub.technician_id, ", expected free at ",
                         ClockText(wait->expected_free), " (SLA deadline ",

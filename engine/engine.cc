@@ -21,6 +21,7 @@ absl::StatusOr<Outcome> Engine::State::Handle(const Command& command) {
   outcome_ = &outcome;
   absl::Status status =
       std::visit([this](const auto& c) { return Do(c); }, command);
+  if (status.ok()) UpdateSurge();  // Zones whose queues changed.
   outcome_ = nullptr;
   if (!status.ok()) {
     if (!outcome.events.empty()) {

@@ -76,6 +76,11 @@ struct ZoneBoard {
   std::vector<const Request*> in_progress;  // Offered .. on hold.
   std::vector<const Technician*> technicians;  // By current zone.
   std::vector<Shortage> shortages;
+  // Surge (see README, Surge): whether the zone is in surge, and the two
+  // counts that decide it.
+  bool in_surge = false;
+  uint32_t queued_total = 0;
+  uint32_t at_risk = 0;
 };
 
 struct Explanation {

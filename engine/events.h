@@ -235,6 +235,47 @@ struct MaterialsConsumed {
   friend bool operator==(const MaterialsConsumed&, const MaterialsConsumed&) = default;
 };
 
+// A zone entered surge: its queue or its count of SLA-at-risk jobs reached
+// the policy threshold (see README, Surge). `queued` and `at_risk` are the
+// counts at that moment; `reason` says which threshold.
+struct ZoneSurgeStarted {
+  std::string zone_id;
+  uint32_t queued = 0;
+  uint32_t at_risk = 0;
+  std::string reason;
+  friend bool operator==(const ZoneSurgeStarted&, const ZoneSurgeStarted&) = default;
+};
+
+// A zone left surge: both counts fell below half their thresholds.
+struct ZoneSurgeEnded {
+  std::string zone_id;
+  uint32_t queued = 0;
+  uint32_t at_risk = 0;
+  std::string reason;
+  friend bool operator==(const ZoneSurgeEnded&, const ZoneSurgeEnded&) = default;
+};
+
+// An on-call technician, off shift, is asked to start a shift because
+// `zone_id` (their home zone) entered surge. Changes no state.
+struct ShiftRequested {
+  std::string technician_id;
+  std::string zone_id;
+  std::string reason;
+  friend bool operator==(const ShiftRequested&, const ShiftRequested&) = default;
+};
+
+// Bundling: a technician who just finished low-urgency job
+// `with_request_id` in a quiet zone is offered low-urgency job `request_id`
+// at the same place (zone and location) next, one visit for both (an
+// OfferMade with rule "bundle" follows). Changes no state.
+struct RequestsBundled {
+  std::string request_id;
+  std::string with_request_id;
+  std::string technician_id;
+  std::string reason;
+  friend bool operator==(const RequestsBundled&, const RequestsBundled&) = default;
+};
+
 }  // namespace dispatchd::engine::ev
 
 namespace dispatchd::engine {
@@ -249,7 +290,9 @@ using EventKind =
                  ev::WorkStarted, ev::WorkPutOnHold, ev::WorkCompleted,
                  ev::FeedbackRecorded, ev::StockAdjusted, ev::AlertRaised,
                  ev::AlertResolved, ev::MaterialsReserved, ev::MaterialsAwaited,
-                 ev::MaterialsConsumed, ev::RequestPreempted>;
+                 ev::MaterialsConsumed, ev::RequestPreempted,
+                 ev::ZoneSurgeStarted, ev::ZoneSurgeEnded, ev::ShiftRequested,
+                 ev::RequestsBundled>;
 
 // One change of state. Sequences start at 1 and have no gaps.
 struct Event {

@@ -157,7 +157,7 @@ absl::Status Engine::State::Do(const cmd::CompleteWork& c) {
   Emit(ev::WorkCompleted{c.request_id, c.technician_id, c.resolved,
                          c.materials_used, c.notes});
   outcome_->request_id = c.request_id;
-  Pull(*t);
+  if (!Bundle(*t, *r)) Pull(*t);
   return absl::OkStatus();
 }
 

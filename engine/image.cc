@@ -79,6 +79,9 @@ StateImage Engine::State::Export() const {
   }
   std::sort(image.alerts.begin(), image.alerts.end(),
             [](const AlertImage& a, const AlertImage& b) { return a.dedupe_key < b.dedupe_key; });
+  for (const ZoneRec& z : zones_) {
+    if (z.surge) image.surge_zones.push_back(z.pub.zone_id);
+  }
   return image;
 }
 
@@ -92,6 +95,18 @@ absl::Status Engine::State::Load(const StateImage& image) {
   RETURN_IF_ERROR(LoadAlerts(image.alerts));
   for (TechRec& t : techs_) IndexTech(t);
   for (ReqRec& r : requests_) IndexRequest(r);
+  // Zones in surge: known, each once, in creation order.
+  uint32_t next_zone = 0;
+  for (size_t i = 0; i < image.surge_zones.size(); ++i) {
+    std::optional<uint32_t> index = ZoneIndex(image.surge_zones[i]);
+    if (!index || *index < next_zone) {
+      return Corrupt("surge_zones[", i, "]: unknown, repeated or out of order zone '",
+                     image.surge_zones[i], "'");
+    }
+    zones_[*index].surge = true;
+    next_zone = *index + 1;
+  }
+  surge_dirty_.clear();  // The exporter had settled surge after its last command.
   graph_dirty_ = true;
   return CheckReserved(image.stock);
 }
@@ -117,6 +132,7 @@ absl::Status Engine::State::LoadHeader(const StateImage& image) {
   if (image.last_sequence == 0 &&
       (!image.skills.empty() || !image.zones.empty() || !image.technicians.empty() ||
        !image.requests.empty() || !image.stock.empty() || !image.alerts.empty() ||
+       !image.surge_zones.empty() ||
        image.sweep_pending || image.last_event_time != absl::UnixEpoch() ||
        image.policy != Policy{})) {
     return Corrupt("last_sequence is 0 but the image holds state");

@@ -183,6 +183,7 @@ void PutPolicy(Writer& w, const Policy& p) {
   w.Bool(p.preemption_enabled);
   w.U32(p.max_preemptions_per_job);
   w.Bool(p.bundling_enabled);
+  w.List(p.on_call_technician_ids, [&](const std::string& id) { w.Str(id); });
   w.List(p.emergency_plans, [&](const EmergencyPlan& plan) {
     w.Str(plan.kind);
     w.U32(plan.crew_size);
@@ -323,6 +324,7 @@ Policy GetPolicy(Reader& r) {
   p.preemption_enabled = r.Bool();
   p.max_preemptions_per_job = r.U32();
   p.bundling_enabled = r.Bool();
+  p.on_call_technician_ids = r.List<std::string>([&] { return r.Str(); });
   p.emergency_plans = r.List<EmergencyPlan>([&] {
     EmergencyPlan plan;
     plan.kind = r.Str();
@@ -488,6 +490,7 @@ std::string Encode(const StateImage& image, bool live) {
     w.Str(a.request_id);
     w.Bool(a.resolved);
   });
+  w.List(image.surge_zones, [&](const std::string& z) { w.Str(z); });
   return std::move(w).Finish();
 }
 
@@ -526,6 +529,7 @@ absl::StatusOr<StateImage> DecodeImageCanonical(std::string_view bytes) {
     a.resolved = r.Bool();
     return a;
   });
+  image.surge_zones = r.List<std::string>([&] { return r.Str(); });
   if (r.ok() && r.remaining() != 0) r.Fail("trailing bytes after the image");
   if (!r.ok()) return r.status();
   return image;

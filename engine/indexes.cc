@@ -125,6 +125,11 @@ void Engine::State::IndexRequest(ReqRec& r) {
       z.queues[r.need.mask()][r.need].insert(r.Key());
       ++z.queued_counts[static_cast<int>(r.pub.effective_urgency) - 1];
       ++queued_total_;
+      if (internal::IsAtRisk(r.pub)) ++z.at_risk;
+      if (r.pub.effective_urgency == Urgency::kLow && !r.pub.spec.location.empty()) {
+        z.low_by_location[r.pub.spec.location].insert(r.Key());
+      }
+      surge_dirty_.insert(r.zone);
       if (r.pub.effective_urgency < Urgency::kUrgent) aging_.insert({r.aging_base, n});
       if (r.reevaluate_at) timers_.insert({*r.reevaluate_at, TimerKind::kReevaluate, n});
       break;
@@ -161,6 +166,13 @@ void Engine::State::UnindexRequest(ReqRec& r) {
       if (by_mask->second.empty()) z.queues.erase(by_mask);
       --z.queued_counts[static_cast<int>(r.pub.effective_urgency) - 1];
       --queued_total_;
+      if (internal::IsAtRisk(r.pub)) --z.at_risk;
+      if (r.pub.effective_urgency == Urgency::kLow && !r.pub.spec.location.empty()) {
+        auto at = z.low_by_location.find(r.pub.spec.location);
+        at->second.erase(r.Key());
+        if (at->second.empty()) z.low_by_location.erase(at);
+      }
+      surge_dirty_.insert(r.zone);
       aging_.erase({r.aging_base, n});
       break;
     }

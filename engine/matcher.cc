@@ -147,7 +147,9 @@ void Engine::State::Dispatch(ReqRec& r) {
         zone_id, " (overqualification ", best->overqualification, ").")));
     return;
   }
-  const bool can_wait = wait && wait->expected_free < r.pub.sla_deadline;
+  // In surge, nobody waits for a busy local technician (see surge.cc).
+  const bool surge = zones_[r.zone].surge;
+  const bool can_wait = !surge && wait && wait->expected_free < r.pub.sla_deadline;
   if (r.pub.effective_urgency == Urgency::kEmergency) {
     // Free technicians anywhere within reach first, then preemption; an
     // emergency waits for a local technician only if neither works.
@@ -236,8 +238,13 @@ bool Engine::State::DispatchCrossZone(ReqRec& r, bool adequate_local_on_shift,
   if (best == nullptr) return false;
   const TechRec& t = techs_[best->tech];
   const std::string& zone_id = r.pub.spec.zone_id;
+  const ZoneRec& home = zones_[r.zone];
   std::string detail =
-      adequate_local_on_shift
+      home.surge
+          ? absl::StrCat("Zone ", zone_id, " is in surge (", home.QueuedTotal(),
+                         " queued, ", home.at_risk, " with SLA at risk): cross-zone "
+                         "support without waiting for local technicians; ")
+      : adequate_local_on_shift
           ? absl::StrCat("Adequate technicians in zone ", zone_id,
                          " are busy past the SLA deadline ",
                          ClockText(r.pub.sla_deadline), "; ")
@@ -246,8 +253,9 @@ bool Engine::State::DispatchCrossZone(ReqRec& r, bool adequate_local_on_shift,
   absl::StrAppend(&detail, "offered to ", t.pub.technician_id, " in zone ",
                   t.pub.current_zone_id, ", ", best->travel_minutes, " min away.");
   MakeOffer(r, best->tech,
-            b.Build(adequate_local_on_shift ? "cross-zone: SLA at risk"
-                                            : "cross-zone: no local match",
+            b.Build(home.surge                ? "cross-zone: surge"
+                    : adequate_local_on_shift ? "cross-zone: SLA at risk"
+                                              : "cross-zone: no local match",
                     std::move(detail)));
   return true;
 }

@@ -107,6 +107,10 @@ struct Policy {
   bool preemption_enabled = true;
   uint32_t max_preemptions_per_job = 2;
   bool bundling_enabled = true;
+  // Technicians asked (ShiftRequested) to start a shift when their home
+  // zone enters surge while they are off shift. Distinct ids; ids not (yet)
+  // registered are ignored.
+  std::vector<std::string> on_call_technician_ids;
   // Per alert kind, kinds distinct. A kind without a plan gets a crew of
   // RaiseAlert.crew_size and the built-in skills for the kind.
   std::vector<EmergencyPlan> emergency_plans;

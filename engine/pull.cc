@@ -10,9 +10,14 @@
 //
 // Cost: zones in travel order up to the limit; in each, only requirement
 // queues whose skill mask is a subset of the technician's.
+//
+// Bundling (Bundle, tried first after a completion): in a quiet zone, the
+// next waiting low job at the place the technician just finished a low job
+// (see README, Bundling); one lookup in the zone's low-jobs-per-location.
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "engine/internal/state.h"
 
 namespace dispatchd::engine {
@@ -29,7 +34,7 @@ const Engine::State::ReqRec* Engine::State::FirstEligible(
       ++it;
       continue;
     }
-    if (own_zone) return &r;
+    if (own_zone || zones_[r.zone].surge) return &r;  // Surge: no local wait.
     std::optional<absl::Time> free;
     if (r.pub.declined_by.empty()) {
       if (!local_free) local_free = EarliestLocalFree(r.zone, r.need, nullptr, now_);
@@ -44,6 +49,48 @@ const Engine::State::ReqRec* Engine::State::FirstEligible(
         static_cast<uint8_t>(it->rank + 1), 0, absl::InfinitePast(), 0});
   }
   return nullptr;
+}
+
+bool Engine::State::Bundle(TechRec& t, const ReqRec& done) {
+  if (!policy_.bundling_enabled || t.pub.state != TechnicianState::kAvailable ||
+      done.pub.effective_urgency != Urgency::kLow || done.pub.spec.location.empty() ||
+      t.current != done.zone) {
+    return false;
+  }
+  const ZoneRec& z = zones_[done.zone];
+  // Quiet: not in surge, and only low-urgency jobs wait in the zone.
+  const uint32_t low_queued = z.queued_counts[static_cast<int>(Urgency::kLow) - 1];
+  if (z.surge || z.QueuedTotal() != low_queued) return false;
+  auto at = z.low_by_location.find(done.pub.spec.location);
+  if (at == z.low_by_location.end()) return false;
+  for (const internal::QueueKey& key : at->second) {
+    ReqRec& r = ByNumber(key.number);
+    if (Declined(r, t) || !internal::Covers(t.skills, r.need)) continue;
+    const std::string& place = r.pub.spec.location;
+    Emit(ev::RequestsBundled{r.pub.request_id, done.pub.request_id, t.pub.technician_id,
+                             absl::StrCat("same place (", r.pub.spec.zone_id, ", ", place,
+                                          "), low urgency, quiet zone")});
+    internal::DecisionBuilder b;
+    b.AddCandidate(ScoreFor(r, t, 0));
+    MakeOffer(r, t.index,
+              b.Build("bundle", absl::StrCat("Bundled with ", done.pub.request_id, ": ",
+                                             t.pub.technician_id, " just finished it at ",
+                                             place, " in zone ", r.pub.spec.zone_id,
+                                             ", a quiet zone; one visit for both.")));
+    return true;
+  }
+  return false;
+}
+
+absl::Status Engine::State::On(const ev::RequestsBundled& e, absl::Time) {
+  ASSIGN_OR_RETURN(const ReqRec* r, GetReq("request_id", e.request_id));
+  RETURN_IF_ERROR(GetReq("with_request_id", e.with_request_id).status());
+  RETURN_IF_ERROR(GetTech("technician_id", e.technician_id).status());
+  if (r->pub.state != RequestState::kQueued) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("request ", e.request_id, " is not queued: cannot be bundled"));
+  }
+  return absl::OkStatus();
 }
 
 void Engine::State::Pull(TechRec& t) {
@@ -83,15 +130,22 @@ void Engine::State::Pull(TechRec& t) {
   internal::DecisionBuilder b;
   b.AddCandidate(ScoreFor(r, t, best_travel));
   const bool own = r.zone == t.current;
+  const bool surge = !own && zones_[r.zone].surge;
   std::string detail = absl::StrCat(
       t.pub.technician_id, " became free in zone ", t.pub.current_zone_id,
       " and took the most urgent waiting job it can do",
-      own ? " there" : absl::StrCat(", in zone ", r.pub.spec.zone_id, " ",
-                                    best_travel, " min away: no adequate local "
-                                    "technician is expected free in time"),
+      own     ? " there"
+      : surge ? absl::StrCat(", in zone ", r.pub.spec.zone_id, " ", best_travel,
+                             " min away: that zone is in surge")
+              : absl::StrCat(", in zone ", r.pub.spec.zone_id, " ", best_travel,
+                             " min away: no adequate local "
+                             "technician is expected free in time"),
       ".");
   MakeOffer(r, t.index,
-            b.Build(own ? "pull: zone-first" : "pull: cross-zone", std::move(detail)));
+            b.Build(own     ? "pull: zone-first"
+                    : surge ? "pull: cross-zone (surge)"
+                            : "pull: cross-zone",
+                    std::move(detail)));
 }
 
 }  // namespace dispatchd::engine

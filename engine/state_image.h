@@ -51,7 +51,8 @@ namespace dispatchd::engine {
 // completion notes, preemptions and crews (crew_of; an emergency's
 // crew_request_ids are derived, not encoded); stock levels carry their
 // reserved units; policy carries emergency plans.
-inline constexpr uint32_t kImageFormatVersion = 2;
+// 3: policy carries on_call_technician_ids; zones in surge are listed.
+inline constexpr uint32_t kImageFormatVersion = 3;
 
 struct TechnicianImage {
   Technician technician;  // The public record, whole.
@@ -101,6 +102,7 @@ struct StateImage {
   // reservations there (checked on load).
   std::vector<StockLevel> stock;
   std::vector<AlertImage> alerts;            // By dedupe key.
+  std::vector<std::string> surge_zones;      // Zones in surge, creation order.
 };
 
 // The canonical encoding of `image` (format above). Two images encode to

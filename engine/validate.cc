@@ -162,6 +162,18 @@ absl::Status CheckPolicy(const Policy& p) {
     }
     RETURN_IF_ERROR(CheckMaterials(field + ".backup_materials", plan.backup_materials));
   }
+  if (p.on_call_technician_ids.size() > 10000) {
+    return Invalid("policy.on_call_technician_ids", "more than 10000 technicians");
+  }
+  absl::flat_hash_set<std::string_view> on_call;
+  for (size_t i = 0; i < p.on_call_technician_ids.size(); ++i) {
+    const std::string& id = p.on_call_technician_ids[i];
+    const std::string field = At("policy.on_call_technician_ids", i);
+    RETURN_IF_ERROR(CheckTechnicianId(field, id));
+    if (!on_call.insert(id).second) {
+      return Invalid(field, absl::StrCat("duplicate technician '", id, "'"));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -71,6 +71,10 @@ class UpdateBuilder {
   void On(const ev::RequestPreempted& e) {
     Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_PREEMPTED, e.reason);
   }
+  void On(const ev::ShiftRequested& e) {
+    Emit(e.technician_id, "", v1::ASSIGNMENT_CHANGE_SHIFT_REQUESTED,
+         absl::StrCat("on call: please start a shift; ", e.reason));
+  }
   void On(const ev::MaterialsReserved& e) {
     Updated(e.request_id, absl::StrCat("materials reserved: ", e.reason));
   }
@@ -98,7 +102,9 @@ class UpdateBuilder {
     TechnicianUpdate& t = out_->emplace_back();
     t.technician_id = technician_id;
     t.update.set_change(change);
-    if (const engine::Request* r = engine_.FindRequest(request_id); r != nullptr) {
+    if (request_id.empty()) {
+      // Not about a job (a shift request): no request.
+    } else if (const engine::Request* r = engine_.FindRequest(request_id); r != nullptr) {
       RequestToProto(*r, t.update.mutable_request());
     } else {
       t.update.mutable_request()->set_request_id(request_id);

@@ -107,6 +107,7 @@ void PolicyToProto(const engine::Policy& policy, v1::Policy* out) {
   out->set_preemption_enabled(policy.preemption_enabled);
   out->set_max_preemptions_per_job(policy.max_preemptions_per_job);
   out->set_bundling_enabled(policy.bundling_enabled);
+  for (const std::string& id : policy.on_call_technician_ids) out->add_on_call_technician_ids(id);
   for (const engine::EmergencyPlan& plan : policy.emergency_plans) {
     v1::EmergencyPlan* p = out->add_emergency_plans();
     p->set_kind(plan.kind);
@@ -305,6 +306,8 @@ engine::Policy PolicyFromProto(const v1::Policy& p) {
   out.preemption_enabled = p.preemption_enabled();
   out.max_preemptions_per_job = p.max_preemptions_per_job();
   out.bundling_enabled = p.bundling_enabled();
+  out.on_call_technician_ids.assign(p.on_call_technician_ids().begin(),
+                                    p.on_call_technician_ids().end());
   for (const v1::EmergencyPlan& plan : p.emergency_plans()) {
     out.emergency_plans.push_back({plan.kind(), plan.crew_size(),
                                    SkillsFromProto(plan.required_skills()),

@@ -31,6 +31,9 @@ void BoardToProto(const engine::ZoneBoard& board, v1::ZoneBoard* out) {
     p->set_request_id(t->request_id);
   }
   for (const engine::Shortage& s : board.shortages) ShortageToProto(s, out->add_shortages());
+  out->set_in_surge(board.in_surge);
+  out->set_queued_total(board.queued_total);
+  out->set_at_risk(board.at_risk);
 }
 
 bool HeldByTechnician(engine::RequestState s) {

@@ -121,6 +121,28 @@ struct KindToProto {
     p->set_on_hand(e.on_hand);
     p->set_reason(e.reason);
   }
+  void operator()(const ev::ZoneSurgeStarted& e) { Surge(e, out->mutable_zone_surge_started()); }
+  void operator()(const ev::ZoneSurgeEnded& e) { Surge(e, out->mutable_zone_surge_ended()); }
+  template <typename E, typename P>
+  void Surge(const E& e, P* p) {
+    p->set_zone_id(e.zone_id);
+    p->set_queued(e.queued);
+    p->set_at_risk(e.at_risk);
+    p->set_reason(e.reason);
+  }
+  void operator()(const ev::ShiftRequested& e) {
+    auto* p = out->mutable_shift_requested();
+    p->set_technician_id(e.technician_id);
+    p->set_zone_id(e.zone_id);
+    p->set_reason(e.reason);
+  }
+  void operator()(const ev::RequestsBundled& e) {
+    auto* p = out->mutable_requests_bundled();
+    p->set_request_id(e.request_id);
+    p->set_with_request_id(e.with_request_id);
+    p->set_technician_id(e.technician_id);
+    p->set_reason(e.reason);
+  }
   void operator()(const ev::RequestPreempted& e) {
     auto* p = out->mutable_request_preempted();
     p->set_request_id(e.request_id);
@@ -322,6 +344,23 @@ absl::StatusOr<engine::EventKind> KindFromProto(const v1::Event& p) {
       const auto& m = p.alert_resolved();
       return ev::AlertResolved{m.dedupe_key(), m.request_id(), m.note()};
     }
+    case v1::Event::kZoneSurgeStarted: {
+      const auto& m = p.zone_surge_started();
+      return ev::ZoneSurgeStarted{m.zone_id(), m.queued(), m.at_risk(), m.reason()};
+    }
+    case v1::Event::kZoneSurgeEnded: {
+      const auto& m = p.zone_surge_ended();
+      return ev::ZoneSurgeEnded{m.zone_id(), m.queued(), m.at_risk(), m.reason()};
+    }
+    case v1::Event::kShiftRequested: {
+      const auto& m = p.shift_requested();
+      return ev::ShiftRequested{m.technician_id(), m.zone_id(), m.reason()};
+    }
+    case v1::Event::kRequestsBundled: {
+      const auto& m = p.requests_bundled();
+      return ev::RequestsBundled{m.request_id(), m.with_request_id(), m.technician_id(),
+                                 m.reason()};
+    }
     case v1::Event::kRequestPreempted: {
       const auto& m = p.request_preempted();
       return ev::RequestPreempted{m.request_id(), m.technician_id(), m.by_request_id(),
@@ -395,6 +434,7 @@ const std::string& RequestIdOf(const v1::Event& e) {
     case v1::Event::kAlertResolved: return e.alert_resolved().request_id();
     case v1::Event::kMaterialsReserved: return e.materials_reserved().request_id();
     case v1::Event::kRequestPreempted: return e.request_preempted().request_id();
+    case v1::Event::kRequestsBundled: return e.requests_bundled().request_id();
     case v1::Event::kMaterialsAwaited: return e.materials_awaited().request_id();
     case v1::Event::kMaterialsConsumed: return e.materials_consumed().request_id();
     default: return *kNone;

@@ -174,6 +174,26 @@ std::string SiteText(const v1::Event& e) {
       return absl::StrCat(m.technician_id(), " off ", m.request_id(), " for ",
                           m.by_request_id(), Because(m.reason()));
     }
+    case v1::Event::kRequestsBundled: {
+      const auto& m = e.requests_bundled();
+      return absl::StrCat(m.request_id(), " bundled with ", m.with_request_id(), " for ",
+                          m.technician_id(), Because(m.reason()));
+    }
+    case v1::Event::kZoneSurgeStarted: {
+      const auto& m = e.zone_surge_started();
+      return absl::StrCat(m.zone_id(), " enters surge: ", m.queued(), " queued, ", m.at_risk(),
+                          " at risk", Because(m.reason()));
+    }
+    case v1::Event::kZoneSurgeEnded: {
+      const auto& m = e.zone_surge_ended();
+      return absl::StrCat(m.zone_id(), " leaves surge: ", m.queued(), " queued, ", m.at_risk(),
+                          " at risk", Because(m.reason()));
+    }
+    case v1::Event::kShiftRequested: {
+      const auto& m = e.shift_requested();
+      return absl::StrCat(m.technician_id(), " asked to start a shift for ", m.zone_id(),
+                          Because(m.reason()));
+    }
     case v1::Event::kMaterialsReserved: {
       const auto& m = e.materials_reserved();
       return absl::StrCat(m.request_id(), " holds ", ReservationText(m.lines()),

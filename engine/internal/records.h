@@ -140,7 +140,25 @@ struct ZoneRec {
   absl::btree_set<uint32_t> members;  // Techs whose home or location is here.
   absl::btree_map<std::string_view, uint32_t> present;  // Located here, by id.
   absl::btree_set<uint32_t> active;   // Requests offered .. on hold here.
+  uint32_t at_risk = 0;  // Queued requests whose SLA is at risk (IsAtRisk).
+  // Queued low-urgency requests with a location, per location (bundling).
+  absl::btree_map<std::string, absl::btree_set<QueueKey>> low_by_location;
+  bool surge = false;    // In surge (ZoneSurgeStarted .. ZoneSurgeEnded).
+
+  uint32_t QueuedTotal() const {
+    uint32_t n = 0;
+    for (uint32_t c : queued_counts) n += c;
+    return n;
+  }
 };
+
+// A queued request counts as SLA-at-risk for surge when its class has the
+// short SLAs (effective urgent or emergency) or aging has promoted it
+// above the urgency it was given (it waited aging_promote_minutes).
+inline bool IsAtRisk(const Request& r) {
+  return r.state == RequestState::kQueued &&
+         (r.effective_urgency >= Urgency::kUrgent || r.effective_urgency > r.spec.urgency);
+}
 
 struct AlertRec {
   uint32_t number = 0;  // The emergency request it opened.

@@ -11,7 +11,9 @@
 //   apply_offers.cc    folding of offer, assignment and work events
 //   indexes.cc         lookups and index maintenance
 //   matcher.cc         dispatch of one request (push) and its Decision
-//   pull.cc            a freed technician picking the best waiting job
+//   pull.cc            a freed technician picking the best waiting job;
+//                      bundling of low jobs at one place
+//   surge.cc           zones entering / leaving surge
 //   queries.cc, board.cc, stats.cc   read-only queries
 //   image.cc           export of a StateImage, and loading one
 //
@@ -164,6 +166,10 @@ class Engine::State {
   absl::Status On(const ev::MaterialsAwaited& e, absl::Time t);
   absl::Status On(const ev::MaterialsConsumed& e, absl::Time t);
   absl::Status On(const ev::RequestPreempted& e, absl::Time t);
+  absl::Status On(const ev::ZoneSurgeStarted& e, absl::Time t);
+  absl::Status On(const ev::ZoneSurgeEnded& e, absl::Time t);
+  absl::Status On(const ev::ShiftRequested& e, absl::Time t);
+  absl::Status On(const ev::RequestsBundled& e, absl::Time t);
   // Shared fold of OfferDeclined / OfferExpired / OfferWithdrawn.
   absl::Status EndOffer(const std::string& request_id,
                         const std::string& technician_id, bool decline,
@@ -240,6 +246,10 @@ class Engine::State {
   std::vector<uint32_t> OpenCrew(const ReqRec& lead);
   // An available technician takes the best waiting job it may, if any.
   void Pull(TechRec& t);
+  // Bundling (pull.cc): `t` just completed low job `done`; in a quiet zone
+  // they are offered the next waiting low job at the same place they are
+  // adequate for. True if an offer was made.
+  bool Bundle(TechRec& t, const ReqRec& done);
   // Scans a zone's available technicians into `b`. kLocal scans every one
   // (so exclusions are complete); the others use the set of the request's
   // rarest skill. kTooFar lists adequate ones as exclusions only.
@@ -270,6 +280,7 @@ class Engine::State {
                                               const internal::SkillSet& need,
                                               const ReqRec* r, absl::Time now) const;
   std::string WaitingReason(const ReqRec& r, absl::Time now) const;
+  std::string WaitingReasonNoSurge(const ReqRec& r, absl::Time now) const;
   // Why no one on shift can do `need`, given the best level per skill.
   std::string NobodyCan(const internal::SkillSet& on_shift,
                         const internal::SkillSet& need) const;
@@ -296,6 +307,17 @@ class Engine::State {
   // to / from the per-depot and per-sku reserved sums.
   void BookReserved(const std::vector<Reservation>& lines, int sign);
   std::string StockWaitText(const ReqRec& r) const;
+
+  // --- Surge (surge.cc). ---
+  // After a command: for each zone whose queue changed (or all, after a
+  // policy change), enters or leaves surge with hysteresis; on entry asks
+  // the zone's on-call off-shift technicians to start a shift and
+  // re-dispatches the zone's queue (waits for local technicians end).
+  void UpdateSurge();
+  // Why zone `z` should enter surge now ("" if it should not).
+  std::string SurgeEntryReason(const ZoneRec& z) const;
+  // True when zone `z`, in surge, has calmed down enough to leave it.
+  bool SurgeCalm(const ZoneRec& z) const;
 
   // --- Timers (tick.cc). ---
   std::optional<absl::Time> AgingDue() const;
@@ -364,6 +386,8 @@ class Engine::State {
   absl::btree_map<std::string, absl::btree_set<std::pair<absl::Time, uint32_t>>> assets_;
   absl::btree_set<uint32_t> material_requests_;  // Open, needing materials.
   uint64_t queued_total_ = 0;
+  // Zones whose queue changed since the last UpdateSurge (derived).
+  absl::btree_set<uint32_t> surge_dirty_;
   absl::btree_set<internal::TimerKey> timers_;
   absl::btree_set<std::pair<absl::Time, uint32_t>> aging_;  // (base, number)
   internal::StatsBook stats_;

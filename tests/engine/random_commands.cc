@@ -33,10 +33,13 @@ std::vector<Command> RandomCommands::Setup() {
   };
   std::vector<Command> out = {zone("Z0", {}), zone("Z1", {{"Z0", 10}}), zone("Z2", {{"Z1", 15}}),
                               zone("Z3", {{"Z0", 40}})};
-  Policy p;
+  Policy& p = policy_;
   p.aging_promote_minutes = 45;
   p.offer_timeout_seconds = 300;
   p.max_preemptions_per_job = 1;
+  p.surge_queue_threshold = 4;  // Low, so zones enter and leave surge.
+  p.surge_at_risk_threshold = 3;
+  p.on_call_technician_ids = {"T0", "T1", "T2", "T3", "T9"};
   p.emergency_plans = {{"power_outage", 2, Skills("electrical:2"), {{"LAMP", 1}}}};
   out.push_back(cmd::SetPolicy{p});
   for (int i = 0; i < 10; ++i) {
@@ -63,7 +66,7 @@ Command RandomCommands::Next(const Engine& engine) {
       RequestSpec s;
       s.zone_id = AnyZone();
       s.required_skills = Skills(SkillText(1 + Pick(2)));
-      s.urgency = static_cast<Urgency>(1 + Pick(4));
+      s.urgency = Pick(2) ? Urgency::kLow : static_cast<Urgency>(1 + Pick(4));
       s.estimated_minutes = 10 + Pick(60);
       s.description = "broken";
       if (Pick(8) == 0) s.not_before = clock_->Now() + absl::Minutes(Pick(120));
@@ -124,6 +127,11 @@ Command RandomCommands::Next(const Engine& engine) {
       if (Pick(2)) {  // Stock arrives (or is written off) at some depot.
         const int64_t delta = Pick(4) ? 1 + Pick(3) : -1 - Pick(2);
         return cmd::AdjustStock{AnyZone(), Pick(3) ? "LAMP" : "FUSE", delta, "delivery"};
+      }
+      if (Pick(4) == 0) {  // Surge thresholds move: zones enter and leave surge.
+        policy_.surge_queue_threshold = Pick(3) == 0 ? 0 : 2 + Pick(60);
+        policy_.surge_at_risk_threshold = Pick(3) == 0 ? 0 : 1 + Pick(30);
+        return cmd::SetPolicy{policy_};
       }
       const std::string& id = AnyTech();
       return cmd::ReportLocation{id, AnyZone()};

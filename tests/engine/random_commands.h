@@ -24,7 +24,9 @@ class RandomCommands {
   // "*clock" must outlive the generator; Next() advances it before a Tick.
   RandomCommands(uint32_t seed, ManualClock* clock);
 
-  // Zones, a policy (aging 45 min, offers lapse after 5 min) and ten
+  // Zones, a policy (aging 45 min, offers lapse after 5 min, low surge
+  // thresholds, five technicians on call; later commands change the surge
+  // thresholds now and then) and ten
   // technicians, registered off shift. Handle these first.
   std::vector<Command> Setup();
 
@@ -50,6 +52,7 @@ class RandomCommands {
   std::vector<std::string> skills_ = {"electrical", "plumbing", "hvac", "carpentry"};
   std::vector<std::string> techs_;
   int requests_ = 0;
+  Policy policy_;  // As set last (Setup, or a surge threshold change).
 };
 
 }  // namespace dispatchd::engine::testing

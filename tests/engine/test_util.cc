@@ -144,7 +144,8 @@ std::string Dump(const Engine& engine) {
   } while (!token.empty());
   auto boards = engine.GetBoard("");
   for (const ZoneBoard& b : *boards) {
-    out << "board " << b.zone->zone_id << " counts=" << absl::StrJoin(b.queued_counts, ",");
+    out << "board " << b.zone->zone_id << " counts=" << absl::StrJoin(b.queued_counts, ",")
+        << (b.in_surge ? " surge" : "") << " at_risk=" << b.at_risk;
     for (const Request* r : b.queued) out << " q:" << r->request_id;
     for (const Request* r : b.in_progress) out << " p:" << r->request_id;
     for (const Technician* t : b.technicians) out << " t:" << t->technician_id;
@@ -188,7 +189,8 @@ std::string KindName(const Event& event) {
       "WorkStarted",      "WorkPutOnHold",   "WorkCompleted",
       "FeedbackRecorded", "StockAdjusted",   "AlertRaised",
       "AlertResolved",    "MaterialsReserved", "MaterialsAwaited",
-      "MaterialsConsumed", "RequestPreempted"};
+      "MaterialsConsumed", "RequestPreempted", "ZoneSurgeStarted",
+      "ZoneSurgeEnded",   "ShiftRequested",  "RequestsBundled"};
   static_assert(std::size(kNames) == std::variant_size_v<EventKind>);
   return kNames[event.kind.index()];
 }

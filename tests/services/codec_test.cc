@@ -60,6 +60,7 @@ std::vector<engine::EventKind> OneOfEachKind() {
   engine::Policy policy;
   policy.offer_timeout_seconds = 300;
   policy.bundling_enabled = false;
+  policy.on_call_technician_ids = {"T-1", "T-9"};
   policy.emergency_plans = {{"power_outage", 3, {{"electrical", 2}}, {{"GENSET-CABLE", 1}}}};
   const std::vector<engine::SkillLevel> skills = {{"electrical", 3}, {"hvac", 1}};
   return {
@@ -97,6 +98,10 @@ std::vector<engine::EventKind> OneOfEachKind() {
       ev::RequestPreempted{"R-000001", "T-1", "R-000003", "preempted by emergency R-000003"},
       ev::RequestSubmitted{"R-000004", SampleSpec(), engine::RequestState::kQueued,
                            kT0 + absl::Minutes(15), "", "R-000003"},
+      ev::ZoneSurgeStarted{"north", 12, 4, "queue of 12 reached the surge threshold 10"},
+      ev::ZoneSurgeEnded{"north", 4, 1, "queue 4 and SLA-at-risk 1 are below half"},
+      ev::ShiftRequested{"T-1", "north", "zone north is in surge"},
+      ev::RequestsBundled{"R-000005", "R-000004", "T-1", "same place, quiet zone"},
   };
 }
 

@@ -3,7 +3,9 @@
 // in ListShortages and in ExplainAssignment) and served when AdjustStock
 // brings stock; emergencies preempting the nearest technician on less
 // urgent work and assembling a crew across zones; an asset's maintenance
-// history.
+// history; a zone entering surge (an on-call technician asked on their
+// stream to start a shift, a waiting job sent across zones); two low jobs
+// in the same building bundled into one visit.
 #include <memory>
 #include <string>
 #include <vector>
@@ -254,6 +256,87 @@ TEST_F(RulesTest, EmergencyCrewOfThreeAcrossZonesPreemptsAndIsResolvedOnce) {
   EXPECT_EQ(GetRequest(third.request_id()).state(), v1::REQUEST_STATE_CANCELLED);
   EXPECT_EQ(GetRequest(job.request_id()).technician_id(), "T-EAST");  // Back to it.
   EXPECT_EQ(Level("north", "GENSET-CABLE").reserved(), 0);
+}
+
+TEST_F(RulesTest, SurgeAsksOnCallTechnicianAndSendsWaitingJobAcrossZones) {
+  UpsertZone("north");
+  UpsertZone("south", "north", 10);
+  engine::Policy policy;
+  policy.surge_queue_threshold = 3;
+  policy.surge_at_risk_threshold = 0;
+  policy.on_call_technician_ids = {"T-ONCALL"};
+  v1::SetPolicyRequest set;
+  PolicyToProto(policy, set.mutable_policy());
+  v1::SetPolicyResponse set_resp;
+  ASSERT_TRUE(Call(admin_.get(), &v1::AdminService::Stub::SetPolicy, set, &set_resp).ok());
+  ASSERT_THAT(set_resp.policy().on_call_technician_ids(), SizeIs(1));
+  Register("T-NORTH", "north", "electrical", 3);
+  Register("T-SOUTH", "south", "electrical", 3);
+  Register("T-ONCALL", "north", "electrical", 3);  // On call, off shift.
+  StartShift("T-NORTH");
+  StartShift("T-SOUTH");
+  std::unique_ptr<AssignmentWatcher> on_call = WatchAssignments("T-ONCALL");
+  const v1::Request first = Submit(LightRequest());
+  ASSERT_TRUE(Accept("T-NORTH", first.request_id()).ok());
+  // T-NORTH is expected free within the SLA: the next jobs wait for them.
+  const v1::Request second = Submit(LightRequest());
+  EXPECT_EQ(GetRequest(second.request_id()).technician_id(), "");
+  Submit(LightRequest());
+  v1::GetBoardRequest board_req;
+  board_req.set_zone_id("north");
+  v1::GetBoardResponse board;
+  ASSERT_TRUE(Call(console_.get(), &v1::ConsoleService::Stub::GetBoard, board_req, &board).ok());
+  EXPECT_FALSE(board.zones(0).in_surge());
+
+  Submit(LightRequest());  // Three queued: north enters surge.
+  std::optional<v1::AssignmentUpdate> asked = on_call->NextMatching([](const auto& u) {
+    return u.change() == v1::ASSIGNMENT_CHANGE_SHIFT_REQUESTED;
+  });
+  ASSERT_TRUE(asked.has_value());
+  EXPECT_THAT(asked->reason(), HasSubstr("zone north is in surge"));
+  EXPECT_EQ(asked->request().request_id(), "");
+  EXPECT_EQ(GetRequest(second.request_id()).technician_id(), "T-SOUTH");
+  v1::ExplainAssignmentRequest explain;
+  explain.set_request_id(second.request_id());
+  v1::ExplainAssignmentResponse why;
+  ASSERT_TRUE(
+      Call(console_.get(), &v1::ConsoleService::Stub::ExplainAssignment, explain, &why).ok());
+  EXPECT_EQ(why.decision().rule(), "cross-zone: surge");
+  EXPECT_THAT(why.decision().detail(), HasSubstr("Zone north is in surge"));
+  ASSERT_TRUE(Call(console_.get(), &v1::ConsoleService::Stub::GetBoard, board_req, &board).ok());
+  EXPECT_TRUE(board.zones(0).in_surge());
+  EXPECT_EQ(board.zones(0).queued_total(), 2u);
+}
+
+TEST_F(RulesTest, TwoLowJobsInTheSameBuildingAreBundled) {
+  UpsertZone("north");
+  Register("T-NORTH", "north", "electrical", 3);
+  StartShift("T-NORTH");
+  v1::SubmitRequestRequest low = LightRequest();
+  low.set_urgency(v1::URGENCY_LOW);
+  const v1::Request first = Submit(low);
+  ASSERT_EQ(GetRequest(first.request_id()).technician_id(), "T-NORTH");
+  v1::SubmitRequestRequest elsewhere = low;
+  elsewhere.set_location("Gym");
+  const v1::Request gym = Submit(elsewhere);  // Older, but another building.
+  const v1::Request same = Submit(low);       // Library, room 101 again.
+  ASSERT_TRUE(Accept("T-NORTH", first.request_id()).ok());
+  std::unique_ptr<AssignmentWatcher> tech = WatchAssignments("T-NORTH");
+  StartAndComplete("T-NORTH", first.request_id(), 0, true, "bulb");
+  std::optional<v1::AssignmentUpdate> offer = tech->NextMatching([&](const auto& u) {
+    return u.change() == v1::ASSIGNMENT_CHANGE_OFFERED &&
+           u.request().request_id() == same.request_id();
+  });
+  ASSERT_TRUE(offer.has_value());
+  EXPECT_EQ(offer->decision().rule(), "bundle");
+  EXPECT_EQ(GetRequest(gym.request_id()).technician_id(), "");
+  v1::ExplainAssignmentRequest explain;
+  explain.set_request_id(same.request_id());
+  v1::ExplainAssignmentResponse why;
+  ASSERT_TRUE(
+      Call(console_.get(), &v1::ConsoleService::Stub::ExplainAssignment, explain, &why).ok());
+  EXPECT_EQ(why.decision().rule(), "bundle");
+  EXPECT_THAT(why.decision().detail(), HasSubstr("Bundled with " + first.request_id()));
 }
 
 TEST_F(RulesTest, AssetHistoryAfterThreeRepairs) {
