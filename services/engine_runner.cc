@@ -35,7 +35,6 @@ void EngineRunner::OnPoison(std::function<void(const absl::Status&)> handler) {
 }
 
 absl::StatusOr<uint64_t> EngineRunner::Recover(const engine::StateImage* snapshot) {
-  constexpr size_t kChunk = 4096;
   uint64_t replayed = 0;
   if (snapshot != nullptr) {
     if (snapshot->last_sequence > log_->durable_sequence()) {
@@ -57,20 +56,17 @@ absl::StatusOr<uint64_t> EngineRunner::Recover(const engine::StateImage* snapsho
         ": events ", engine_.last_sequence() + 1, " to ", first - 1,
         " are missing (a lost segment or snapshot)"));
   }
-  while (true) {
-    const uint64_t from = engine_.last_sequence() + 1;
-    absl::StatusOr<std::vector<::dispatch::v1::Event>> chunk = log_->Read(from, kChunk);
-    if (!chunk.ok()) return chunk.status();
-    for (const ::dispatch::v1::Event& e : *chunk) {
-      if (absl::Status applied = ApplyRecorded(e, engine_); !applied.ok()) {
-        return absl::DataLossError(absl::StrCat("replaying event ", e.sequence(),
-                                                " of the log: ", applied.message()));
-      }
-      requests_.Add(e);
-      ++replayed;
-    }
-    if (chunk->size() < kChunk) break;
-  }
+  absl::Status scanned =
+      log_->Scan(engine_.last_sequence() + 1, [&](const ::dispatch::v1::Event& e) {
+        if (absl::Status applied = ApplyRecorded(e, engine_); !applied.ok()) {
+          return absl::DataLossError(absl::StrCat("replaying event ", e.sequence(),
+                                                  " of the log: ", applied.message()));
+        }
+        requests_.Add(e);
+        ++replayed;
+        return absl::OkStatus();
+      });
+  if (!scanned.ok()) return scanned;
   durable_sequence_ = engine_.last_sequence();
   if (snapshot != nullptr && log_->first_sequence() <= snapshot->last_sequence) {
     older_history_through_ = snapshot->last_sequence;
@@ -93,20 +89,17 @@ void EngineRunner::Start() {
 }
 
 void EngineRunner::IndexOlderHistory(uint64_t through) {
-  constexpr size_t kChunk = 4096;
   auto older = std::make_shared<RequestIndex>();
-  for (uint64_t from = log_->first_sequence(); from <= through && !stopping_;) {
-    absl::StatusOr<std::vector<::dispatch::v1::Event>> chunk = log_->Read(from, kChunk);
-    if (!chunk.ok() || chunk->empty()) {
-      std::fprintf(stderr, "dispatchd: history before the snapshot not indexed: %s\n",
-                   chunk.ok() ? "log ended early" : std::string(chunk.status().message()).c_str());
-      return;
-    }
-    for (const ::dispatch::v1::Event& e : *chunk) {
-      if (e.sequence() > through) break;
-      older->Add(e);
-    }
-    from = chunk->back().sequence() + 1;
+  absl::Status scanned =
+      log_->Scan(log_->first_sequence(), [&](const ::dispatch::v1::Event& e) -> absl::Status {
+        if (e.sequence() > through || stopping_) return absl::CancelledError();  // Done.
+        older->Add(e);
+        return absl::OkStatus();
+      });
+  if (!scanned.ok() && !absl::IsCancelled(scanned)) {
+    std::fprintf(stderr, "dispatchd: history before the snapshot not indexed: %s\n",
+                 std::string(scanned.message()).c_str());
+    return;
   }
   if (!stopping_) asio::post(io_, [this, older] { MergeOlderHistory(older); });
 }

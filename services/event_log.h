@@ -53,6 +53,24 @@ class EventLog {
   // from `from` on were dropped by retention.
   virtual absl::StatusOr<std::vector<::dispatch::v1::Event>> Read(
       uint64_t from, size_t max_events) const = 0;
+
+  // Calls `fn` for every durable event with sequence >= `from`, in order,
+  // stopping at the first non-OK status from `fn` (returned). One pass
+  // over the log: recovery and history indexing use it instead of Read
+  // in chunks. The default reads in chunks; logs that can stream override.
+  virtual absl::Status Scan(
+      uint64_t from, const std::function<absl::Status(const ::dispatch::v1::Event&)>& fn) const {
+    constexpr size_t kChunk = 4096;
+    while (true) {
+      absl::StatusOr<std::vector<::dispatch::v1::Event>> chunk = Read(from, kChunk);
+      if (!chunk.ok()) return chunk.status();
+      for (const ::dispatch::v1::Event& e : *chunk) {
+        if (absl::Status st = fn(e); !st.ok()) return st;
+      }
+      if (chunk->size() < kChunk) return absl::OkStatus();
+      from = chunk->back().sequence() + 1;
+    }
+  }
 };
 
 }  // namespace dispatchd::services

@@ -47,6 +47,18 @@ uint64_t JournalEventLog::durable_sequence() const { return journal_->durable_se
 
 uint64_t JournalEventLog::first_sequence() const { return journal_->first_sequence(); }
 
+absl::Status JournalEventLog::Scan(uint64_t from,
+                                   const std::function<absl::Status(const Event&)>& fn) const {
+  return journal_->Read(from, [&fn](const journal::Record& r) -> absl::Status {
+    Event e;
+    if (!e.ParseFromString(r.payload) || e.sequence() != r.sequence) {
+      return absl::DataLossError(absl::StrCat("journal record ", r.sequence,
+                                              " is not a valid event"));
+    }
+    return fn(e);
+  });
+}
+
 absl::StatusOr<std::vector<Event>> JournalEventLog::Read(uint64_t from,
                                                          size_t max_events) const {
   std::vector<Event> out;

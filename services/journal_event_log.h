@@ -34,6 +34,9 @@ class JournalEventLog final : public EventLog {
   uint64_t first_sequence() const override;
   absl::StatusOr<std::vector<::dispatch::v1::Event>> Read(
       uint64_t from, size_t max_events) const override;
+  // Streams the journal's files once (Read re-reads a segment per call).
+  absl::Status Scan(uint64_t from, const std::function<absl::Status(const ::dispatch::v1::Event&)>&
+                                       fn) const override;
 
   // OK, or the error that poisoned the journal.
   absl::Status status() const { return journal_->status(); }

@@ -192,7 +192,9 @@ TEST_F(SnapshotTest, DroppedSegmentsAreCoveredByAKeptSnapshotAndOtherwiseRefused
     ASSERT_FALSE(left.empty());
     EXPECT_GT(left.front().first_sequence, 1u) << batch;
     EXPECT_LE(left.front().first_sequence, *covered + 1) << batch;
-    if (left.size() > 1) EXPECT_GT(left[1].first_sequence, *covered + 1) << batch;
+    if (left.size() > 1) {
+      EXPECT_GT(left[1].first_sequence, *covered + 1) << batch;
+    }
     for (int i = 0; i < 12; ++i) Submit(LightRequest(absl::StrCat(batch, "-", i)));
   }
   const v1::GetStateDigestResponse before = Digest();
