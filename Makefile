@@ -2,7 +2,7 @@
 #
 #   make run     install what is missing, build, run the daemon with the demo campus
 #   make test    install what is missing, build, run every test suite (ctest)
-#   make bench   build the benchmarks (they run with the performance work)
+#   make bench   build and run every benchmark: a table and bench/results/latest.json
 #   make clean   remove the build directory
 #
 # Works on a fresh Debian 12 machine with only make installed (as root, or
@@ -73,9 +73,14 @@ test: build
 	fi
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(CTEST_JOBS)
 
-# Benchmarks arrive with the performance issue; for now this only builds bench/.
-bench: build
-	@echo "bench: built; running the benchmarks comes with the performance work"
+# Builds the drivers and the daemon, runs the engine micro-benchmarks
+# (Google Benchmark), then run_all: every figure of issue 6 against its
+# target, with the baselines measured in the same run (docs/performance.md).
+bench: configure
+	cmake --build $(BUILD_DIR) --target dispatchd run_all engine_bench
+	./$(BUILD_DIR)/bench/engine_bench --benchmark_min_time=0.5
+	./$(BUILD_DIR)/bench/run_all --dispatchd=$(BUILD_DIR)/services/dispatchd \
+	  --out=bench/results/latest.json --work_dir=bench/results/work
 
 clean:
 	rm -rf $(BUILD_DIR)

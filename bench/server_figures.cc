@@ -1,0 +1,414 @@
+#include "bench/server_figures.h"
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "bench/child_process.h"
+#include "bench/engine_figures.h"
+#include "bench/rpc_figures.h"
+#include "dispatch/v1/technicians.grpc.pb.h"
+#include "journal/file_journal.h"
+#include "services/event_codec.h"
+#include "services/journal_event_log.h"
+#include "services/memory_event_log.h"
+#include "services/server.h"
+#include "services/snapshot_store.h"
+#include "services/snapshotter.h"
+
+namespace dispatchd::bench {
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = ::dispatch::v1;
+using Steady = std::chrono::steady_clock;
+
+double Ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Appends batches to an EventLog and waits until all are durable.
+class LogWriter {
+ public:
+  explicit LogWriter(services::EventLog* log) : log_(log) {}
+  void Add(const std::vector<engine::Event>& events) {
+    for (const engine::Event& e : events) pending_.push_back(services::EventToProto(e));
+    if (pending_.size() >= 4096) Flush();
+  }
+  void Flush() {
+    if (pending_.empty()) return;
+    {
+      absl::MutexLock lock(&mu_);
+      ++outstanding_;
+    }
+    log_->Append(std::move(pending_), [this](absl::Status s) {
+      absl::MutexLock lock(&mu_);
+      if (!s.ok() && status_.ok()) status_ = s;
+      --outstanding_;
+    });
+    pending_.clear();
+  }
+  absl::Status Wait() {
+    Flush();
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &outstanding_));
+    return status_;
+  }
+
+ private:
+  services::EventLog* const log_;
+  std::vector<v1::Event> pending_;
+  absl::Mutex mu_;
+  int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::StatusOr<std::unique_ptr<services::JournalEventLog>> OpenJournalLog(
+    const std::string& data_dir) {
+  journal::FileJournalOptions options;
+  options.dir = (fs::path(data_dir) / "journal").string();
+  journal::RecoveryReport report;
+  absl::StatusOr<std::unique_ptr<journal::FileJournal>> opened =
+      journal::FileJournal::Open(options, &report);
+  if (!opened.ok()) return opened.status();
+  return std::make_unique<services::JournalEventLog>(*std::move(opened));
+}
+
+absl::Status FreshDir(const std::string& dir) {
+  std::error_code error;
+  fs::remove_all(dir, error);
+  fs::create_directories(dir, error);
+  if (error) return absl::UnavailableError(absl::StrCat("cannot create ", dir));
+  return absl::OkStatus();
+}
+
+// Timestamps of durable offers (engine thread) and of their arrival.
+class PushLog {
+ public:
+  void Durable(uint64_t sequence) {
+    const Steady::time_point now = Steady::now();
+    absl::MutexLock lock(&mu_);
+    durable_[sequence] = now;
+  }
+  void Received(uint64_t sequence) {
+    const Steady::time_point now = Steady::now();
+    absl::MutexLock lock(&mu_);
+    received_.push_back({sequence, now});
+  }
+  // Latencies (ms) of offers received in [from, until).
+  std::vector<double> Latencies(Steady::time_point from, Steady::time_point until) {
+    absl::MutexLock lock(&mu_);
+    std::vector<double> out;
+    for (const auto& [sequence, at] : received_) {
+      if (at < from || at >= until) continue;
+      auto it = durable_.find(sequence);
+      if (it != durable_.end()) out.push_back(Ms(at - it->second));
+    }
+    return out;
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<uint64_t, Steady::time_point> durable_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<uint64_t, Steady::time_point>> received_ ABSL_GUARDED_BY(mu_);
+};
+
+// One technician's WatchAssignments stream; declines every offer at once.
+class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdate> {
+ public:
+  Watcher(v1::TechnicianService::Stub* stub, std::string technician_id, PushLog* log)
+      : stub_(stub), technician_id_(std::move(technician_id)), log_(log) {
+    request_.set_technician_id(technician_id_);
+    stub_->async()->WatchAssignments(&ctx_, &request_, this);
+    StartRead(&update_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    if (update_.change() == v1::ASSIGNMENT_CHANGE_OFFERED && !update_.snapshot()) {
+      log_->Received(update_.sequence());
+      Decline(update_.request().request_id());
+    }
+    StartRead(&update_);
+  }
+  void OnDone(const grpc::Status&) override { done_.Notify(); }
+  void Cancel() { ctx_.TryCancel(); }
+  void Wait() {
+    done_.WaitForNotification();
+    while (declines_.load() > 0) absl::SleepFor(absl::Milliseconds(1));
+  }
+
+ private:
+  void Decline(const std::string& request_id) {
+    struct Call {
+      grpc::ClientContext ctx;
+      v1::DeclineAssignmentRequest req;
+      v1::DeclineAssignmentResponse resp;
+    };
+    auto* call = new Call;
+    call->req.set_technician_id(technician_id_);
+    call->req.set_request_id(request_id);
+    call->req.set_reason("on another job");
+    declines_.fetch_add(1);
+    stub_->async()->DeclineAssignment(&call->ctx, &call->req, &call->resp,
+                                      [this, call](grpc::Status) {
+                                        delete call;
+                                        declines_.fetch_sub(1);
+                                      });
+  }
+
+  v1::TechnicianService::Stub* const stub_;
+  const std::string technician_id_;
+  PushLog* const log_;
+  grpc::ClientContext ctx_;
+  v1::WatchAssignmentsRequest request_;
+  v1::AssignmentUpdate update_;
+  absl::Notification done_;
+  std::atomic<int> declines_{0};
+};
+
+}  // namespace
+
+absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, int zones, int in_flight,
+                                        absl::Duration warmup, absl::Duration duration) {
+  const std::string data_dir = (fs::path(work_dir) / "push").string();
+  if (absl::Status s = FreshDir(data_dir); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<services::JournalEventLog>> log = OpenJournalLog(data_dir);
+  if (!log.ok()) return log.status();
+
+  // The site: `zones` zones, one technician each, all on shift.
+  {
+    SiteShape shape;
+    shape.zones = zones;
+    SiteGen gen(shape, 1);
+    engine::ManualClock clock(absl::Now() - absl::Minutes(1));
+    engine::Engine engine(&clock);
+    LogWriter writer(log->get());
+    std::vector<engine::Command> setup = gen.SetupCommands();
+    for (int z = 0; z < zones; ++z) {
+      setup.push_back(engine::cmd::RegisterTechnician{SiteGen::TechId(z), "Technician",
+                                                      SiteGen::ZoneId(z), {{"skill00", 5}}});
+      setup.push_back(engine::cmd::StartShift{SiteGen::TechId(z), ""});
+    }
+    for (const engine::Command& c : setup) {
+      absl::StatusOr<engine::Outcome> out = engine.Handle(c);
+      if (!out.ok()) return out.status();
+      writer.Add(out->events);
+    }
+    if (absl::Status s = writer.Wait(); !s.ok()) return s;
+  }
+
+  PushLog push_log;
+  services::ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.log = *std::move(log);
+  options.on_event = [&push_log](const v1::Event& e) {
+    if (e.has_offer_made()) push_log.Durable(e.sequence());
+  };
+  absl::StatusOr<std::unique_ptr<services::Server>> server =
+      services::Server::Start(std::move(options));
+  if (!server.ok()) return server.status();
+
+  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::TechnicianService::NewStub(channel);
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  for (int z = 0; z < zones; ++z) {
+    watchers.push_back(std::make_unique<Watcher>(stub.get(), SiteGen::TechId(z), &push_log));
+  }
+  absl::SleepFor(absl::Milliseconds(200));  // Streams subscribed.
+
+  LoadOptions load;
+  load.target = (*server)->address();
+  load.in_flight = in_flight;
+  load.warmup = warmup;
+  load.duration = duration;
+  const Steady::time_point from =
+      Steady::now() + std::chrono::nanoseconds(absl::ToInt64Nanoseconds(warmup));
+  const Steady::time_point until =
+      from + std::chrono::nanoseconds(absl::ToInt64Nanoseconds(duration));
+  PushFigures f;
+  f.load = RunLoad(load, SubmitMaker(zones, "push-"));
+  for (auto& w : watchers) w->Cancel();
+  for (auto& w : watchers) w->Wait();
+  (*server)->Shutdown(absl::Seconds(2));
+
+  std::vector<double> ms = push_log.Latencies(from, until);
+  f.pushes = ms.size();
+  f.p50_ms = QuantileOf(ms, 0.50);
+  f.p99_ms = QuantileOf(ms, 0.99);
+  f.max_ms = ms.empty() ? 0 : ms.back();
+  std::error_code error;
+  fs::remove_all(data_dir, error);
+  return f;
+}
+
+absl::StatusOr<StallFigures> MeasureSnapshotStall(const std::string& work_dir,
+                                                  const SiteShape& shape, uint32_t seed) {
+  const std::string snap_dir = (fs::path(work_dir) / "stall-snapshots").string();
+  if (absl::Status s = FreshDir(snap_dir); !s.ok()) return s;
+  auto memory_log = std::make_unique<services::MemoryEventLog>();
+  StallFigures f;
+  {
+    SiteGen gen(shape, seed);
+    engine::ManualClock clock(absl::Now() - absl::Minutes(1));
+    engine::Engine engine(&clock);
+    MixDriver driver(&gen, &clock);
+    LogWriter writer(memory_log.get());
+    if (absl::Status s = driver.Populate(engine, [&](const engine::Outcome& o) {
+          writer.Add(o.events);
+        });
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = writer.Wait(); !s.ok()) return s;
+    absl::StatusOr<engine::Stats> stats = engine.GetStats("", "");
+    if (stats.ok()) f.open_requests = stats->site.open;
+  }
+
+  services::SnapshotStore store(snap_dir, journal::PosixFileSystem(), 2);
+  services::SnapshotterOptions snap_options;
+  snap_options.every_events = 0;
+  snap_options.every = absl::ZeroDuration();
+  services::Snapshotter snapshotter(&store, snap_options);
+  absl::Status primed;
+  services::ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.log = std::move(memory_log);
+  // No timers: the post-recovery sweep and offer expiries would keep the
+  // engine thread busy and hide what the snapshot costs it.
+  options.run_timers = false;
+  options.on_recovered = [&](const engine::Engine& recovered) {
+    primed = snapshotter.Prime(recovered.ExportImage());
+  };
+  options.on_event = [&snapshotter](const v1::Event& e) { snapshotter.Follow(e); };
+  absl::StatusOr<std::unique_ptr<services::Server>> server =
+      services::Server::Start(std::move(options));
+  if (!server.ok()) return server.status();
+  if (!primed.ok()) return primed;
+  snapshotter.Start();
+
+  // Probes: an empty task posted to the engine thread; its delay is how
+  // long the engine thread could not run.
+  services::EngineRunner& runner = (*server)->runner();
+  auto probe = [&runner]() {
+    const Steady::time_point posted = Steady::now();
+    Steady::time_point ran;
+    runner.RunOnEngineThread([&ran] { ran = Steady::now(); });
+    return Ms(ran - posted);
+  };
+  const absl::Time idle_until = absl::Now() + absl::Milliseconds(500);
+  while (absl::Now() < idle_until) {
+    f.idle_max_ms = std::max(f.idle_max_ms, probe());
+    absl::SleepFor(absl::Microseconds(100));
+  }
+  std::atomic<bool> done{false};
+  absl::Status snap_status;
+  const Steady::time_point snap_start = Steady::now();
+  std::thread taker([&] {
+    snap_status = snapshotter.SnapshotNow();
+    f.snapshot_s = std::chrono::duration<double>(Steady::now() - snap_start).count();
+    done.store(true);
+  });
+  while (!done.load()) {
+    f.stall_ms = std::max(f.stall_ms, probe());
+    ++f.probes;
+    absl::SleepFor(absl::Microseconds(100));
+  }
+  taker.join();
+  (*server)->Shutdown(absl::Seconds(2));
+  std::error_code error;
+  fs::remove_all(snap_dir, error);
+  if (!snap_status.ok()) return snap_status;
+  return f;
+}
+
+absl::StatusOr<RestartFigures> MeasureRestart(const std::string& dispatchd,
+                                              const std::string& work_dir,
+                                              const SiteShape& shape, uint64_t events,
+                                              uint64_t tail, uint32_t seed, bool keep) {
+  const std::string data_dir = (fs::path(work_dir) / "restart").string();
+  const std::string side = (fs::path(work_dir) / "restart-snapshots").string();
+  if (absl::Status s = FreshDir(data_dir); !s.ok()) return s;
+  if (absl::Status s = FreshDir(side); !s.ok()) return s;
+  RestartFigures f;
+  {
+    absl::StatusOr<std::unique_ptr<services::JournalEventLog>> log = OpenJournalLog(data_dir);
+    if (!log.ok()) return log.status();
+    SiteGen gen(shape, seed);
+    engine::ManualClock clock(absl::Now() - absl::Hours(24 * 30));
+    engine::Engine engine(&clock);
+    MixDriver driver(&gen, &clock);
+    LogWriter writer(log->get());
+    auto sink = [&](const engine::Outcome& o) { writer.Add(o.events); };
+    if (absl::Status s = driver.Populate(engine, sink); !s.ok()) return s;
+    const uint64_t snapshot_at = events > tail ? events - tail : 0;
+    bool snapped = false;
+    uint64_t snap_seq = 0;
+    while (engine.last_sequence() < events) {
+      if (!snapped && engine.last_sequence() >= snapshot_at) {
+        services::SnapshotStore store(side, journal::PosixFileSystem(), 1);
+        if (absl::Status s = store.Write(engine.last_sequence(), engine.ExportImage()); !s.ok()) {
+          return s;
+        }
+        snap_seq = engine.last_sequence();
+        snapped = true;
+      }
+      absl::StatusOr<engine::Outcome> out = engine.Handle(driver.Next(engine));
+      if (out.ok()) sink(*out);
+      driver.Saw(out);
+    }
+    if (!snapped) {
+      return absl::FailedPreconditionError("restart: the site alone passed the snapshot point");
+    }
+    if (absl::Status s = writer.Wait(); !s.ok()) return s;
+    f.events = engine.last_sequence();
+    f.tail = f.events - snap_seq;
+  }
+  auto start_once = [&](double* seconds) -> absl::Status {
+    const absl::Time t0 = absl::Now();
+    absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(
+        dispatchd, {"--listen=127.0.0.1:0", "--log_events=false",
+                    absl::StrCat("--data_dir=", data_dir), "--snapshot_every_events=0",
+                    "--snapshot_every_minutes=0"});
+    if (!child.ok()) return child.status();
+    if (!(*child)->LineWith("dispatchd listening on ", absl::Minutes(10))) {
+      return absl::UnavailableError("restart: dispatchd did not come up on the journal");
+    }
+    *seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+    (*child)->Stop(SIGTERM);
+    return absl::OkStatus();
+  };
+  // A started daemon appends (its first Tick fires what fell due), so the
+  // second start gets the journal exactly as written here.
+  std::error_code error;
+  const fs::path journal = fs::path(data_dir) / "journal";
+  const fs::path pristine = fs::path(work_dir) / "restart-journal";
+  fs::remove_all(pristine, error);
+  fs::copy(journal, pristine, fs::copy_options::recursive, error);
+  if (error) return absl::UnavailableError("restart: cannot copy the journal aside");
+  if (absl::Status s = start_once(&f.full_s); !s.ok()) return s;
+  fs::remove_all(journal, error);
+  fs::rename(pristine, journal, error);
+  const fs::path snapshots = fs::path(data_dir) / "snapshots";
+  fs::remove_all(snapshots, error);
+  fs::rename(side, snapshots, error);
+  if (error) return absl::UnavailableError("restart: cannot move the snapshot in place");
+  if (absl::Status s = start_once(&f.snapshot_s); !s.ok()) return s;
+  f.replay_events_per_s = static_cast<double>(f.events) / std::max(f.full_s, 1e-9);
+  f.ratio = f.snapshot_s / std::max(f.full_s, 1e-9);
+  if (!keep) fs::remove_all(data_dir, error);
+  return f;
+}
+
+}  // namespace dispatchd::bench
