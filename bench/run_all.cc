@@ -191,6 +191,10 @@ void ServerPhases(const Sizes& s, const std::string& dispatchd, const std::strin
                     s.duration);
     if (!p.ok()) {
       r.Error("push", p.status());
+    } else if (p->pushes == 0) {  // No sample is not a pass.
+      r.Error("push", absl::InternalError(absl::StrCat(
+                          "no offer reached a technician's stream in the measured window (load ",
+                          static_cast<int64_t>(p->load.qps), "/s)")));
     } else {
       r.Set("push_p99_ms", p->p99_ms);
       r.Detail("push_p50_ms", p->p50_ms);

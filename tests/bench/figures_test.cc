@@ -72,7 +72,8 @@ TEST(FiguresTest, RunAllQuickWritesEveryFigureOfTheIssue) {
         "rpc_tax_ratio_c64", "group_commit_ratio_c1", "group_commit_ratio_c16",
         "group_commit_ratio_c64", "group_commit_ratio_c256", "durable_p50_ratio_c1",
         "open_loop_p99_ratio", "replay_vs_apply_ratio", "snapshot_restart_ratio",
-        "snapshot_stall_ms", "bytes_per_request", "bytes_per_technician", "push_p99_ms"}) {
+        "snapshot_stall_ms", "bytes_per_request", "bytes_per_technician", "push_p99_ms",
+        "flood_p99_ratio"}) {
     EXPECT_THAT(json, ::testing::HasSubstr(absl::StrCat("\"", key, "\": ")));
     EXPECT_THAT(json, ::testing::Not(::testing::HasSubstr(absl::StrCat("\"", key, "\": null"))));
   }
