@@ -60,6 +60,11 @@ class Daemon {
       `--listen=${listen}`, `--data_dir=${this.dataDir}`, `--tokens_file=${this.tokensFile}`,
       '--log_events=false',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A failing run must not leave a daemon behind.
+    const proc = this.proc;
+    process.on('exit', () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
     let stderr = '';
     this.proc.stderr.on('data', (d) => { stderr += d; });
