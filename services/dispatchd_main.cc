@@ -57,7 +57,8 @@ ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA: require client certificates it signed (mutual TLS)");
 ABSL_FLAG(uint64_t, max_pending_calls, 20000,
           "Calls waiting for the engine beyond which new ones get RESOURCE_EXHAUSTED");
-ABSL_FLAG(int, max_streams_per_connection, 32, "Concurrent calls one connection may have open");
+ABSL_FLAG(int, max_streams_per_connection, 1024,
+          "Concurrent calls one connection may have open (a gateway may carry many technicians)");
 ABSL_FLAG(bool, discard_after_corruption, false,
           "If the journal is damaged in the middle, start anyway, keeping only the "
           "records before the damage (the rest is moved aside, not deleted)");

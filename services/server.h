@@ -58,7 +58,7 @@ struct ServerOptions {
   // Transport security; nullptr: plaintext (see TlsCredentialsFromFiles).
   std::shared_ptr<grpc::ServerCredentials> credentials;
   // Streams one connection may have open at once (HTTP/2 concurrent streams).
-  int max_streams_per_connection = 32;
+  int max_streams_per_connection = 1024;
   // Calls waiting for the engine before new ones get RESOURCE_EXHAUSTED,
   // and how long one may wait in the queue (see EngineRunner::Options).
   size_t max_pending_calls = 20000;

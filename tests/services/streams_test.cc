@@ -73,6 +73,20 @@ TEST_F(StreamsTest, ReconnectingTechnicianGetsSnapshotOfOpenWork) {
   EXPECT_FALSE(watcher->Next(absl::Milliseconds(200)).has_value()) << "duplicate update";
 }
 
+// One connection may carry many streams: a gateway (or a test harness)
+// multiplexes hundreds of technicians. With a cap of 32 streams per
+// connection, the 33rd watch never started.
+TEST_F(StreamsTest, OneConnectionCarriesHundredsOfStreams) {
+  SetUpCampus();
+  std::vector<std::unique_ptr<EventWatcher>> watchers;
+  for (int i = 0; i < 200; ++i) watchers.push_back(WatchEvents(1));
+  for (auto& w : watchers) {
+    std::optional<v1::Event> first = w->Next(absl::Seconds(10));
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->sequence(), 1u);
+  }
+}
+
 TEST_F(StreamsTest, WatchEventsReplaysFromASequenceThenGoesLive) {
   SetUpCampus(/*start_shifts=*/false);  // 5 events.
   for (int i = 0; i < 5; ++i) AdjustStock(1);
