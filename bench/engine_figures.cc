@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "bench/loadgen.h"
 #include "bench/naive_matcher.h"
 
 namespace dispatchd::bench {
@@ -34,10 +35,8 @@ double HeapBytes() { return static_cast<double>(mallinfo2().uordblks); }
 }  // namespace
 
 double QuantileOf(std::vector<double>& v, double q) {
-  if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
+  return Quantile(v, q);
 }
 
 absl::StatusOr<MixFigures> MeasureMix(const SiteShape& shape, uint64_t commands,
