@@ -237,6 +237,7 @@ absl::Status Engine::State::On(const ev::WorkCompleted& e, absl::Time t) {
     x.pub.completion_notes = e.notes;
     x.pub.reserved.clear();  // What MaterialsConsumed left goes back.
   });
+  TakeOffDeliveries(*r);  // Off the deliveries that have not left.
   FreeTech(*tech, t);
   return absl::OkStatus();
 }

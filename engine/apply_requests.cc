@@ -84,6 +84,7 @@ absl::Status Engine::State::On(const ev::RequestCancelled& e, absl::Time t) {
     x.pub.reserved.clear();  // Released to the depots.
     x.pub.awaiting_stock = false;
   });
+  TakeOffDeliveries(*r);  // Off the deliveries that have not left.
   return absl::OkStatus();
 }
 

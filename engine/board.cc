@@ -113,6 +113,7 @@ absl::StatusOr<Explanation> Engine::State::Explain(std::string_view request_id) 
     e.waiting_reason = absl::StrCat("scheduled: enters dispatch at ",
                                     ClockText(*r->pub.spec.not_before));
   }
+  e.deliveries = DeliveryNotes(*r);
   return e;
 }
 

@@ -147,6 +147,12 @@ std::vector<Shortage> Engine::ListShortages(std::string_view zone_id) const {
 std::vector<const Request*> Engine::GetAssetHistory(std::string_view asset_tag) const {
   return state_->AssetHistory(asset_tag);
 }
+std::vector<const Delivery*> Engine::ListDeliveries(const DeliveryFilter& filter) const {
+  return state_->ListDeliveries(filter);
+}
+const Delivery* Engine::FindDelivery(std::string_view delivery_id) const {
+  return state_->FindDelivery(delivery_id);
+}
 std::optional<uint32_t> Engine::TravelMinutes(std::string_view from_zone,
                                               std::string_view to_zone) const {
   return state_->TravelMinutes(from_zone, to_zone);

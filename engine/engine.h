@@ -63,6 +63,16 @@ struct RequestFilter {
   std::optional<Urgency> urgency;      // Empty: any (effective urgency).
 };
 
+// Departed deliveries kept for ListDeliveries, newest departures; older
+// ones are dropped from state (their ids stay on the requests).
+inline constexpr size_t kKeptDepartedDeliveries = 1000;
+
+struct DeliveryFilter {
+  std::string zone_id;                 // Destination zone; empty: any.
+  std::string location;                // Destination building; empty: any.
+  std::optional<DeliveryState> state;  // Empty: open and departed.
+};
+
 struct RequestPage {
   std::vector<const Request*> requests;  // In request id order.
   std::string next_page_token;           // Empty on the last page.
@@ -87,6 +97,9 @@ struct Explanation {
   const Request* request = nullptr;
   // For a waiting request, why no one has it yet, in words.
   std::string waiting_reason;
+  // One line per delivery carrying its materials: which, from where, open
+  // or departed, and what it was merged with (see README, Deliveries).
+  std::vector<std::string> deliveries;
 };
 
 struct Kpis {
@@ -199,6 +212,11 @@ class Engine {
   // who (technician_id), when (completed_at), what (spec), materials
   // (materials_used) and outcome (resolved, completion_notes).
   std::vector<const Request*> GetAssetHistory(std::string_view asset_tag) const;
+  // Open deliveries and the most recently departed ones (the engine keeps
+  // the last kKeptDepartedDeliveries), by delivery id.
+  std::vector<const Delivery*> ListDeliveries(const DeliveryFilter& filter) const;
+  // nullptr if unknown, or departed and no longer kept.
+  const Delivery* FindDelivery(std::string_view delivery_id) const;
   // Travel minutes between two known zones over the neighbour graph;
   // nullopt if either is unknown or they are not connected.
   std::optional<uint32_t> TravelMinutes(std::string_view from_zone,

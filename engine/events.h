@@ -276,6 +276,31 @@ struct RequestsBundled {
   friend bool operator==(const RequestsBundled&, const RequestsBundled&) = default;
 };
 
+// Deliveries (see README, Deliveries): the lines `request_id` just
+// reserved at depot `depot_zone_id` ride delivery `delivery_id` to the
+// job's zone and location. `opens`: a new delivery, leaving at
+// `departs_at` (the window's end, or now); otherwise it joins that open
+// delivery (same depot and place, window not over, total still small) and
+// `departs_at` repeats the delivery's. `reason` says which and why.
+struct DeliveryPlanned {
+  std::string request_id;
+  std::string delivery_id;
+  std::string depot_zone_id;
+  std::vector<MaterialLine> lines;
+  bool opens = false;
+  absl::Time departs_at;
+  std::string reason;
+  friend bool operator==(const DeliveryPlanned&, const DeliveryPlanned&) = default;
+};
+
+// A delivery left its depot: its window closed (on Tick at departs_at),
+// or at once (not small, merging off, emergency materials, no location).
+struct DeliveryDeparted {
+  std::string delivery_id;
+  std::string reason;
+  friend bool operator==(const DeliveryDeparted&, const DeliveryDeparted&) = default;
+};
+
 }  // namespace dispatchd::engine::ev
 
 namespace dispatchd::engine {
@@ -292,7 +317,7 @@ using EventKind =
                  ev::AlertResolved, ev::MaterialsReserved, ev::MaterialsAwaited,
                  ev::MaterialsConsumed, ev::RequestPreempted,
                  ev::ZoneSurgeStarted, ev::ZoneSurgeEnded, ev::ShiftRequested,
-                 ev::RequestsBundled>;
+                 ev::RequestsBundled, ev::DeliveryPlanned, ev::DeliveryDeparted>;
 
 // One change of state. Sequences start at 1 and have no gaps.
 struct Event {

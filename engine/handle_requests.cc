@@ -177,8 +177,7 @@ absl::Status Engine::State::Do(const cmd::RaiseAlert& c) {
     std::vector<MaterialLine> missing;
     std::vector<Reservation> backup = PlanMaterials(lead, &missing);
     if (missing.empty()) {
-      Emit(ev::MaterialsReserved{id, std::move(backup),
-                                 absl::StrCat("backup materials for ", c.kind)});
+      ReserveMaterials(lead, std::move(backup), absl::StrCat("backup materials for ", c.kind));
     }
   }
   const std::vector<uint32_t> crew = OpenCrew(lead);

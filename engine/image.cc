@@ -82,6 +82,9 @@ StateImage Engine::State::Export() const {
   for (const ZoneRec& z : zones_) {
     if (z.surge) image.surge_zones.push_back(z.pub.zone_id);
   }
+  image.last_delivery_number = last_delivery_number_;
+  image.deliveries.reserve(deliveries_.size());
+  for (const auto& [number, d] : deliveries_) image.deliveries.push_back(d);
   return image;
 }
 
@@ -108,6 +111,7 @@ absl::Status Engine::State::Load(const StateImage& image) {
   }
   surge_dirty_.clear();  // The exporter had settled surge after its last command.
   graph_dirty_ = true;
+  RETURN_IF_ERROR(LoadDeliveries(image));
   return CheckReserved(image.stock);
 }
 
@@ -132,7 +136,8 @@ absl::Status Engine::State::LoadHeader(const StateImage& image) {
   if (image.last_sequence == 0 &&
       (!image.skills.empty() || !image.zones.empty() || !image.technicians.empty() ||
        !image.requests.empty() || !image.stock.empty() || !image.alerts.empty() ||
-       !image.surge_zones.empty() ||
+       !image.surge_zones.empty() || !image.deliveries.empty() ||
+       image.last_delivery_number != 0 ||
        image.sweep_pending || image.last_event_time != absl::UnixEpoch() ||
        image.policy != Policy{})) {
     return Corrupt("last_sequence is 0 but the image holds state");

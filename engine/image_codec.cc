@@ -190,6 +190,8 @@ void PutPolicy(Writer& w, const Policy& p) {
     PutSkills(w, plan.required_skills);
     PutMaterials(w, plan.backup_materials);
   });
+  w.U32(p.small_delivery_max_units);
+  w.U32(p.delivery_merge_minutes);
 }
 
 void PutZone(Writer& w, const Zone& z) {
@@ -289,6 +291,24 @@ void PutRequest(Writer& w, const RequestImage& image, bool live) {
   w.Enum(image.submitted_urgency);
   w.Time(image.aging_base);
   w.OptTime(live ? image.reevaluate_at : std::nullopt);
+  w.List(r.delivery_ids, [&](const std::string& id) { w.Str(id); });
+}
+
+void PutDelivery(Writer& w, const Delivery& d) {
+  w.Str(d.delivery_id);
+  w.Str(d.depot_zone_id);
+  w.Str(d.zone_id);
+  w.Str(d.location);
+  w.Enum(d.state);
+  w.Time(d.opened_at);
+  w.Time(d.departs_at);
+  w.OptTime(d.departed_at);
+  w.Str(d.departure_reason);
+  w.List(d.shipments, [&](const DeliveryShipment& s) {
+    w.Str(s.request_id);
+    PutMaterials(w, s.lines);
+    w.Str(s.reason);
+  });
 }
 
 // --- Decoding: the mirror image, field for field. ---
@@ -333,6 +353,8 @@ Policy GetPolicy(Reader& r) {
     plan.backup_materials = GetMaterials(r);
     return plan;
   });
+  p.small_delivery_max_units = r.U32();
+  p.delivery_merge_minutes = r.U32();
   return p;
 }
 
@@ -448,7 +470,29 @@ RequestImage GetRequest(Reader& r) {
   image.submitted_urgency = GetUrgency(r);
   image.aging_base = r.Time();
   image.reevaluate_at = r.OptTime();
+  q.delivery_ids = r.List<std::string>([&] { return r.Str(); });
   return image;
+}
+
+Delivery GetDelivery(Reader& r) {
+  Delivery d;
+  d.delivery_id = r.Str();
+  d.depot_zone_id = r.Str();
+  d.zone_id = r.Str();
+  d.location = r.Str();
+  d.state = r.Enum<DeliveryState>(1, 2);
+  d.opened_at = r.Time();
+  d.departs_at = r.Time();
+  d.departed_at = r.OptTime();
+  d.departure_reason = r.Str();
+  d.shipments = r.List<DeliveryShipment>([&] {
+    DeliveryShipment s;
+    s.request_id = r.Str();
+    s.lines = GetMaterials(r);
+    s.reason = r.Str();
+    return s;
+  });
+  return d;
 }
 
 uint64_t Fnv1a64(std::string_view bytes) {
@@ -491,6 +535,8 @@ std::string Encode(const StateImage& image, bool live) {
     w.Bool(a.resolved);
   });
   w.List(image.surge_zones, [&](const std::string& z) { w.Str(z); });
+  w.U32(image.last_delivery_number);
+  w.List(image.deliveries, [&](const Delivery& d) { PutDelivery(w, d); });
   return std::move(w).Finish();
 }
 
@@ -530,6 +576,8 @@ absl::StatusOr<StateImage> DecodeImageCanonical(std::string_view bytes) {
     return a;
   });
   image.surge_zones = r.List<std::string>([&] { return r.Str(); });
+  image.last_delivery_number = r.U32();
+  image.deliveries = r.List<Delivery>([&] { return GetDelivery(r); });
   if (r.ok() && r.remaining() != 0) r.Fail("trailing bytes after the image");
   if (!r.ok()) return r.status();
   return image;

@@ -14,7 +14,8 @@
 // first, then key departments, then oldest, without overtaking: a waiter
 // still short of that sku keeps the later ones waiting. An emergency never
 // waits: short, it goes ahead unreserved (its shortage listed); its plan's
-// backup materials are reserved the moment it is raised.
+// backup materials are reserved the moment it is raised. Every reservation
+// then travels on deliveries (deliveries.cc).
 #include <algorithm>
 #include <tuple>
 #include <utility>
@@ -114,7 +115,7 @@ bool Engine::State::SecureMaterials(ReqRec& r) {
   std::vector<MaterialLine> missing;
   std::vector<Reservation> plan = PlanMaterials(r, &missing);
   if (missing.empty()) {
-    Emit(ev::MaterialsReserved{r.pub.request_id, std::move(plan), "reserved at assignment"});
+    ReserveMaterials(r, std::move(plan), "reserved at assignment");
     return false;
   }
   // An emergency never waits for stock: it goes ahead, its shortage listed.
@@ -139,8 +140,7 @@ void Engine::State::ServeStockWaiters(const std::string& sku) {
       if (short_here) break;  // No overtaking on this sku.
       continue;
     }
-    Emit(ev::MaterialsReserved{r.pub.request_id, std::move(plan),
-                               absl::StrCat("stock of ", sku, " arrived")});
+    ReserveMaterials(r, std::move(plan), absl::StrCat("stock of ", sku, " arrived"));
     TechRec& t = techs_[r.tech];
     if (t.pub.state != TechnicianState::kAvailable) continue;  // Resumes later.
     Decision d = OverrideDecision(r, t, "materials reserved");

@@ -114,6 +114,12 @@ struct Policy {
   // Per alert kind, kinds distinct. A kind without a plan gets a crew of
   // RaiseAlert.crew_size and the built-in skills for the kind.
   std::vector<EmergencyPlan> emergency_plans;
+  // Deliveries (see README, Deliveries): a shipment of at most this many
+  // units is small, and small ones to one building merge (1..10000).
+  uint32_t small_delivery_max_units = 10;
+  // How long an open delivery waits for others to the same building,
+  // minutes (0..1440); 0 turns merging off (every delivery leaves at once).
+  uint32_t delivery_merge_minutes = 30;
   friend bool operator==(const Policy&, const Policy&) = default;
 
   uint32_t SlaMinutes(Urgency u) const;
@@ -202,6 +208,10 @@ struct Request {
   // emergency lists its crew members' requests (crew_size - 1 of them).
   std::string crew_of;
   std::vector<std::string> crew_request_ids;
+  // Deliveries carrying this job's reserved materials, one per depot, in
+  // the order they were planned (see README, Deliveries). A cancelled or
+  // completed job comes off a delivery that has not left.
+  std::vector<std::string> delivery_ids;
 };
 
 // A technician as the engine holds it.
@@ -230,6 +240,37 @@ struct Shortage {
   std::string sku;
   uint32_t needed = 0;
   int64_t on_hand = 0;  // Free units (on hand, not reserved) across all depots.
+};
+
+enum class DeliveryState : uint8_t {
+  kOpen = 1,      // Waiting for its window to close.
+  kDeparted = 2,  // Left the depot; kept as recent history.
+};
+
+// One job's lines on a delivery, and why they joined it.
+struct DeliveryShipment {
+  std::string request_id;
+  std::vector<MaterialLine> lines;
+  std::string reason;  // e.g. "merged with R-000012: same building, within 30 min".
+  friend bool operator==(const DeliveryShipment&, const DeliveryShipment&) = default;
+};
+
+// Materials going from one depot to one place (zone and location, the
+// building) in one trip: one job's shipment, or several small ones merged.
+struct Delivery {
+  std::string delivery_id;  // "D-000001", in the order deliveries open.
+  std::string depot_zone_id;
+  std::string zone_id;   // Destination zone.
+  std::string location;  // Destination building (the jobs' location).
+  DeliveryState state = DeliveryState::kOpen;
+  absl::Time opened_at;
+  absl::Time departs_at;  // Window end; opened_at when it left at once.
+  std::optional<absl::Time> departed_at;
+  std::string departure_reason;  // Set when departed.
+  std::vector<DeliveryShipment> shipments;  // In the order they joined.
+  friend bool operator==(const Delivery&, const Delivery&) = default;
+
+  uint32_t Units() const;
 };
 
 }  // namespace dispatchd::engine

@@ -52,7 +52,10 @@ namespace dispatchd::engine {
 // crew_request_ids are derived, not encoded); stock levels carry their
 // reserved units; policy carries emergency plans.
 // 3: policy carries on_call_technician_ids; zones in surge are listed.
-inline constexpr uint32_t kImageFormatVersion = 3;
+// 4: policy carries small_delivery_max_units and delivery_merge_minutes;
+// requests carry delivery_ids; deliveries (open and kept departed) and the
+// last delivery number are listed.
+inline constexpr uint32_t kImageFormatVersion = 4;
 
 struct TechnicianImage {
   Technician technician;  // The public record, whole.
@@ -103,6 +106,10 @@ struct StateImage {
   std::vector<StockLevel> stock;
   std::vector<AlertImage> alerts;            // By dedupe key.
   std::vector<std::string> surge_zones;      // Zones in surge, creation order.
+  // Deliveries: the number of the last one opened (ids are never reused),
+  // then the open ones and the departed ones still kept, by number.
+  uint32_t last_delivery_number = 0;
+  std::vector<Delivery> deliveries;
 };
 
 // The canonical encoding of `image` (format above). Two images encode to

@@ -4,8 +4,11 @@
 // the time a request's aging started, so a policy change needs no re-key:
 // due = aging base + policy.aging_promote_minutes.
 //
+// Deliveries waiting for their merge window to close are kept apart too
+// (Engine::State::departures_, by departs_at).
+//
 // Tick fires everything due at the clock's now, earliest first; at equal
-// times: expiries, windows, aging, then re-evaluations.
+// times: expiries, windows, aging, re-evaluations, then departures.
 #include <algorithm>
 #include <vector>
 
@@ -15,8 +18,10 @@
 namespace dispatchd::engine {
 namespace {
 
-// Aging fires between windows (1) and re-evaluations (2) at equal times.
+// Aging fires between windows (1) and re-evaluations (2) at equal times;
+// departures after everything else.
 constexpr int kAgingOrder = 2;
+constexpr int kDepartureOrder = 4;
 int Order(internal::TimerKind k) {
   return k == internal::TimerKind::kReevaluate ? 3 : static_cast<int>(k);
 }
@@ -33,6 +38,10 @@ std::optional<absl::Time> Engine::State::NextTimer() const {
   if (!timers_.empty() && (!next || timers_.begin()->at < *next)) {
     next = timers_.begin()->at;
   }
+  if (const std::optional<absl::Time> departure = DepartureDue();
+      departure && (!next || *departure < *next)) {
+    next = departure;
+  }
   if (sweep_pending_ && queued_total_ > 0 && (!next || last_event_time_ < *next)) {
     next = last_event_time_;  // Due now: re-evaluate after a replay.
   }
@@ -40,19 +49,30 @@ std::optional<absl::Time> Engine::State::NextTimer() const {
 }
 
 absl::Status Engine::State::Do(const cmd::Tick&) {
+  enum class Due { kNone, kTimer, kAging, kDeparture };
   for (;;) {
-    const std::optional<absl::Time> aging = AgingDue();
-    const bool timer_due = !timers_.empty() && timers_.begin()->at <= now_;
-    const bool aging_due = aging && *aging <= now_;
-    if (!timer_due && !aging_due) break;
-    const bool timer_first =
-        timer_due && (!aging_due ||
-                      std::make_pair(timers_.begin()->at, Order(timers_.begin()->kind)) <
-                          std::make_pair(*aging, kAgingOrder));
-    if (timer_first) {
+    // The earliest due of the three sources, by (time, order).
+    Due due = Due::kNone;
+    std::pair<absl::Time, int> first;
+    auto consider = [&](std::optional<absl::Time> at, int order, Due which) {
+      if (!at || *at > now_) return;
+      if (due == Due::kNone || std::make_pair(*at, order) < first) {
+        due = which;
+        first = {*at, order};
+      }
+    };
+    if (!timers_.empty()) {
+      consider(timers_.begin()->at, Order(timers_.begin()->kind), Due::kTimer);
+    }
+    consider(AgingDue(), kAgingOrder, Due::kAging);
+    consider(DepartureDue(), kDepartureOrder, Due::kDeparture);
+    if (due == Due::kNone) break;
+    if (due == Due::kTimer) {
       FireTimer(*timers_.begin());
-    } else {
+    } else if (due == Due::kAging) {
       PromoteAged(ByNumber(aging_.begin()->second));
+    } else {
+      DepartFirstDue();
     }
   }
   if (sweep_pending_) {

@@ -140,6 +140,12 @@ absl::Status CheckPolicy(const Policy& p) {
   if (p.max_preemptions_per_job > 100) {
     return Invalid("policy.max_preemptions_per_job", "must be 0..100");
   }
+  if (p.small_delivery_max_units < 1 || p.small_delivery_max_units > 10000) {
+    return Invalid("policy.small_delivery_max_units", "must be 1..10000");
+  }
+  if (p.delivery_merge_minutes > 24 * 60) {
+    return Invalid("policy.delivery_merge_minutes", "must be 0..1440 (0: merging off)");
+  }
   if (p.emergency_plans.size() > 100) {
     return Invalid("policy.emergency_plans", "more than 100 plans");
   }

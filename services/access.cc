@@ -44,6 +44,9 @@ const absl::flat_hash_map<std::string, unsigned>& MethodRoles() {
       {"/dispatch.v1.InventoryService/AdjustStock", kD},
       {"/dispatch.v1.InventoryService/GetStock", kD},
       {"/dispatch.v1.InventoryService/ListShortages", kD},
+      // Site-wide logistics: a technician sees their own jobs' deliveries
+      // on the request (delivery_ids), not the depot's whole schedule.
+      {"/dispatch.v1.InventoryService/ListDeliveries", kD},
       {"/dispatch.v1.RequestService/SubmitRequest", kD},
       {"/dispatch.v1.RequestService/GetRequest", kD},
       {"/dispatch.v1.RequestService/ListRequests", kD},

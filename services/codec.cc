@@ -1,5 +1,6 @@
 #include "services/codec.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
@@ -107,6 +108,8 @@ void PolicyToProto(const engine::Policy& policy, v1::Policy* out) {
   out->set_preemption_enabled(policy.preemption_enabled);
   out->set_max_preemptions_per_job(policy.max_preemptions_per_job);
   out->set_bundling_enabled(policy.bundling_enabled);
+  out->set_small_delivery_max_units(policy.small_delivery_max_units);
+  out->set_delivery_merge_minutes(policy.delivery_merge_minutes);
   for (const std::string& id : policy.on_call_technician_ids) out->add_on_call_technician_ids(id);
   for (const engine::EmergencyPlan& plan : policy.emergency_plans) {
     v1::EmergencyPlan* p = out->add_emergency_plans();
@@ -186,6 +189,54 @@ void RequestToProto(const engine::Request& r, v1::Request* out) {
   out->set_preempted_by(r.preempted_by);
   out->set_crew_of(r.crew_of);
   for (const std::string& id : r.crew_request_ids) out->add_crew_request_ids(id);
+  for (const std::string& id : r.delivery_ids) out->add_delivery_ids(id);
+}
+
+void DeliveryToProto(const engine::Delivery& d, v1::Delivery* out) {
+  out->set_delivery_id(d.delivery_id);
+  out->set_depot_zone_id(d.depot_zone_id);
+  out->set_zone_id(d.zone_id);
+  out->set_location(d.location);
+  out->set_state(d.state == engine::DeliveryState::kOpen ? v1::DELIVERY_STATE_OPEN
+                                                         : v1::DELIVERY_STATE_DEPARTED);
+  TimeToProto(d.opened_at, out->mutable_opened_at());
+  TimeToProto(d.departs_at, out->mutable_departs_at());
+  if (d.departed_at) TimeToProto(*d.departed_at, out->mutable_departed_at());
+  out->set_departure_reason(d.departure_reason);
+  std::vector<engine::MaterialLine> totals;  // Per sku, first appearance first.
+  for (const engine::DeliveryShipment& s : d.shipments) {
+    v1::DeliveryShipment* p = out->add_shipments();
+    p->set_request_id(s.request_id);
+    MaterialsToProto(s.lines, p->mutable_lines());
+    p->set_reason(s.reason);
+    out->add_request_ids(s.request_id);
+    for (const engine::MaterialLine& m : s.lines) {
+      auto it = std::find_if(totals.begin(), totals.end(),
+                             [&](const engine::MaterialLine& t) { return t.sku == m.sku; });
+      if (it == totals.end()) {
+        totals.push_back(m);
+      } else {
+        it->quantity += m.quantity;
+      }
+    }
+  }
+  MaterialsToProto(totals, out->mutable_lines());
+  out->set_units(d.Units());
+}
+
+absl::StatusOr<std::optional<engine::DeliveryState>> DeliveryStateFilterFromProto(
+    v1::DeliveryState state) {
+  switch (state) {
+    case v1::DELIVERY_STATE_UNSPECIFIED:
+      return std::optional<engine::DeliveryState>();
+    case v1::DELIVERY_STATE_OPEN:
+      return std::optional<engine::DeliveryState>(engine::DeliveryState::kOpen);
+    case v1::DELIVERY_STATE_DEPARTED:
+      return std::optional<engine::DeliveryState>(engine::DeliveryState::kDeparted);
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("state: unknown delivery state ",
+                                                     static_cast<int>(state)));
+  }
 }
 
 void ReservationsToProto(const std::vector<engine::Reservation>& lines,
@@ -306,6 +357,11 @@ engine::Policy PolicyFromProto(const v1::Policy& p) {
   out.preemption_enabled = p.preemption_enabled();
   out.max_preemptions_per_job = p.max_preemptions_per_job();
   out.bundling_enabled = p.bundling_enabled();
+  // Unset (a policy written before deliveries merged): the defaults.
+  if (p.has_small_delivery_max_units()) {
+    out.small_delivery_max_units = p.small_delivery_max_units();
+  }
+  if (p.has_delivery_merge_minutes()) out.delivery_merge_minutes = p.delivery_merge_minutes();
   out.on_call_technician_ids.assign(p.on_call_technician_ids().begin(),
                                     p.on_call_technician_ids().end());
   for (const v1::EmergencyPlan& plan : p.emergency_plans()) {

@@ -72,6 +72,8 @@ void RequestToProto(const engine::Request& request, v1::Request* out);
 void TechnicianToProto(const engine::Technician& tech, v1::Technician* out);
 void StockLevelToProto(const engine::StockLevel& level, v1::StockLevel* out);
 void ShortageToProto(const engine::Shortage& shortage, v1::Shortage* out);
+// Also fills the derived totals: lines per sku, request_ids, units.
+void DeliveryToProto(const engine::Delivery& delivery, v1::Delivery* out);
 void KpisToProto(const engine::Kpis& kpis, v1::Kpis* out);
 
 // --- Proto -> model (exact: no defaults filled in). ---
@@ -85,7 +87,13 @@ std::vector<engine::MaterialLine> MaterialsFromProto(
 std::vector<engine::Reservation> ReservationsFromProto(
     const google::protobuf::RepeatedPtrField<v1::Reservation>& lines);
 engine::Zone ZoneFromProto(const v1::Zone& zone);
+// The optional delivery knobs, when unset, take the engine's defaults (a
+// policy written before they existed keeps its meaning).
 engine::Policy PolicyFromProto(const v1::Policy& policy);
+// A ListDeliveries filter: unspecified is any state (nullopt); an unknown
+// value is INVALID_ARGUMENT.
+absl::StatusOr<std::optional<engine::DeliveryState>> DeliveryStateFilterFromProto(
+    v1::DeliveryState state);
 engine::Decision DecisionFromProto(const v1::Decision& decision);
 
 // The spec fields shared by SubmitRequestRequest and Request.

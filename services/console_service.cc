@@ -61,6 +61,7 @@ absl::Status FillExplanation(const EngineView& view, const std::string& request_
   if (HeldByTechnician(r.state)) resp->set_technician_id(r.technician_id);
   if (r.decision) DecisionToProto(*r.decision, resp->mutable_decision());
   resp->set_waiting_reason(x.waiting_reason);
+  for (const std::string& line : x.deliveries) resp->add_deliveries(line);
   return FillHistory(view, request_id, resp);
 }
 

@@ -143,6 +143,21 @@ struct KindToProto {
     p->set_technician_id(e.technician_id);
     p->set_reason(e.reason);
   }
+  void operator()(const ev::DeliveryPlanned& e) {
+    auto* p = out->mutable_delivery_planned();
+    p->set_request_id(e.request_id);
+    p->set_delivery_id(e.delivery_id);
+    p->set_depot_zone_id(e.depot_zone_id);
+    MaterialsToProto(e.lines, p->mutable_lines());
+    p->set_opens(e.opens);
+    TimeToProto(e.departs_at, p->mutable_departs_at());
+    p->set_reason(e.reason);
+  }
+  void operator()(const ev::DeliveryDeparted& e) {
+    auto* p = out->mutable_delivery_departed();
+    p->set_delivery_id(e.delivery_id);
+    p->set_reason(e.reason);
+  }
   void operator()(const ev::RequestPreempted& e) {
     auto* p = out->mutable_request_preempted();
     p->set_request_id(e.request_id);
@@ -361,6 +376,18 @@ absl::StatusOr<engine::EventKind> KindFromProto(const v1::Event& p) {
       return ev::RequestsBundled{m.request_id(), m.with_request_id(), m.technician_id(),
                                  m.reason()};
     }
+    case v1::Event::kDeliveryPlanned: {
+      const auto& m = p.delivery_planned();
+      ev::DeliveryPlanned e{m.request_id(), m.delivery_id(), m.depot_zone_id(),
+                            MaterialsFromProto(m.lines()), m.opens(), {}, m.reason()};
+      ASSIGN_OR_RETURN(e.departs_at,
+                       TimeFromProto(m.departs_at(), "delivery_planned.departs_at"));
+      return e;
+    }
+    case v1::Event::kDeliveryDeparted: {
+      const auto& m = p.delivery_departed();
+      return ev::DeliveryDeparted{m.delivery_id(), m.reason()};
+    }
     case v1::Event::kRequestPreempted: {
       const auto& m = p.request_preempted();
       return ev::RequestPreempted{m.request_id(), m.technician_id(), m.by_request_id(),
@@ -437,6 +464,7 @@ const std::string& RequestIdOf(const v1::Event& e) {
     case v1::Event::kRequestsBundled: return e.requests_bundled().request_id();
     case v1::Event::kMaterialsAwaited: return e.materials_awaited().request_id();
     case v1::Event::kMaterialsConsumed: return e.materials_consumed().request_id();
+    case v1::Event::kDeliveryPlanned: return e.delivery_planned().request_id();
     default: return *kNone;
   }
 }

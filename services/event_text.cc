@@ -208,6 +208,18 @@ std::string SiteText(const v1::Event& e) {
       return absl::StrCat(m.request_id(), " waits for stock: ", absl::StrJoin(lines, ", "),
                           " short");
     }
+    case v1::Event::kDeliveryPlanned: {
+      const auto& m = e.delivery_planned();
+      std::vector<std::string> lines;
+      for (const auto& l : m.lines()) lines.push_back(absl::StrCat(l.sku(), " x", l.quantity()));
+      return absl::StrCat(m.request_id(), m.opens() ? " opens " : " joins ", m.delivery_id(),
+                          " from ", m.depot_zone_id(), ": ", absl::StrJoin(lines, ", "),
+                          Because(m.reason()));
+    }
+    case v1::Event::kDeliveryDeparted: {
+      const auto& m = e.delivery_departed();
+      return absl::StrCat(m.delivery_id(), " departs", Because(m.reason()));
+    }
     case v1::Event::kMaterialsConsumed: {
       const auto& m = e.materials_consumed();
       return absl::StrCat(m.request_id(), " used ", ReservationText(m.lines()));

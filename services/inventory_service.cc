@@ -67,4 +67,24 @@ grpc::ServerUnaryReactor* InventoryServiceImpl::ListShortages(
       });
 }
 
+grpc::ServerUnaryReactor* InventoryServiceImpl::ListDeliveries(
+    grpc::CallbackServerContext* ctx, const v1::ListDeliveriesRequest* request,
+    v1::ListDeliveriesResponse* response) {
+  absl::StatusOr<std::optional<engine::DeliveryState>> state =
+      DeliveryStateFilterFromProto(request->state());
+  if (!state.ok()) return FinishNow(ctx, state.status());
+  engine::DeliveryFilter filter{request->zone_id(), request->location(), *state};
+  return RunQuery<v1::ListDeliveriesResponse>(
+      ctx, runner_, response,
+      [filter = std::move(filter)](const EngineView& view, v1::ListDeliveriesResponse* resp) {
+        if (absl::Status s = CheckZoneFilter(view.engine, filter.zone_id, "zone_id"); !s.ok()) {
+          return s;
+        }
+        for (const engine::Delivery* d : view.engine.ListDeliveries(filter)) {
+          DeliveryToProto(*d, resp->add_deliveries());
+        }
+        return absl::OkStatus();
+      });
+}
+
 }  // namespace dispatchd::services

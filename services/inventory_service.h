@@ -1,5 +1,5 @@
 // InventoryService: the materials depots. A thin adapter over
-// cmd::AdjustStock and the engine's stock queries.
+// cmd::AdjustStock and the engine's stock and delivery queries.
 //
 // Thread safety: thread-safe; methods run on gRPC threads.
 #ifndef DISPATCHD_SERVICES_INVENTORY_SERVICE_H_
@@ -24,6 +24,9 @@ class InventoryServiceImpl final : public ::dispatch::v1::InventoryService::Call
   grpc::ServerUnaryReactor* ListShortages(
       grpc::CallbackServerContext* ctx, const ::dispatch::v1::ListShortagesRequest* request,
       ::dispatch::v1::ListShortagesResponse* response) override;
+  grpc::ServerUnaryReactor* ListDeliveries(
+      grpc::CallbackServerContext* ctx, const ::dispatch::v1::ListDeliveriesRequest* request,
+      ::dispatch::v1::ListDeliveriesResponse* response) override;
 
  private:
   EngineRunner* const runner_;

@@ -1,5 +1,6 @@
 // dispatchctl's admin, inventory and alert commands: zones, policy, digest,
-// stock, alert raise / resolve, and journal verify (local, read-only).
+// stock, deliveries, alert raise / resolve, and journal verify (local,
+// read-only).
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -241,6 +242,42 @@ absl::Status Shortages(Invocation& inv) {
   return absl::OkStatus();
 }
 
+absl::Status Deliveries(Invocation& inv) {
+  v1::ListDeliveriesRequest req;
+  req.set_zone_id(inv.Get("zone"));
+  req.set_location(inv.Get("location"));
+  const std::string state = inv.Get("state");
+  if (state == "open") {
+    req.set_state(v1::DELIVERY_STATE_OPEN);
+  } else if (state == "departed") {
+    req.set_state(v1::DELIVERY_STATE_DEPARTED);
+  } else if (!state.empty()) {
+    return UsageError(absl::StrCat("--state: '", state, "' is not open or departed"));
+  }
+  ASSIGN_OR_RETURN(Client * c, inv.client());
+  ASSIGN_OR_RETURN(v1::ListDeliveriesResponse reply,
+                   c->Unary(c->inventory(), &v1::InventoryService::Stub::ListDeliveries, req));
+  inv.Print(reply, [&] {
+    if (reply.deliveries().empty()) {
+      inv.out() << "no deliveries\n";
+      return;
+    }
+    Table table({"DELIVERY", "STATE", "FROM", "TO", "LOCATION", "UNITS", "REQUESTS", "OPENED",
+                 "DEPARTS"});
+    for (const v1::Delivery& d : reply.deliveries()) {
+      table.Add({d.delivery_id(),
+                 d.state() == v1::DELIVERY_STATE_OPEN ? "open" : "departed",
+                 d.depot_zone_id(), d.zone_id(), d.location().empty() ? "-" : d.location(),
+                 absl::StrCat(d.units()), absl::StrJoin(d.request_ids(), ","),
+                 TimeText(d.opened_at()),
+                 TimeText(d.state() == v1::DELIVERY_STATE_OPEN ? d.departs_at()
+                                                               : d.departed_at())});
+    }
+    table.Print(inv.out());
+  });
+  return absl::OkStatus();
+}
+
 absl::Status RaiseAlert(Invocation& inv) {
   v1::RaiseAlertRequest req;
   ASSIGN_OR_RETURN(std::string key, inv.Required("key"));
@@ -359,6 +396,17 @@ void AddAdminCommands(std::vector<Command>* commands) {
                        {{"zone", "ZONE", "only this zone"}},
                        {Rpc("InventoryService", "ListShortages")},
                        Shortages});
+  commands->push_back({{"deliveries"},
+                       "",
+                       0,
+                       0,
+                       "deliveries of reserved materials: open (merging small ones to one "
+                       "building) and recently departed",
+                       {{"zone", "ZONE", "only to this zone"},
+                        {"location", "TEXT", "only to this building"},
+                        {"state", "open|departed", "only in this state"}},
+                       {Rpc("InventoryService", "ListDeliveries")},
+                       Deliveries});
   commands->push_back(
       {{"alert", "raise"},
        "",

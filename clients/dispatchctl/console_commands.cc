@@ -158,6 +158,7 @@ absl::Status Explain(Invocation& inv) {
     }
     if (d.exclusions_omitted() > 0) out << "  (" << d.exclusions_omitted() << " more excluded)\n";
     if (!reply.waiting_reason().empty()) out << "waiting: " << reply.waiting_reason() << "\n";
+    for (const std::string& line : reply.deliveries()) out << "delivery: " << line << "\n";
     if (!reply.history().empty()) out << "history:\n";
     for (const std::string& line : reply.history()) out << "  " << line << "\n";
   });

@@ -171,6 +171,7 @@ void PrintRequest(std::ostream& out, const v1::Request& r) {
     reserved.push_back(absl::StrCat(m.sku(), " x", m.quantity(), " at ", m.depot_zone_id()));
   }
   field("reserved", absl::StrJoin(reserved, ", "));
+  field("deliveries", absl::StrJoin(r.delivery_ids(), " "));
   field("awaiting stock", r.awaiting_stock() ? "yes" : "");
   field("crew", r.crew_size() > 1 ? absl::StrCat(r.crew_size()) : "");
   field("asset", r.asset_tag());

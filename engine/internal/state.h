@@ -14,6 +14,8 @@
 //   pull.cc            a freed technician picking the best waiting job;
 //                      bundling of low jobs at one place
 //   surge.cc           zones entering / leaving surge
+//   deliveries.cc      merging small deliveries: planning, departures,
+//                      their fold, queries and checked load
 //   queries.cc, board.cc, stats.cc   read-only queries
 //   image.cc           export of a StateImage, and loading one
 //
@@ -44,6 +46,7 @@
 #include "engine/engine.h"
 #include "engine/state_image.h"
 #include "engine/internal/decision_builder.h"
+#include "engine/internal/deliveries.h"
 #include "engine/internal/records.h"
 #include "engine/internal/skills.h"
 #include "engine/internal/stats_book.h"
@@ -90,6 +93,8 @@ class Engine::State {
   std::vector<const Request*> AssetHistory(std::string_view asset_tag) const;
   std::optional<uint32_t> TravelMinutes(std::string_view from_zone,
                                         std::string_view to_zone) const;
+  std::vector<const Delivery*> ListDeliveries(const DeliveryFilter& filter) const;
+  const Delivery* FindDelivery(std::string_view delivery_id) const;
 
  private:
   using ReqRec = internal::ReqRec;
@@ -170,6 +175,8 @@ class Engine::State {
   absl::Status On(const ev::ZoneSurgeEnded& e, absl::Time t);
   absl::Status On(const ev::ShiftRequested& e, absl::Time t);
   absl::Status On(const ev::RequestsBundled& e, absl::Time t);
+  absl::Status On(const ev::DeliveryPlanned& e, absl::Time t);
+  absl::Status On(const ev::DeliveryDeparted& e, absl::Time t);
   // Shared fold of OfferDeclined / OfferExpired / OfferWithdrawn.
   absl::Status EndOffer(const std::string& request_id,
                         const std::string& technician_id, bool decline,
@@ -308,6 +315,37 @@ class Engine::State {
   void BookReserved(const std::vector<Reservation>& lines, int sign);
   std::string StockWaitText(const ReqRec& r) const;
 
+  // --- Deliveries (deliveries.cc). ---
+  // Emits MaterialsReserved for `r`, then plans the deliveries that carry
+  // the reservation (every reservation goes through here).
+  void ReserveMaterials(ReqRec& r, std::vector<Reservation> plan, std::string reason);
+  // Each depot's lines of r's reservation join an open delivery to the
+  // same place or open one (DeliveryPlanned); one that must not wait
+  // leaves at once (DeliveryDeparted).
+  void PlanDeliveries(const ReqRec& r);
+  void PlanShipment(const ReqRec& r, const std::string& depot,
+                    std::vector<MaterialLine> lines);
+  // The open delivery a small shipment of `units` from `depot` to r's
+  // place may join now (the oldest with room), if any.
+  const Delivery* JoinableDelivery(const ReqRec& r, const std::string& depot,
+                                   uint64_t units) const;
+  // When the earliest open delivery's window closes, if any is open.
+  std::optional<absl::Time> DepartureDue() const;
+  // Tick: the earliest open delivery leaves (DeliveryDeparted).
+  void DepartFirstDue();
+  // Fold helper for a request just cancelled or completed: it comes off
+  // the deliveries that have not left; an emptied one is dropped.
+  void TakeOffDeliveries(ReqRec& r);
+  Delivery* KeptDelivery(std::string_view delivery_id);
+  // Adds / removes an open delivery to / from the open-delivery indexes.
+  void IndexOpenDelivery(const Delivery& d, uint32_t number);
+  void UnindexOpenDelivery(const Delivery& d, uint32_t number);
+  // A departed delivery joins the kept history; the oldest beyond
+  // kKeptDepartedDeliveries are dropped.
+  void KeepDeparted(const Delivery& d, uint32_t number);
+  // Explain: one line per delivery carrying r's materials.
+  std::vector<std::string> DeliveryNotes(const ReqRec& r) const;
+
   // --- Surge (surge.cc). ---
   // After a command: for each zone whose queue changed (or all, after a
   // policy change), enters or leaves surge with hysteresis; on entry asks
@@ -343,6 +381,10 @@ class Engine::State {
   // After indexing: the reserved units per depot the image lists equal
   // what its requests hold, and do not exceed what is on hand.
   absl::Status CheckReserved(const std::vector<StockLevel>& stock) const;
+  // Deliveries (deliveries.cc): after requests; checks every delivery and
+  // each request's delivery_ids, and rebuilds the delivery indexes.
+  absl::Status LoadDeliveries(const StateImage& image);
+  absl::Status CheckDelivery(const Delivery& d, size_t i) const;
 
   // --- Query helpers. ---
   std::vector<const Request*> QueuedInOrder(const ZoneRec& z, size_t limit) const;
@@ -391,6 +433,16 @@ class Engine::State {
   absl::btree_set<internal::TimerKey> timers_;
   absl::btree_set<std::pair<absl::Time, uint32_t>> aging_;  // (base, number)
   internal::StatsBook stats_;
+
+  // Deliveries: open ones and the last kKeptDepartedDeliveries departed,
+  // by number; the last number handed out (ids are never reused).
+  absl::btree_map<uint32_t, Delivery> deliveries_;
+  uint32_t last_delivery_number_ = 0;
+  // Derived: open deliveries per place, by number; open ones by (departs_at,
+  // number); kept departed ones by (departed_at, number).
+  absl::btree_map<internal::DeliveryPlace, absl::btree_set<uint32_t>> open_deliveries_;
+  absl::btree_set<std::pair<absl::Time, uint32_t>> departures_;
+  absl::btree_set<std::pair<absl::Time, uint32_t>> departed_;
 };
 
 }  // namespace dispatchd::engine

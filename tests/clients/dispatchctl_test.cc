@@ -21,6 +21,7 @@
 #include "clients/dispatchctl/job_view.h"
 #include "dispatch/v1/console.pb.h"
 #include "dispatch/v1/events.pb.h"
+#include "dispatch/v1/inventory.pb.h"
 #include "dispatch/v1/requests.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
@@ -39,6 +40,7 @@ using ::testing::Not;
 
 // The exit codes dispatchctl promises (cli.h): 2 usage, 10 + gRPC code.
 constexpr int kUsage = 2;
+constexpr int kInvalidArgument = 10 + 3;
 constexpr int kNotFound = 10 + 5;
 constexpr int kFailedPrecondition = 10 + 9;
 constexpr int kUnavailable = 10 + 14;
@@ -353,6 +355,39 @@ TEST_F(DispatchctlTest, StockAdjustGetAndShortages) {
   EXPECT_EQ(Ok({"stock", "shortages"}), "no shortages\n");
   Ok({"submit", "--zone=south", "--urgency=low", "--skill=plumbing", "--material=FUSE-13A=2"});
   EXPECT_THAT(Ok({"stock", "shortages"}), HasSubstr("R-000001  south  FUSE-13A  2"));
+}
+
+TEST_F(DispatchctlTest, DeliveriesShowMergedShipmentsAndThePolicyKnobs) {
+  EXPECT_EQ(Ok({"deliveries"}), "no deliveries\n");
+  Ok({"stock", "adjust", "north", "LAMP-T8", "10", "--reason=delivery 4471"});
+  const std::vector<std::string> job = {"submit", "--zone=north", "--urgency=normal",
+                                        "--skill=electrical", "--location=Library",
+                                        "--material=LAMP-T8=1"};
+  Ok(job);
+  Ok({"tech", "accept", "--id=T-ELEC-1", "R-000001"});
+  Ok({"technicians", "shift", "start", "T-ELEC-2"});
+  Ok(job);  // Same building, same depot, within the window: merged.
+  Ok({"tech", "accept", "--id=T-ELEC-2", "R-000002"});
+  const std::string table = Ok({"deliveries", "--state=open"});
+  EXPECT_THAT(table, HasSubstr("DELIVERY"));
+  EXPECT_THAT(table, HasSubstr("D-000001"));
+  EXPECT_THAT(table, HasSubstr("R-000001,R-000002"));
+  dispatch::v1::ListDeliveriesResponse listed;
+  ASSERT_TRUE(ParsesAs(Ok({"deliveries", "--json", "--zone=north", "--location=Library"}),
+                       &listed));
+  ASSERT_EQ(listed.deliveries_size(), 1);
+  EXPECT_EQ(listed.deliveries(0).units(), 2u);
+  EXPECT_EQ(Ok({"deliveries", "--state=departed"}), "no deliveries\n");
+  EXPECT_THAT(Ok({"show", "R-000002"}), HasSubstr("deliveries: D-000001"));
+  EXPECT_THAT(Ok({"explain", "R-000002"}), HasSubstr("delivery: D-000001 from depot north"));
+  CtlResult bad_state = Ctl({"deliveries", "--state=lost"});
+  EXPECT_EQ(bad_state.exit_code, kUsage) << bad_state.err;
+
+  EXPECT_THAT(Ok({"policy", "set", "--delivery_merge_minutes=45"}),
+              HasSubstr("delivery_merge_minutes: 45"));
+  EXPECT_THAT(Ok({"policy", "get"}), HasSubstr("small_delivery_max_units: 10"));
+  CtlResult zero = Ctl({"policy", "set", "--small_delivery_max_units=0"});
+  EXPECT_EQ(zero.exit_code, kInvalidArgument) << zero.err;
 }
 
 TEST_F(DispatchctlTest, AlertsOpenOneEmergencyPerKeyAndResolveOnce) {

@@ -62,7 +62,9 @@ TEST_F(MaterialsTest, LastUnitGoesToTheUrgentJobAndTheLoserIsServedWhenStockArri
   Do(cmd::StartShift{"T1", ""});
   ASSERT_EQ(Holder(urgent), "T1");  // Strict classes: the urgent job first.
   const Outcome accepted = Do(cmd::AcceptOffer{"T1", urgent});
-  EXPECT_THAT(Kinds(accepted.events), ElementsAre("OfferAccepted", "MaterialsReserved"));
+  // No location to merge by: its delivery leaves at once (deliveries_test.cc).
+  EXPECT_THAT(Kinds(accepted.events), ElementsAre("OfferAccepted", "MaterialsReserved",
+                                                  "DeliveryPlanned", "DeliveryDeparted"));
   EXPECT_THAT(Req(urgent).reserved, ElementsAre(Reservation{"A", "LAMP", 1}));
   EXPECT_EQ(Reserved("A", "LAMP"), 1);
   Do(cmd::StartWork{"T1", urgent});
@@ -90,7 +92,8 @@ TEST_F(MaterialsTest, LastUnitGoesToTheUrgentJobAndTheLoserIsServedWhenStockArri
 
   const Outcome arrived = Do(cmd::AdjustStock{"B", "LAMP", 2, "delivery 4471"});
   EXPECT_THAT(Kinds(arrived.events),
-              ElementsAre("StockAdjusted", "MaterialsReserved", "RequestAssigned"));
+              ElementsAre("StockAdjusted", "MaterialsReserved", "DeliveryPlanned",
+                          "DeliveryDeparted", "RequestAssigned"));
   EXPECT_EQ(Req(normal).state, RequestState::kAssigned);
   EXPECT_EQ(Req(normal).technician_id, "T1");
   EXPECT_FALSE(Req(normal).awaiting_stock);
@@ -194,7 +197,8 @@ TEST_F(MaterialsTest, DispatcherAssignmentReservesToo) {
   Tech("T2", "A", "plumbing:1");
   const std::string r = SubmitWith("A", Urgency::kNormal, {{"LAMP", 1}});
   const Outcome out = Do(cmd::AssignRequest{r, "T2", "only one around"});
-  EXPECT_THAT(Kinds(out.events), ElementsAre("RequestAssigned", "MaterialsReserved"));
+  EXPECT_THAT(Kinds(out.events), ElementsAre("RequestAssigned", "MaterialsReserved",
+                                             "DeliveryPlanned", "DeliveryDeparted"));
   EXPECT_EQ(Reserved("A", "LAMP"), 1);
   ExpectReplayMatches();
 }

@@ -41,6 +41,8 @@ std::vector<Command> RandomCommands::Setup() {
   p.surge_at_risk_threshold = 3;
   p.on_call_technician_ids = {"T0", "T1", "T2", "T3", "T9"};
   p.emergency_plans = {{"power_outage", 2, Skills("electrical:2"), {{"LAMP", 1}}}};
+  p.small_delivery_max_units = 4;  // Small, so deliveries fill and split.
+  p.delivery_merge_minutes = 240;
   out.push_back(cmd::SetPolicy{p});
   for (int i = 0; i < 10; ++i) {
     techs_.push_back("T" + std::to_string(i));
@@ -48,6 +50,10 @@ std::vector<Command> RandomCommands::Setup() {
     const std::string skills = SkillText(1 + Pick(3));
     out.push_back(cmd::RegisterTechnician{techs_.back(), "", home, Skills(skills)});
   }
+  // Some stock up front, so reservations (and their deliveries) are common
+  // before it runs short and jobs wait for more.
+  out.push_back(cmd::AdjustStock{"Z0", "LAMP", 60, "opening stock"});
+  out.push_back(cmd::AdjustStock{"Z2", "LAMP", 30, "opening stock"});
   return out;
 }
 
@@ -70,11 +76,13 @@ Command RandomCommands::Next(const Engine& engine) {
       s.estimated_minutes = 10 + Pick(60);
       s.description = "broken";
       if (Pick(8) == 0) s.not_before = clock_->Now() + absl::Minutes(Pick(120));
-      if (Pick(4) == 0) s.materials = {{"LAMP", 1u + Pick(3)}};
+      if (Pick(2) == 0) s.materials = {{"LAMP", 1u + Pick(3)}};
       if (Pick(8) == 0) s.materials.push_back({"FUSE", 1u + Pick(2)});
       if (Pick(5) == 0) s.key_department = true;
       if (Pick(4) == 0) s.asset_tag = "A" + std::to_string(1 + Pick(3));
       if (Pick(5) == 0) s.idempotency_key = "k" + std::to_string(Pick(20));
+      // A few buildings per zone, so small deliveries merge.
+      if (Pick(4) != 0) s.location = Pick(3) ? "Block 1" : "Block 2";
       return cmd::SubmitRequest{s};
     }
     case 3: {
@@ -131,6 +139,8 @@ Command RandomCommands::Next(const Engine& engine) {
       if (Pick(4) == 0) {  // Surge thresholds move: zones enter and leave surge.
         policy_.surge_queue_threshold = Pick(3) == 0 ? 0 : 2 + Pick(60);
         policy_.surge_at_risk_threshold = Pick(3) == 0 ? 0 : 1 + Pick(30);
+        // Merging turns off now and then; open deliveries keep their windows.
+        policy_.delivery_merge_minutes = Pick(10) == 0 ? 0 : 240;
         return cmd::SetPolicy{policy_};
       }
       const std::string& id = AnyTech();

@@ -226,11 +226,27 @@ TEST_F(ReplayTest, RandomCommandsKeepInvariantsAndReplayIdentically) {
   EXPECT_GT(failures, 0);
   // (RequestsBundled needs a quiet zone, which this busy site rarely has;
   // bundling_test.cc covers its replay.)
-  for (const char* k : {"ZoneSurgeStarted", "ZoneSurgeEnded", "ShiftRequested"}) {
+  for (const char* k : {"ZoneSurgeStarted", "ZoneSurgeEnded", "ShiftRequested",
+                        "DeliveryPlanned", "DeliveryDeparted"}) {
     EXPECT_THAT(Kinds(log_), ::testing::Contains(k));
   }
+  // Deliveries merged (a DeliveryPlanned joining one) and some left on Tick
+  // when their window closed, not only at once.
+  size_t joins = 0, closed = 0;
+  for (const Event& e : log_) {
+    if (const auto* p = std::get_if<ev::DeliveryPlanned>(&e.kind)) joins += !p->opens;
+    if (const auto* d = std::get_if<ev::DeliveryDeparted>(&e.kind)) {
+      closed += d->reason.find("window of") == 0;
+    }
+  }
+  EXPECT_GT(joins, 0u);
+  EXPECT_GT(closed, 0u);
   std::unique_ptr<Engine> replica = Replay(&clock_, log_);
   EXPECT_EQ(Dump(*replica), Dump(engine_));
+  EXPECT_EQ(replica->Digest(), engine_.Digest());
+  Engine loaded(&clock_);
+  ASSERT_TRUE(loaded.LoadImage(engine_.ExportImage()).ok());
+  EXPECT_EQ(loaded.Digest(), engine_.Digest());
 }
 
 }  // namespace

@@ -56,7 +56,8 @@ std::string RequestText(const Request& r) {
   }
   absl::StrAppend(&out, " awaiting=", r.awaiting_stock, " notes=", r.completion_notes,
                   " bumped=", r.preemptions, "/", r.preempted_by, " crew_of=", r.crew_of,
-                  " crew=", absl::StrJoin(r.crew_request_ids, ","));
+                  " crew=", absl::StrJoin(r.crew_request_ids, ","),
+                  " deliveries=", absl::StrJoin(r.delivery_ids, ","));
   for (const MaterialLine& m : r.materials_used) {
     absl::StrAppend(&out, " used=", m.sku, "x", m.quantity);
   }
@@ -80,6 +81,19 @@ std::string KpiText(const Kpis& k) {
                       absl::StrJoin(k.sla_hit_rate_by_urgency, ","), "/",
                       absl::StrJoin(k.accepted_by_urgency, ","), " bumps=", k.preemptions,
                       " util=", k.utilisation);
+}
+
+std::string DeliveryText(const Delivery& d) {
+  std::string out = absl::StrCat(d.delivery_id, " ", d.depot_zone_id, "->", d.zone_id, "/",
+                                 d.location, " state=", static_cast<int>(d.state),
+                                 " opened=", T(d.opened_at), " departs=", T(d.departs_at),
+                                 " departed=", T(d.departed_at), " why=", d.departure_reason);
+  for (const DeliveryShipment& s : d.shipments) {
+    absl::StrAppend(&out, " [", s.request_id, ":");
+    for (const MaterialLine& m : s.lines) absl::StrAppend(&out, m.sku, "x", m.quantity, " ");
+    absl::StrAppend(&out, s.reason, "]");
+  }
+  return out;
 }
 
 std::string ShortageText(const Shortage& s) {
@@ -112,7 +126,8 @@ std::string Dump(const Engine& engine) {
   out << "policy " << p.sla_minutes_low << " " << p.sla_minutes_normal << " "
       << p.sla_minutes_urgent << " " << p.sla_minutes_emergency << " "
       << p.offer_timeout_seconds << " " << p.cross_zone_max_travel_minutes << " "
-      << p.aging_promote_minutes << "\n";
+      << p.aging_promote_minutes << " " << p.small_delivery_max_units << " "
+      << p.delivery_merge_minutes << "\n";
   for (const Zone* z : engine.ListZones()) {
     out << "zone " << z->zone_id << " " << z->name;
     for (const Neighbor& n : z->neighbors) out << " " << n.zone_id << ":" << n.travel_minutes;
@@ -136,6 +151,7 @@ std::string Dump(const Engine& engine) {
       out << "req " << RequestText(*r) << "\n";
       auto e = engine.Explain(r->request_id);
       out << "  why " << e->waiting_reason << "\n";
+      for (const std::string& d : e->deliveries) out << "  delivery " << d << "\n";
       if (!r->alert_dedupe_key.empty()) {
         out << "  alert " << (engine.FindAlert(r->alert_dedupe_key) == r) << "\n";
       }
@@ -166,6 +182,7 @@ std::string Dump(const Engine& engine) {
     }
   }
   for (const Shortage& s : engine.ListShortages("")) out << "short " << ShortageText(s) << "\n";
+  for (const Delivery* d : engine.ListDeliveries({})) out << "delivery " << DeliveryText(*d) << "\n";
   return out.str();
 }
 
@@ -190,7 +207,8 @@ std::string KindName(const Event& event) {
       "FeedbackRecorded", "StockAdjusted",   "AlertRaised",
       "AlertResolved",    "MaterialsReserved", "MaterialsAwaited",
       "MaterialsConsumed", "RequestPreempted", "ZoneSurgeStarted",
-      "ZoneSurgeEnded",   "ShiftRequested",  "RequestsBundled"};
+      "ZoneSurgeEnded",   "ShiftRequested",  "RequestsBundled",
+      "DeliveryPlanned",  "DeliveryDeparted"};
   static_assert(std::size(kNames) == std::variant_size_v<EventKind>);
   return kNames[event.kind.index()];
 }

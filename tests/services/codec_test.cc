@@ -62,6 +62,8 @@ std::vector<engine::EventKind> OneOfEachKind() {
   policy.bundling_enabled = false;
   policy.on_call_technician_ids = {"T-1", "T-9"};
   policy.emergency_plans = {{"power_outage", 3, {{"electrical", 2}}, {{"GENSET-CABLE", 1}}}};
+  policy.small_delivery_max_units = 6;
+  policy.delivery_merge_minutes = 0;  // Off: an explicit 0 survives the trip.
   const std::vector<engine::SkillLevel> skills = {{"electrical", 3}, {"hvac", 1}};
   return {
       ev::ZoneUpserted{zone},
@@ -102,6 +104,10 @@ std::vector<engine::EventKind> OneOfEachKind() {
       ev::ZoneSurgeEnded{"north", 4, 1, "queue 4 and SLA-at-risk 1 are below half"},
       ev::ShiftRequested{"T-1", "north", "zone north is in surge"},
       ev::RequestsBundled{"R-000005", "R-000004", "T-1", "same place, quiet zone"},
+      ev::DeliveryPlanned{"R-000006", "D-000002", "north", {{"LAMP-T8-18W", 2}}, false,
+                          kT0 + absl::Minutes(30),
+                          "merged with R-000005: same building, within 30 min"},
+      ev::DeliveryDeparted{"D-000002", "window of 30 min closed: 2 job(s), 3 units"},
   };
 }
 

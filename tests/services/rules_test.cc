@@ -5,7 +5,9 @@
 // urgent work and assembling a crew across zones; an asset's maintenance
 // history; a zone entering surge (an on-call technician asked on their
 // stream to start a shift, a waiting job sent across zones); two low jobs
-// in the same building bundled into one visit.
+// in the same building bundled into one visit; small deliveries to one
+// building merged (ListDeliveries, ExplainAssignment) and the delivery
+// policy knobs validated.
 #include <memory>
 #include <string>
 #include <vector>
@@ -337,6 +339,100 @@ TEST_F(RulesTest, TwoLowJobsInTheSameBuildingAreBundled) {
       Call(console_.get(), &v1::ConsoleService::Stub::ExplainAssignment, explain, &why).ok());
   EXPECT_EQ(why.decision().rule(), "bundle");
   EXPECT_THAT(why.decision().detail(), HasSubstr("Bundled with " + first.request_id()));
+}
+
+TEST_F(RulesTest, SmallDeliveriesToOneBuildingMergeAndLeaveWhenTheWindowCloses) {
+  SetUpCampus();
+  AdjustStockOk("north", "LAMP", 10);
+  const v1::Request first = SubmitWithLamp(v1::URGENCY_NORMAL);
+  const v1::Request second = SubmitWithLamp(v1::URGENCY_NORMAL);  // Same building.
+  ASSERT_TRUE(Accept(GetRequest(first.request_id()).technician_id(), first.request_id()).ok());
+  AdvanceAndTick(absl::Minutes(1));
+  ASSERT_TRUE(Accept(GetRequest(second.request_id()).technician_id(), second.request_id()).ok());
+
+  v1::ListDeliveriesRequest list;
+  list.set_zone_id("north");
+  v1::ListDeliveriesResponse open;
+  ASSERT_TRUE(
+      Call(inventory_.get(), &v1::InventoryService::Stub::ListDeliveries, list, &open).ok());
+  ASSERT_THAT(open.deliveries(), SizeIs(1));
+  const v1::Delivery& d = open.deliveries(0);
+  EXPECT_EQ(d.delivery_id(), "D-000001");
+  EXPECT_EQ(d.state(), v1::DELIVERY_STATE_OPEN);
+  EXPECT_EQ(d.depot_zone_id(), "north");
+  EXPECT_EQ(d.location(), "Library, room 101");
+  EXPECT_THAT(d.request_ids(), ::testing::ElementsAre(first.request_id(), second.request_id()));
+  EXPECT_EQ(d.units(), 2u);
+  ASSERT_THAT(d.lines(), SizeIs(1));
+  EXPECT_EQ(d.lines(0).quantity(), 2u);
+  EXPECT_EQ(d.departs_at().seconds() - d.opened_at().seconds(), 30 * 60);
+  EXPECT_THAT(d.shipments(1).reason(), HasSubstr("merged with " + first.request_id()));
+  EXPECT_THAT(GetRequest(second.request_id()).delivery_ids(),
+              ::testing::ElementsAre("D-000001"));
+
+  v1::ExplainAssignmentRequest explain;
+  explain.set_request_id(second.request_id());
+  v1::ExplainAssignmentResponse why;
+  ASSERT_TRUE(
+      Call(console_.get(), &v1::ConsoleService::Stub::ExplainAssignment, explain, &why).ok());
+  ASSERT_THAT(why.deliveries(), SizeIs(1));
+  EXPECT_THAT(why.deliveries(0), HasSubstr("D-000001 from depot north"));
+  EXPECT_THAT(why.deliveries(0), HasSubstr("with " + first.request_id()));
+
+  // The window closes: it leaves, and is listed as departed.
+  AdvanceAndTick(absl::Minutes(29));
+  list.set_state(v1::DELIVERY_STATE_DEPARTED);
+  v1::ListDeliveriesResponse departed;
+  ASSERT_TRUE(
+      Call(inventory_.get(), &v1::InventoryService::Stub::ListDeliveries, list, &departed).ok());
+  ASSERT_THAT(departed.deliveries(), SizeIs(1));
+  EXPECT_THAT(departed.deliveries(0).departure_reason(), HasSubstr("window of 30 min closed"));
+
+  // Filters: another building has none; an unknown zone or state is refused.
+  list.set_location("Gym");
+  v1::ListDeliveriesResponse none;
+  ASSERT_TRUE(
+      Call(inventory_.get(), &v1::InventoryService::Stub::ListDeliveries, list, &none).ok());
+  EXPECT_THAT(none.deliveries(), ::testing::IsEmpty());
+  list.set_zone_id("atlantis");
+  EXPECT_EQ(Call(inventory_.get(), &v1::InventoryService::Stub::ListDeliveries, list, &none)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  list.set_zone_id("");
+  list.set_state(static_cast<v1::DeliveryState>(9));
+  EXPECT_EQ(Call(inventory_.get(), &v1::InventoryService::Stub::ListDeliveries, list, &none)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RulesTest, DeliveryPolicyKnobsAreValidatedAndDefaultWhenUnset) {
+  v1::GetPolicyResponse current;
+  ASSERT_TRUE(Call(admin_.get(), &v1::AdminService::Stub::GetPolicy, v1::GetPolicyRequest(),
+                   &current)
+                  .ok());
+  EXPECT_EQ(current.policy().small_delivery_max_units(), 10u);
+  EXPECT_EQ(current.policy().delivery_merge_minutes(), 30u);
+  v1::SetPolicyRequest set;
+  *set.mutable_policy() = current.policy();
+  set.mutable_policy()->set_small_delivery_max_units(0);
+  v1::SetPolicyResponse resp;
+  grpc::Status st = Call(admin_.get(), &v1::AdminService::Stub::SetPolicy, set, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("small_delivery_max_units"));
+  set.mutable_policy()->set_small_delivery_max_units(4);
+  set.mutable_policy()->set_delivery_merge_minutes(100000);
+  st = Call(admin_.get(), &v1::AdminService::Stub::SetPolicy, set, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  set.mutable_policy()->set_delivery_merge_minutes(0);
+  ASSERT_TRUE(Call(admin_.get(), &v1::AdminService::Stub::SetPolicy, set, &resp).ok());
+  EXPECT_EQ(resp.policy().small_delivery_max_units(), 4u);
+  EXPECT_EQ(resp.policy().delivery_merge_minutes(), 0u);
+  // A policy written before the knobs existed gets their defaults.
+  set.mutable_policy()->clear_small_delivery_max_units();
+  set.mutable_policy()->clear_delivery_merge_minutes();
+  ASSERT_TRUE(Call(admin_.get(), &v1::AdminService::Stub::SetPolicy, set, &resp).ok());
+  EXPECT_EQ(resp.policy().small_delivery_max_units(), 10u);
+  EXPECT_EQ(resp.policy().delivery_merge_minutes(), 30u);
 }
 
 TEST_F(RulesTest, AssetHistoryAfterThreeRepairs) {
