@@ -50,35 +50,60 @@ void Snapshotter::Loop() {
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
   while (true) {
     std::deque<::dispatch::v1::Event> batch;
+    uint64_t asked = 0;
+    bool answering = false;
     {
       absl::MutexLock lock(&mu_);
       mu_.AwaitWithTimeout(absl::Condition(
                                +[](Snapshotter* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-                                 return s->stopping_ || !s->queue_.empty();
+                                 return s->stopping_ || !s->queue_.empty() ||
+                                        s->asked_ > s->answered_;
                                },
                                this),
                            absl::Seconds(1));
       if (stopping_) return;
       batch.swap(queue_);
+      // Every event queued before these tickets were issued is in this
+      // batch or an earlier one, so the snapshot after it answers them.
+      asked = asked_;
+      answering = asked_ > answered_;
     }
-    absl::MutexLock lock(&engine_mu_);
-    for (const ::dispatch::v1::Event& e : batch) {
-      if (e.sequence() <= follower_.last_sequence()) continue;  // Primed already.
-      if (absl::Status st = ApplyOne(e); !st.ok()) {
-        if (options_.log) options_.log(absl::StrCat("snapshot follower stopped: ", st.message()));
-        return;  // Its state is no longer the live one's: take no more snapshots.
-      }
+    absl::Status applied = FollowBatch(batch);
+    if (!applied.ok()) {
+      if (options_.log) options_.log(absl::StrCat("snapshot follower stopped: ", applied.message()));
+      absl::MutexLock lock(&mu_);
+      stopped_ = std::move(applied);
+      return;  // Its state is no longer the live one's: take no more snapshots.
     }
-    const bool by_count = options_.every_events > 0 && since_snapshot_ >= options_.every_events;
-    const bool by_time = options_.every > absl::ZeroDuration() && since_snapshot_ > 0 &&
-                         absl::Now() - last_snapshot_ >= options_.every;
-    if (by_count || by_time) {
-      if (absl::Status st = Take(); !st.ok() && options_.log) {
-        options_.log(absl::StrCat("snapshot failed (the journal still has everything): ",
-                                  st.message()));
-      }
+    absl::Status taken;
+    {
+      absl::MutexLock engine_lock(&engine_mu_);
+      const bool by_count =
+          options_.every_events > 0 && since_snapshot_ >= options_.every_events;
+      const bool by_time = options_.every > absl::ZeroDuration() && since_snapshot_ > 0 &&
+                           absl::Now() - last_snapshot_ >= options_.every;
+      if (!by_count && !by_time && !answering) continue;
+      taken = Take();
+    }
+    if (!taken.ok() && options_.log) {
+      options_.log(
+          absl::StrCat("snapshot failed (the journal still has everything): ", taken.message()));
+    }
+    if (answering) {
+      absl::MutexLock lock(&mu_);
+      answered_ = asked;
+      answer_ = std::move(taken);
     }
   }
+}
+
+absl::Status Snapshotter::FollowBatch(const std::deque<::dispatch::v1::Event>& batch) {
+  absl::MutexLock lock(&engine_mu_);
+  for (const ::dispatch::v1::Event& e : batch) {
+    if (e.sequence() <= follower_.last_sequence()) continue;  // Primed already.
+    RETURN_IF_ERROR(ApplyOne(e));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Snapshotter::Take() {
@@ -94,15 +119,18 @@ absl::Status Snapshotter::Take() {
 }
 
 absl::Status Snapshotter::SnapshotNow() {
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (queue_.empty()) break;
-    }
-    absl::SleepFor(absl::Milliseconds(1));
+  absl::MutexLock lock(&mu_);
+  const uint64_t ticket = ++asked_;
+  auto settled = [this, ticket]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return answered_ >= ticket || stopping_ || !stopped_.ok();
+  };
+  mu_.Await(absl::Condition(&settled));
+  if (answered_ >= ticket) return answer_;
+  if (!stopped_.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the snapshot follower has stopped: ", stopped_.message()));
   }
-  absl::MutexLock lock(&engine_mu_);
-  return Take();
+  return absl::UnavailableError("the snapshotter is stopping");
 }
 
 }  // namespace dispatchd::services

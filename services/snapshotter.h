@@ -52,12 +52,18 @@ class Snapshotter {
   void Start();
   // Queues one durable event (the next in sequence).
   void Follow(const ::dispatch::v1::Event& event);
-  // Takes a snapshot of everything followed so far and waits for it.
+  // Has the follower thread take a snapshot of everything followed so far
+  // and waits for it. The snapshot is taken where the periodic ones are,
+  // on the low-priority follower thread, never on the caller's.
+  // REQUIRES: Start was called.
   absl::Status SnapshotNow();
 
  private:
   void Loop();
   absl::Status Take() ABSL_EXCLUSIVE_LOCKS_REQUIRED(engine_mu_);
+  // Applies the events the follower has not seen yet, in order.
+  absl::Status FollowBatch(const std::deque<::dispatch::v1::Event>& batch)
+      ABSL_LOCKS_EXCLUDED(engine_mu_);
   absl::Status ApplyOne(const ::dispatch::v1::Event& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(engine_mu_);
 
@@ -73,6 +79,13 @@ class Snapshotter {
   absl::Mutex mu_;
   std::deque<::dispatch::v1::Event> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // SnapshotNow tickets: asked for, and answered with the status of the
+  // snapshot that answered them.
+  uint64_t asked_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t answered_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status answer_ ABSL_GUARDED_BY(mu_);
+  // Set when the follower stops for good (its state left the live one's).
+  absl::Status stopped_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -227,5 +227,38 @@ TEST_F(SnapshotTest, DroppedSegmentsAreCoveredByAKeptSnapshotAndOtherwiseRefused
                                                 " are missing")));
 }
 
+// A follower whose state left the live one's (an event it cannot apply)
+// takes no more snapshots: asking for one says why instead of writing a
+// snapshot of the wrong state.
+TEST(SnapshotterTest, AFollowerThatStoppedRefusesToSnapshotAndWritesNothing) {
+  dispatchd::testing::TestDir dir;
+  SnapshotStore store(dir.path() + "/snapshots", journal::PosixFileSystem(), 2);
+  std::vector<std::string> logged;
+  absl::Mutex log_mu;
+  SnapshotterOptions options;
+  options.every_events = 0;
+  options.every = absl::ZeroDuration();
+  options.log = [&](const std::string& line) {
+    absl::MutexLock lock(&log_mu);
+    logged.push_back(line);
+  };
+  Snapshotter snapshotter(&store, options);
+  snapshotter.Start();
+  v1::Event bad;  // Cancels a request the follower never saw.
+  bad.set_sequence(1);
+  bad.mutable_request_cancelled()->set_request_id("R-000001");
+  snapshotter.Follow(bad);
+
+  const absl::Status taken = snapshotter.SnapshotNow();
+  EXPECT_EQ(taken.code(), absl::StatusCode::kFailedPrecondition) << taken;
+  EXPECT_THAT(std::string(taken.message()), ::testing::HasSubstr("follower has stopped"));
+  absl::StatusOr<std::vector<std::string>> files = store.List();
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_TRUE(files->empty());
+  absl::MutexLock lock(&log_mu);
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_THAT(logged[0], ::testing::HasSubstr("snapshot follower stopped"));
+}
+
 }  // namespace
 }  // namespace dispatchd::services::testing
