@@ -235,10 +235,39 @@ void Engine::State::SetReevaluate(ReqRec& r, absl::Time at) {
 
 // --- Technicians. ---
 
+void Engine::State::AddOnShift(ZoneRec& z, TechRec& t, int slot) {
+  t.on_shift_pos[slot] = static_cast<uint32_t>(z.on_shift.size());
+  z.on_shift.push_back({t.index, t.skills, t.free_at});
+  ++z.on_shift_version;
+}
+
+void Engine::State::RemoveOnShift(ZoneRec& z, TechRec& t, int slot) {
+  const uint32_t at = t.on_shift_pos[slot];
+  if (at + 1 != z.on_shift.size()) {
+    z.on_shift[at] = z.on_shift.back();
+    TechRec& moved = techs_[z.on_shift[at].tech];
+    moved.on_shift_pos[moved.home == z.index ? 0 : 1] = at;
+  }
+  z.on_shift.pop_back();
+  t.on_shift_pos[slot] = internal::kNoTech;
+  ++z.on_shift_version;
+}
+
+
 void Engine::State::IndexTech(TechRec& t) {
+  t.free_at = t.job == 0 ? absl::InfinitePast()
+                         : t.busy_since + absl::Minutes(ByNumber(t.job).pub.spec.estimated_minutes);
   zones_[t.home].members.insert(t.index);
   ZoneRec& here = zones_[t.current];
   here.members.insert(t.index);
+  if (t.pub.state != TechnicianState::kOffShift) {
+    AddOnShift(zones_[t.home], t, 0);
+    if (t.current != t.home) AddOnShift(here, t, 1);
+  }
+  if (t.pub.state == TechnicianState::kAvailable) {
+    ++zones_[t.home].available_members;
+    if (t.current != t.home) ++here.available_members;
+  }
   here.present.emplace(t.pub.technician_id, t.index);
   if (t.pub.state != TechnicianState::kAvailable) return;
   here.available.insert(t.index);
@@ -251,6 +280,12 @@ void Engine::State::UnindexTech(TechRec& t) {
   zones_[t.home].members.erase(t.index);
   ZoneRec& here = zones_[t.current];
   here.members.erase(t.index);
+  if (t.on_shift_pos[0] != internal::kNoTech) RemoveOnShift(zones_[t.home], t, 0);
+  if (t.on_shift_pos[1] != internal::kNoTech) RemoveOnShift(here, t, 1);
+  if (t.pub.state == TechnicianState::kAvailable) {
+    --zones_[t.home].available_members;
+    if (t.current != t.home) --here.available_members;
+  }
   here.present.erase(t.pub.technician_id);
   here.available.erase(t.index);
   for (uint64_t m = t.skills.mask(); m != 0; m &= m - 1) {

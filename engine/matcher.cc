@@ -11,6 +11,12 @@
 // An emergency skips the wait: free technicians within reach (1, 3) first,
 // then preemption of the nearest technician on less urgent work, and only
 // then a wait for a local technician.
+//
+// Cost: candidates come from the zone's set of the request's rarest skill;
+// exclusions are listed in technician order until the Decision's list is
+// full and the rest are counted, not visited; the wait reads the zone's
+// dense on-shift list (expected free times kept by IndexTech), and the
+// pull side's wait test a per-zone cache of it (EarliestLocalFree).
 #include <algorithm>
 #include <bit>
 #include <optional>
@@ -32,11 +38,6 @@ std::string ClockText(absl::Time t) {
 using internal::DecisionBuilder;
 using internal::Scored;
 
-bool Engine::State::Declined(const ReqRec& r, const TechRec& t) const {
-  const auto& d = r.pub.declined_by;
-  return !d.empty() && std::find(d.begin(), d.end(), t.pub.technician_id) != d.end();
-}
-
 Scored Engine::State::ScoreFor(const ReqRec& r, const TechRec& t,
                                uint32_t travel) const {
   const uint32_t over = internal::Overqualification(t.skills, r.need);
@@ -44,22 +45,39 @@ Scored Engine::State::ScoreFor(const ReqRec& r, const TechRec& t,
           t.available_since, &t.pub.technician_id};
 }
 
-absl::Time Engine::State::ExpectedFree(const TechRec& t, absl::Time now) const {
-  if (t.job == 0) return now;
-  const Request& job = ByNumber(t.job).pub;
-  return std::max(now, t.busy_since + absl::Minutes(job.spec.estimated_minutes));
-}
-
 void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
                                   uint32_t travel, ScanMode mode,
                                   DecisionBuilder& b) const {
   const absl::btree_set<uint32_t>* set = &z.available;
-  if (mode != ScanMode::kLocal) {  // Only those with the rarest skill.
-    for (uint64_t m = r.need.mask(); m != 0; m &= m - 1) {
-      const auto& by_skill = z.available_by_skill[std::countr_zero(m)];
-      if (by_skill.size() < set->size()) set = &by_skill;
-    }
+  for (uint64_t m = r.need.mask(); m != 0; m &= m - 1) {  // The rarest skill.
+    const auto& by_skill = z.available_by_skill[std::countr_zero(m)];
+    if (by_skill.size() < set->size()) set = &by_skill;
   }
+  if (mode == ScanMode::kLocal && r.pub.declined_by.empty() && set != &z.available) {
+    // Every available technician here is a candidate (adequate) or an
+    // exclusion (not). The candidates all have the rarest skill; the
+    // exclusions are listed in technician order until the list is full,
+    // and the rest only counted. Same result as walking them all.
+    uint32_t candidates = 0;
+    for (uint32_t index : *set) {
+      const TechRec& t = techs_[index];
+      if (internal::Covers(t.skills, r.need)) {
+        b.AddCandidate(ScoreFor(r, t, travel));
+        ++candidates;
+      }
+    }
+    uint32_t excluded = 0;
+    for (auto it = z.available.begin(); it != z.available.end() && !b.exclusions_full(); ++it) {
+      const TechRec& t = techs_[*it];
+      if (internal::Covers(t.skills, r.need)) continue;
+      b.AddExclusion(t.pub.technician_id,
+                     [&] { return internal::Shortfall(t.skills, r.need, skills_); });
+      ++excluded;
+    }
+    b.OmitExclusions(static_cast<uint32_t>(z.available.size()) - candidates - excluded);
+    return;
+  }
+  if (mode == ScanMode::kLocal) set = &z.available;  // Exclusions in order.
   for (uint32_t index : *set) {
     const TechRec& t = techs_[index];
     const std::string& id = t.pub.technician_id;
@@ -82,10 +100,45 @@ std::optional<Engine::State::Wait> Engine::State::ScanMembers(
     const ReqRec& r, absl::Time now, DecisionBuilder* b,
     bool* adequate_on_shift) const {
   std::optional<Wait> wait;
+  const ZoneRec& z = zones_[r.zone];
+  if (r.pub.declined_by.empty()) {
+    // Every member not available is an exclusion: list them in technician
+    // order while the list has room, count the rest. The wait comes from
+    // the zone's on-shift list (busy: a job, so free_at is set); ties go
+    // to the lowest technician index, as in a walk in member order.
+    if (b != nullptr) {
+      uint32_t seen = 0;
+      for (auto it = z.members.begin(); it != z.members.end() && !b->exclusions_full(); ++it) {
+        const TechRec& t = techs_[*it];
+        if (t.pub.state == TechnicianState::kAvailable) continue;  // Scanned.
+        ++seen;
+        if (t.pub.state == TechnicianState::kOffShift) {
+          b->AddExclusion(t.pub.technician_id, [] { return std::string("off shift"); });
+        } else if (!internal::Covers(t.skills, r.need)) {
+          b->AddExclusion(t.pub.technician_id,
+                          [&] { return internal::Shortfall(t.skills, r.need, skills_); });
+        } else {
+          b->AddExclusion(t.pub.technician_id,
+                          [&] { return absl::StrCat("busy with ", t.pub.request_id); });
+        }
+      }
+      b->OmitExclusions(static_cast<uint32_t>(z.members.size()) - z.available_members - seen);
+    }
+    for (const internal::OnShiftMember& m : z.on_shift) {
+      if (m.free_at == absl::InfinitePast() || !internal::Covers(m.skills, r.need)) continue;
+      *adequate_on_shift = true;
+      const absl::Time free = std::max(now, m.free_at);
+      if (!wait || free < wait->expected_free ||
+          (free == wait->expected_free && m.tech < wait->tech)) {
+        wait = Wait{m.tech, free};
+      }
+    }
+    return wait;
+  }
   auto exclude = [&](const TechRec& t, auto reason) {
     if (b != nullptr) b->AddExclusion(t.pub.technician_id, reason);
   };
-  for (uint32_t index : zones_[r.zone].members) {
+  for (uint32_t index : z.members) {
     const TechRec& t = techs_[index];
     if (t.pub.state == TechnicianState::kAvailable) continue;  // Scanned.
     if (t.pub.state == TechnicianState::kOffShift) {
@@ -107,6 +160,26 @@ std::optional<Engine::State::Wait> Engine::State::ScanMembers(
 std::optional<absl::Time> Engine::State::EarliestLocalFree(
     uint32_t zone, const internal::SkillSet& need, const ReqRec* r,
     absl::Time now) const {
+  if (r == nullptr || r->pub.declined_by.empty()) {
+    // min over members of max(now, free_at) = max(now, min free_at): the
+    // minimum does not depend on `now`, so it is kept per requirement
+    // until the zone's on-shift members change.
+    const ZoneRec& z = zones_[zone];
+    if (z.free_by_need_version != z.on_shift_version) {
+      z.free_by_need.clear();
+      z.free_by_need_version = z.on_shift_version;
+    }
+    auto [it, inserted] = z.free_by_need.try_emplace(need);
+    if (inserted) {
+      for (const internal::OnShiftMember& m : z.on_shift) {
+        if (internal::Covers(m.skills, need) && (!it->second || m.free_at < *it->second)) {
+          it->second = m.free_at;
+        }
+      }
+    }
+    if (!it->second) return std::nullopt;
+    return std::max(now, *it->second);
+  }
   std::optional<absl::Time> earliest;
   for (uint32_t index : zones_[zone].members) {
     const TechRec& t = techs_[index];

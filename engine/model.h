@@ -7,8 +7,10 @@
 #define DISPATCHD_ENGINE_MODEL_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -172,6 +174,59 @@ struct Decision {
   friend bool operator==(const Decision&, const Decision&) = default;
 };
 
+// An optional value kept on the heap: one pointer while empty, for large
+// fields of Request that most requests never set (std::optional would hold
+// the whole value inline). Offers std::optional's interface as far as the
+// code base uses it.
+template <typename T>
+class HeapOptional {
+ public:
+  HeapOptional() = default;
+  HeapOptional(std::nullopt_t) {}  // NOLINT: as std::optional.
+  HeapOptional(const T& v) : p_(std::make_unique<T>(v)) {}  // NOLINT
+  HeapOptional(T&& v) : p_(std::make_unique<T>(std::move(v))) {}  // NOLINT
+  HeapOptional(const HeapOptional& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  HeapOptional(HeapOptional&&) noexcept = default;
+  HeapOptional& operator=(const HeapOptional& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+    return *this;
+  }
+  HeapOptional& operator=(HeapOptional&&) noexcept = default;
+  HeapOptional& operator=(std::nullopt_t) {
+    p_.reset();
+    return *this;
+  }
+  HeapOptional& operator=(const T& v) {
+    p_ = std::make_unique<T>(v);
+    return *this;
+  }
+  HeapOptional& operator=(T&& v) {
+    p_ = std::make_unique<T>(std::move(v));
+    return *this;
+  }
+
+  bool has_value() const { return p_ != nullptr; }
+  explicit operator bool() const { return p_ != nullptr; }
+  T& operator*() { return *p_; }
+  const T& operator*() const { return *p_; }
+  T* operator->() { return p_.get(); }
+  const T* operator->() const { return p_.get(); }
+  void reset() { p_.reset(); }
+  template <typename... Args>
+  T& emplace(Args&&... args) {
+    p_ = std::make_unique<T>(std::forward<Args>(args)...);
+    return *p_;
+  }
+
+  friend bool operator==(const HeapOptional& a, const HeapOptional& b) {
+    return a.has_value() == b.has_value() && (!a.has_value() || *a == *b);
+  }
+  friend bool operator==(const HeapOptional& a, std::nullopt_t) { return !a.has_value(); }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
 // A request as the engine holds it.
 struct Request {
   std::string request_id;
@@ -190,7 +245,8 @@ struct Request {
   std::optional<absl::Time> accepted_at;
   std::optional<absl::Time> completed_at;
   std::vector<std::string> declined_by;
-  std::optional<Decision> decision;  // The latest assignment decision.
+  // The latest assignment decision (on the heap: queued requests have none).
+  HeapOptional<Decision> decision;
   // Materials held for this job since it was first assigned, by depot;
   // released on cancel, consumed on completion.
   std::vector<Reservation> reserved;

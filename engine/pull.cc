@@ -9,11 +9,15 @@
 // (the same test the push side uses before going cross-zone).
 //
 // Cost: zones in travel order up to the limit; in each, only requirement
-// queues whose skill mask is a subset of the technician's.
+// queues whose skill mask is a subset of the technician's, found by
+// enumerating those subsets (7 for three skills) when the zone has more
+// masks than that. The local-wait test of a cross-zone queue reads the
+// zone's cached earliest free time per requirement (matcher.cc).
 //
 // Bundling (Bundle, tried first after a completion): in a quiet zone, the
 // next waiting low job at the place the technician just finished a low job
 // (see README, Bundling); one lookup in the zone's low-jobs-per-location.
+#include <bit>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -22,27 +26,30 @@
 
 namespace dispatchd::engine {
 
-const Engine::State::ReqRec* Engine::State::FirstEligible(
-    const internal::Queue& queue, const TechRec& t, bool own_zone,
-    uint8_t max_rank) const {
+const internal::QueueKey* Engine::State::FirstEligible(
+    const internal::Queue& queue, const internal::SkillSet& need, uint32_t zone,
+    const TechRec& t, bool own_zone, uint8_t max_rank) const {
+  // Only the keys are read (rank, deadline, number, whether declined),
+  // and the record only of a job someone declined.
+  const bool no_wait = own_zone || zones_[zone].surge;  // Surge: no local wait.
   // Cross-zone only: when the zone's adequate busy technicians are expected
   // free (the same for the whole queue, barring declines); computed once.
   std::optional<std::optional<absl::Time>> local_free;
   for (auto it = queue.begin(); it != queue.end() && it->rank <= max_rank;) {
-    const ReqRec& r = ByNumber(it->number);
-    if (Declined(r, t)) {
+    const ReqRec* declined = it->declined ? &ByNumber(it->number) : nullptr;
+    if (declined != nullptr && Declined(*declined, t)) {
       ++it;
       continue;
     }
-    if (own_zone || zones_[r.zone].surge) return &r;  // Surge: no local wait.
+    if (no_wait) return &*it;
     std::optional<absl::Time> free;
-    if (r.pub.declined_by.empty()) {
-      if (!local_free) local_free = EarliestLocalFree(r.zone, r.need, nullptr, now_);
+    if (declined == nullptr) {
+      if (!local_free) local_free = EarliestLocalFree(zone, need, nullptr, now_);
       free = *local_free;
     } else {
-      free = EarliestLocalFree(r.zone, r.need, &r, now_);
+      free = EarliestLocalFree(zone, need, declined, now_);
     }
-    if (!free || *free >= r.pub.sla_deadline) return &r;
+    if (!free || *free >= it->deadline) return &*it;
     // It waits for a local technician; so do the later deadlines of its
     // class. Skip to the next class.
     it = queue.lower_bound(internal::QueueKey{
@@ -95,33 +102,52 @@ absl::Status Engine::State::On(const ev::RequestsBundled& e, absl::Time) {
 
 void Engine::State::Pull(TechRec& t) {
   if (t.pub.state != TechnicianState::kAvailable) return;
-  const ReqRec* best = nullptr;
-  uint8_t best_rank = 0;
+  // The best so far: its queue key (rank, tier, deadline, number) and travel.
+  const internal::QueueKey* best = nullptr;
   uint32_t best_travel = 0;
+  const uint64_t have = t.skills.mask();
+  const int have_count = std::popcount(have);
   for (const internal::Reach& reach : graph().Nearest(t.current)) {
     const bool own = reach.zone == t.current;
     if (!own && reach.travel_minutes > policy_.cross_zone_max_travel_minutes) break;
     // Farther away, only a strictly more urgent class can still win.
     int max_rank = internal::RankOf(Urgency::kLow);
-    if (best != nullptr) max_rank = best_rank - (reach.travel_minutes > best_travel);
+    if (best != nullptr) max_rank = best->rank - (reach.travel_minutes > best_travel);
     if (max_rank < 0) break;
-    for (const auto& [mask, by_need] : zones_[reach.zone].queues) {
-      if ((mask & ~t.skills.mask()) != 0) continue;
+    const ZoneRec& z = zones_[reach.zone];
+    // Nothing queued here at rank <= max_rank (effective urgency >=
+    // kUrgencyCount - max_rank): skip the zone.
+    uint32_t eligible = 0;
+    for (int u = kUrgencyCount - max_rank; u <= kUrgencyCount; ++u) {
+      eligible += z.queued_counts[u - 1];
+    }
+    if (eligible == 0) continue;
+    const internal::ZoneQueues& queues = z.queues;
+    // The best job of each requirement queue t covers. Which queue is
+    // visited first does not matter: the comparison is a total order.
+    auto visit = [&](const absl::btree_map<internal::SkillSet, internal::Queue>& by_need) {
       for (const auto& [need, queue] : by_need) {
         if (queue.begin()->rank > max_rank || !internal::Covers(t.skills, need)) continue;
-        const ReqRec* r = FirstEligible(queue, t, own, static_cast<uint8_t>(max_rank));
-        if (r == nullptr) continue;
-        const uint8_t rank = internal::RankOf(r->pub.effective_urgency);
-        const uint8_t tier = r->Tier();
-        const uint8_t best_tier = best == nullptr ? 0 : best->Tier();
+        const internal::QueueKey* k =
+            FirstEligible(queue, need, reach.zone, t, own, static_cast<uint8_t>(max_rank));
+        if (k == nullptr) continue;
         if (best == nullptr ||
-            std::tie(rank, reach.travel_minutes, tier, r->pub.sla_deadline, r->number) <
-                std::tie(best_rank, best_travel, best_tier, best->pub.sla_deadline,
-                         best->number)) {
-          best = r;
-          best_rank = rank;
+            std::tie(k->rank, reach.travel_minutes, k->tier, k->deadline, k->number) <
+                std::tie(best->rank, best_travel, best->tier, best->deadline, best->number)) {
+          best = k;
           best_travel = reach.travel_minutes;
         }
+      }
+    };
+    if (have_count < 16 && (size_t{1} << have_count) <= queues.size()) {
+      // The masks t covers are the subsets of its own: look each up.
+      for (uint64_t sub = have;; sub = (sub - 1) & have) {
+        if (auto at = queues.find(sub); at != queues.end()) visit(at->second);
+        if (sub == 0) break;
+      }
+    } else {
+      for (const auto& [mask, by_need] : queues) {
+        if ((mask & ~have) == 0) visit(by_need);
       }
     }
   }

@@ -8,24 +8,6 @@
 
 namespace dispatchd::engine::internal {
 
-bool Covers(const SkillSet& have, const SkillSet& need) {
-  if ((have.mask() & need.mask()) != need.mask()) return false;
-  for (uint64_t m = need.mask(); m != 0; m &= m - 1) {
-    const int bit = std::countr_zero(m);
-    if (have.level(bit) < need.level(bit)) return false;
-  }
-  return true;
-}
-
-uint32_t Overqualification(const SkillSet& have, const SkillSet& need) {
-  uint32_t sum = 0;
-  for (uint64_t m = need.mask(); m != 0; m &= m - 1) {
-    const int bit = std::countr_zero(m);
-    sum += have.level(bit) - need.level(bit);
-  }
-  return sum;
-}
-
 std::string Shortfall(const SkillSet& have, const SkillSet& need,
                       const SkillRegistry& names, bool all) {
   std::string out;

@@ -49,6 +49,12 @@ class DecisionBuilder {
     }
   }
 
+  // True once no further exclusion would be listed, only counted.
+  bool exclusions_full() const { return exclusions_.size() >= Decision::kMaxListed; }
+  // Counts `n` exclusions that would not be listed (REQUIRES: full), so
+  // that a scan may count the tail of a list instead of walking it.
+  void OmitExclusions(uint32_t n) { exclusions_omitted_ += n; }
+
   // The best candidate so far, or null.
   const Scored* best() const { return top_.empty() ? nullptr : &top_.front(); }
   uint32_t candidate_count() const { return candidates_; }

@@ -14,9 +14,11 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "engine/internal/skills.h"
 #include "engine/internal/strings.h"
@@ -34,6 +36,10 @@ struct QueueKey {
   uint8_t tier = 0;  // 0: displaced by an emergency, 1: key department, 2: other.
   absl::Time deadline;
   uint32_t number = 0;
+  // Not part of the order: someone declined it (declined_by not empty), so
+  // a pulling technician must look at the record; otherwise pull reads
+  // only the key.
+  bool declined = false;
 
   friend bool operator<(const QueueKey& a, const QueueKey& b) {
     return std::tie(a.rank, a.tier, a.deadline, a.number) <
@@ -67,7 +73,8 @@ inline uint8_t RankOf(Urgency u) {
 using Queue = absl::btree_set<QueueKey>;
 // A zone's queued requests: by required skill mask, then exact requirement
 // (mask and levels), so a technician visits only requirements it covers.
-using ZoneQueues = absl::btree_map<uint64_t, absl::btree_map<SkillSet, Queue>>;
+// (Unordered by mask: every reader either looks masks up or sorts keys.)
+using ZoneQueues = absl::flat_hash_map<uint64_t, absl::btree_map<SkillSet, Queue>>;
 
 enum class TimerKind : uint8_t {
   kOfferExpiry = 0,  // An offer lapses (OfferExpired).
@@ -105,7 +112,8 @@ struct ReqRec {
     return pub.preemptions > 0 ? 0 : pub.spec.key_department ? 1 : 2;
   }
   QueueKey Key() const {
-    return {RankOf(pub.effective_urgency), Tier(), pub.sla_deadline, number};
+    return {RankOf(pub.effective_urgency), Tier(), pub.sla_deadline, number,
+            !pub.declined_by.empty()};
   }
   StockWaitKey WaitKey() const {
     return {RankOf(pub.effective_urgency),
@@ -122,12 +130,27 @@ struct TechRec {
   uint32_t job = 0;  // Request number offered/assigned/worked; 0: none.
   absl::Time available_since;  // When they last became available.
   absl::Time busy_since;       // When the current job was offered/taken/started.
+  // When the current job should be done (busy_since + its estimated
+  // minutes); InfinitePast without a job. Derived by IndexTech, so the
+  // wait rule reads it instead of the job's record.
+  absl::Time free_at = absl::InfinitePast();
+  // Position in zones_[home].on_shift and, if current != home, in
+  // zones_[current].on_shift; kNoTech while off shift.
+  std::array<uint32_t, 2> on_shift_pos{kNoTech, kNoTech};
   // Utilisation: closed periods on shift / working, and when the open one
   // began (valid while on shift / working).
   absl::Duration shift_total;
   absl::Duration work_total;
   absl::Time shift_since;
   absl::Time work_since;
+};
+
+// An on-shift member of a zone (home or located there), as the wait rule
+// (EarliestLocalFree) reads it: a dense copy of what it needs.
+struct OnShiftMember {
+  uint32_t tech = 0;
+  SkillSet skills;
+  absl::Time free_at;  // TechRec::free_at.
 };
 
 struct ZoneRec {
@@ -144,6 +167,16 @@ struct ZoneRec {
   // Queued low-urgency requests with a location, per location (bundling).
   absl::btree_map<std::string, absl::btree_set<QueueKey>> low_by_location;
   bool surge = false;    // In surge (ZoneSurgeStarted .. ZoneSurgeEnded).
+  // On-shift members (home or located here), in no particular order; kept
+  // by IndexTech / UnindexTech, which bump on_shift_version on any change.
+  std::vector<OnShiftMember> on_shift;
+  uint64_t on_shift_version = 0;
+  uint32_t available_members = 0;  // Members (as above) that are available.
+  // Derived cache of EarliestLocalFree per requirement: the earliest
+  // free_at of an adequate on-shift member (nullopt: none), valid while
+  // free_by_need_version == on_shift_version.
+  mutable absl::flat_hash_map<SkillSet, std::optional<absl::Time>> free_by_need;
+  mutable uint64_t free_by_need_version = ~uint64_t{0};
 
   uint32_t QueuedTotal() const {
     uint32_t n = 0;

@@ -53,10 +53,25 @@ class SkillSet {
 };
 
 // True iff `have` holds every skill of `need` at or above its level.
-bool Covers(const SkillSet& have, const SkillSet& need);
+// (Inline: the matcher calls it in its innermost loops.)
+inline bool Covers(const SkillSet& have, const SkillSet& need) {
+  if ((have.mask() & need.mask()) != need.mask()) return false;
+  for (uint64_t m = need.mask(); m != 0; m &= m - 1) {
+    const int bit = std::countr_zero(m);
+    if (have.level(bit) < need.level(bit)) return false;
+  }
+  return true;
+}
 
 // Sum over need's skills of (have level - need level). REQUIRES: Covers.
-uint32_t Overqualification(const SkillSet& have, const SkillSet& need);
+inline uint32_t Overqualification(const SkillSet& have, const SkillSet& need) {
+  uint32_t sum = 0;
+  for (uint64_t m = need.mask(); m != 0; m &= m - 1) {
+    const int bit = std::countr_zero(m);
+    sum += have.level(bit) - need.level(bit);
+  }
+  return sum;
+}
 
 // Why `have` does not cover `need`, e.g. "missing skill hvac" or
 // "electrical level 2 < 3"; empty if it does. With `all`, every shortfall,

@@ -29,6 +29,7 @@
 #ifndef DISPATCHD_ENGINE_INTERNAL_STATE_H_
 #define DISPATCHD_ENGINE_INTERNAL_STATE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -210,6 +211,9 @@ class Engine::State {
   void UnindexRequest(ReqRec& r);
   void IndexTech(TechRec& t);
   void UnindexTech(TechRec& t);
+  // ZoneRec::on_shift upkeep; `slot` 0 is t's home zone, 1 its current one.
+  void AddOnShift(ZoneRec& z, TechRec& t, int slot);
+  void RemoveOnShift(ZoneRec& z, TechRec& t, int slot);
   void SetRequestTech(ReqRec& r, uint32_t tech);
   void FreeTech(TechRec& t, absl::Time at);
   void BindTech(TechRec& t, TechnicianState s, const ReqRec& r, absl::Time at);
@@ -270,17 +274,25 @@ class Engine::State {
                                   bool* adequate_on_shift) const;
   // When a busy technician should be free: start of the current job plus
   // its estimated minutes, or `now` if that has passed.
-  absl::Time ExpectedFree(const TechRec& t, absl::Time now) const;
+  absl::Time ExpectedFree(const TechRec& t, absl::Time now) const {
+    return std::max(now, t.free_at);
+  }
   // A busy local technician worth waiting for: adequate, on shift, and
   // expected free before the request's SLA deadline.
   std::optional<Wait> LocalWait(const ReqRec& r, absl::Time now) const;
-  bool Declined(const ReqRec& r, const TechRec& t) const;
+  bool Declined(const ReqRec& r, const TechRec& t) const {
+    const std::vector<std::string>& d = r.pub.declined_by;
+    return !d.empty() && std::find(d.begin(), d.end(), t.pub.technician_id) != d.end();
+  }
   internal::Scored ScoreFor(const ReqRec& r, const TechRec& t,
                             uint32_t travel) const;
   void MakeOffer(ReqRec& r, uint32_t tech, Decision decision);
-  // The job `t` should pull from `queue` (entries up to `max_rank`), if any.
-  const ReqRec* FirstEligible(const internal::Queue& queue, const TechRec& t,
-                              bool own_zone, uint8_t max_rank) const;
+  // The key of the job `t` should pull from `queue` (zone `zone`,
+  // requirement `need`; entries up to `max_rank`), if any.
+  const internal::QueueKey* FirstEligible(const internal::Queue& queue,
+                                          const internal::SkillSet& need, uint32_t zone,
+                                          const TechRec& t, bool own_zone,
+                                          uint8_t max_rank) const;
   // When the earliest adequate on-shift member of `zone` is expected free
   // (now, if available); skips those who declined `r` (if set).
   std::optional<absl::Time> EarliestLocalFree(uint32_t zone,
