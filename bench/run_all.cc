@@ -313,10 +313,15 @@ void RpcPhases(const Sizes& s, const std::string& dispatchd, const std::string& 
   Say("rpc: a well-behaved client with and without a flood of malformed and oversized calls");
   absl::StatusOr<FloodFigures> flood = MeasureFlood(mem->address, s.zones_rpc, 8, s.duration);
   if (!flood.ok()) return r.Error("flood", flood.status());
+  r.Detail("flood_capacity_qps", flood->max_qps);
+  r.Detail("flood_good_qps", flood->good_qps);
   r.Detail("flood_quiet_p99_us", flood->quiet_p99_us);
   r.Detail("flood_flooded_p99_us", flood->flooded_p99_us);
   r.Detail("flood_malformed_per_s", flood->bad_per_s);
   r.Detail("flood_oversized_per_s", flood->oversized_per_s);
+  for (size_t i = 0; i < flood->round_ratios.size(); ++i) {
+    r.Detail(absl::StrCat("flood_round_", i + 1, "_ratio"), flood->round_ratios[i]);
+  }
   r.Set("flood_p99_ratio", flood->flooded_p99_us / std::max(flood->quiet_p99_us, 1e-9));
   std::filesystem::remove_all(absl::StrCat(work, "/durable"), error);
   std::filesystem::remove_all(absl::StrCat(work, "/mem"), error);
