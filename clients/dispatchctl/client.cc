@@ -1,5 +1,7 @@
 #include "clients/dispatchctl/client.h"
 
+#include <algorithm>
+
 #include <fstream>
 #include <sstream>
 
@@ -48,6 +50,27 @@ absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   // gRPC and Abseil status codes are the same numbers.
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+bool StreamWorthReopening(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kUnimplemented:
+      return false;
+    default:
+      return true;
+  }
+}
+
+absl::Duration ReopenBackoff::Next(bool delivered) {
+  const absl::Duration kFirst = absl::Milliseconds(250), kMax = absl::Seconds(5);
+  if (delivered) next_ = kFirst;
+  const absl::Duration wait = next_;
+  next_ = std::min(next_ * 2, kMax);
+  return wait;
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(const ConnectionOptions& options) {

@@ -40,6 +40,22 @@ struct ConnectionOptions {
 // `status` as an absl::Status with the same code and the server's message.
 absl::Status FromGrpc(const grpc::Status& status);
 
+// Whether a live stream that ended with `code` is worth opening again (the
+// daemon restarted, the network dropped); not when the answer would be the
+// same (unknown id, bad argument, wrong or missing credentials, no such
+// method).
+bool StreamWorthReopening(absl::StatusCode code);
+
+// Waits before reopening a live stream: 250 ms, doubling up to 5 s, back to
+// 250 ms after a stream that delivered something.
+class ReopenBackoff {
+ public:
+  absl::Duration Next(bool delivered);
+
+ private:
+  absl::Duration next_ = absl::Milliseconds(250);
+};
+
 class Client {
  public:
   // Builds the channel; does not wait for it. INVALID_ARGUMENT if a TLS file

@@ -55,8 +55,11 @@ absl::StatusOr<v1::GetBoardResponse> FetchBoard(Client* c, const std::string& zo
 }
 
 // The live board: redrawn after every event until Ctrl-C or end of input.
-absl::Status WatchBoard(Invocation& inv, Client* c) {
-  StreamStopper stopper(&inv.io(), /*on_end_of_input=*/true);
+// One stream's worth of a live board: fetches the board, then redraws it
+// on every event after it until the stream ends. `*delivered`: whether
+// anything was drawn.
+absl::Status WatchBoardOnce(Invocation& inv, Client* c, StreamStopper& stopper,
+                            bool* delivered) {
   ASSIGN_OR_RETURN(v1::GetBoardResponse board, FetchBoard(c, inv.Get("zone")));
   auto redraw = [&] {
     if (!inv.json()) inv.out() << "\x1b[H\x1b[2J";  // Home, clear screen.
@@ -64,6 +67,7 @@ absl::Status WatchBoard(Invocation& inv, Client* c) {
     if (!inv.json()) inv.out() << "(live: Ctrl-C or Ctrl-D to leave)" << std::endl;
   };
   redraw();
+  *delivered = true;
   std::unique_ptr<grpc::ClientContext> context = c->NewContext(/*stream=*/true);
   v1::WatchEventsRequest req;
   req.set_from_sequence(board.last_sequence() + 1);
@@ -85,8 +89,32 @@ absl::Status WatchBoard(Invocation& inv, Client* c) {
   grpc::Status status = reader->Finish();
   stopper.Watch(nullptr);
   if (!failed.ok()) return failed;
-  if (stopper.done()) return absl::OkStatus();
+  if (status.ok()) return absl::UnavailableError("the daemon ended the stream");
   return FromGrpc(status);
+}
+
+// A live board that outlives daemon restarts and network drops: a lost
+// stream is reopened with backoff (with a note below the stale board, or
+// on stderr with --json) and the board fetched
+// again, so nothing in between is missed. Ends on Ctrl-C or end of input,
+// or on an error that reopening would not change.
+absl::Status WatchBoard(Invocation& inv, Client* c) {
+  StreamStopper stopper(&inv.io(), /*on_end_of_input=*/true);
+  ReopenBackoff backoff;
+  while (true) {
+    bool delivered = false;
+    const absl::Status status = WatchBoardOnce(inv, c, stopper, &delivered);
+    if (stopper.done()) return absl::OkStatus();
+    if (!StreamWorthReopening(status.code())) return status;
+    const absl::Duration wait = backoff.Next(delivered);
+    (inv.json() ? *inv.io().err : inv.out()) << "* board stream lost (" << absl::StatusCodeToString(status.code()) << ": "
+              << status.message() << "); reconnecting in " << absl::FormatDuration(wait)
+              << std::endl;
+    for (absl::Time until = absl::Now() + wait; absl::Now() < until && !stopper.done();) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    if (stopper.done()) return absl::OkStatus();
+  }
 }
 
 absl::Status Board(Invocation& inv) {

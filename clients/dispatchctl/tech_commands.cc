@@ -255,8 +255,7 @@ absl::Status TechWatch::WatchOnce(bool* connected) {
 }
 
 void TechWatch::WatchLoop() {
-  const absl::Duration kFirst = absl::Milliseconds(250), kMax = absl::Seconds(5);
-  absl::Duration backoff = kFirst;
+  ReopenBackoff backoff;
   bool tried = false;
   while (!Stopping()) {
     Note(absl::StrCat(tried ? "reconnecting" : "connecting", " to ", client_->target(), " as ",
@@ -264,21 +263,17 @@ void TechWatch::WatchLoop() {
     bool got_updates = false;
     const absl::Status status = WatchOnce(&got_updates);
     if (Stopping()) break;
-    const absl::StatusCode code = status.code();
-    if (code == absl::StatusCode::kNotFound || code == absl::StatusCode::kInvalidArgument ||
-        code == absl::StatusCode::kPermissionDenied || code == absl::StatusCode::kUnauthenticated ||
-        code == absl::StatusCode::kUnimplemented) {
+    if (!StreamWorthReopening(status.code())) {
       absl::MutexLock lock(&mu_);
       fatal_ = status;
       break;
     }
     tried = true;
-    if (got_updates) backoff = kFirst;
-    Note(absl::StrCat("stream lost (", absl::StatusCodeToString(code), ": ", status.message(),
-                      "); retrying in ", absl::FormatDuration(backoff)));
+    const absl::Duration wait = backoff.Next(got_updates);
+    Note(absl::StrCat("stream lost (", absl::StatusCodeToString(status.code()), ": ",
+                      status.message(), "); retrying in ", absl::FormatDuration(wait)));
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), backoff);
-    backoff = std::min(backoff * 2, kMax);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
   }
   inv_.io().stop->store(true);  // Unblocks the command reader.
 }

@@ -499,6 +499,21 @@ TEST_F(DispatchctlTest, BoardWatchRedrawsOnEveryEventAndEndsAtEndOfInput) {
   EXPECT_EQ(watch.Wait(), 0) << watch.err();
 }
 
+TEST_F(DispatchctlTest, BoardWatchReconnectsAfterADaemonRestartAndShowsWhatCameMeanwhile) {
+  CtlProcess watch({"board", "--watch", "--server=" + server_});
+  ASSERT_TRUE(watch.LineWith("board at event #").has_value()) << watch.err();
+  SubmitLighting("Room 8");
+  ASSERT_TRUE(watch.LineWith("in hand R-000001 OFFERED").has_value()) << watch.out();
+
+  RestartDaemon();
+  ASSERT_TRUE(watch.LineWith("board stream lost").has_value()) << watch.out();
+  // Filed while the board may still be reconnecting: it shows either way.
+  SubmitLighting("Room 9");
+  ASSERT_TRUE(watch.LineWith("R-000002").has_value()) << watch.out() << watch.err();
+  watch.CloseStdin();
+  EXPECT_EQ(watch.Wait(), 0) << watch.err();
+}
+
 TEST_F(DispatchctlTest, EventsFollowStreamsNewEventsUntilCtrlC) {
   CtlProcess follow({"events", "--follow", "--server=" + server_});
   ASSERT_TRUE(follow.LineWith("ShiftStarted T-ELEC-1").has_value()) << follow.err();
