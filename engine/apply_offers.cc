@@ -87,9 +87,9 @@ absl::Status Engine::State::On(const ev::RequestAssigned& e, absl::Time t) {
   MutateRequest(*r, [&](ReqRec& x) {
     x.pub.state = RequestState::kAssigned;
     SetRequestTech(x, tech->index);
-    if (!x.pub.accepted_at) x.pub.accepted_at = t;
+    if (!x.pub.rare->accepted_at) x.pub.rare.mut().accepted_at = t;
     x.pub.offer_expires_at.reset();
-    x.pub.hold_reason.clear();
+    if (!x.pub.rare->hold_reason.empty()) x.pub.rare.mut().hold_reason.clear();
     x.pub.awaiting_stock = false;  // Its materials are looked at again.
     x.pub.decision = e.decision;
   });
@@ -102,7 +102,7 @@ absl::Status Engine::State::On(const ev::OfferAccepted& e, absl::Time t) {
   auto [r, tech] = held;
   MutateRequest(*r, [&](ReqRec& x) {
     x.pub.state = RequestState::kAssigned;
-    if (!x.pub.accepted_at) x.pub.accepted_at = t;
+    if (!x.pub.rare->accepted_at) x.pub.rare.mut().accepted_at = t;
     x.pub.offer_expires_at.reset();
   });
   BindTech(*tech, TechnicianState::kAssigned, *r, t);
@@ -178,7 +178,7 @@ absl::Status Engine::State::On(const ev::RequestPreempted& e, absl::Time t) {
     SetRequestTech(x, internal::kNoTech);
     x.pub.offer_expires_at.reset();
     ++x.pub.preemptions;
-    x.pub.preempted_by = e.by_request_id;
+    x.pub.rare.mut().preempted_by = e.by_request_id;
   });
   FreeTech(*tech, t);
   return absl::OkStatus();
@@ -196,7 +196,7 @@ absl::Status Engine::State::On(const ev::WorkStarted& e, absl::Time t) {
   }
   MutateRequest(*r, [](ReqRec& x) {
     x.pub.state = RequestState::kInProgress;
-    x.pub.hold_reason.clear();
+    if (!x.pub.rare->hold_reason.empty()) x.pub.rare.mut().hold_reason.clear();
   });
   MutateTech(*tech, [&](TechRec& x) {
     std::erase(x.pub.on_hold_request_ids, e.request_id);
@@ -217,7 +217,7 @@ absl::Status Engine::State::On(const ev::WorkPutOnHold& e, absl::Time t) {
   TechRec* tech = held.second;
   MutateRequest(*r, [&](ReqRec& x) {
     x.pub.state = RequestState::kOnHold;
-    x.pub.hold_reason = e.reason;
+    x.pub.rare.mut().hold_reason = e.reason;
   });
   FreeTech(*tech, t);
   MutateTech(*tech, [&](TechRec& x) { x.pub.on_hold_request_ids.push_back(e.request_id); });
@@ -232,9 +232,9 @@ absl::Status Engine::State::On(const ev::WorkCompleted& e, absl::Time t) {
   MutateRequest(*r, [&](ReqRec& x) {
     x.pub.state = RequestState::kCompleted;
     x.pub.resolved = e.resolved;
-    x.pub.completed_at = t;
-    x.pub.materials_used = e.materials_used;
-    x.pub.completion_notes = e.notes;
+    x.pub.rare.mut().completed_at = t;
+    x.pub.rare.mut().materials_used = e.materials_used;
+    x.pub.rare.mut().completion_notes = e.notes;
     x.pub.reserved.clear();  // What MaterialsConsumed left goes back.
   });
   TakeOffDeliveries(*r);  // Off the deliveries that have not left.

@@ -21,7 +21,7 @@ absl::Status Engine::State::On(const ev::RequestSubmitted& e, absl::Time t) {
   ReqRec* lead = nullptr;
   if (!e.crew_of.empty()) {
     ASSIGN_OR_RETURN(lead, GetReq("crew_of", e.crew_of));
-    if (lead->pub.spec.urgency != Urgency::kEmergency || !lead->pub.crew_of.empty() ||
+    if (lead->pub.spec.urgency != Urgency::kEmergency || !lead->pub.rare->crew_of.empty() ||
         lead->pub.crew_request_ids.size() + 1 >= lead->pub.spec.crew_size) {
       return absl::FailedPreconditionError(
           absl::StrCat("crew_of: ", e.crew_of, " has no open crew place"));
@@ -32,7 +32,7 @@ absl::Status Engine::State::On(const ev::RequestSubmitted& e, absl::Time t) {
   if (!(scheduled && spec.not_before) && e.state != RequestState::kQueued) {
     return absl::InvalidArgumentError("state: must be queued, or scheduled with not_before");
   }
-  if (!spec.idempotency_key.empty() && idempotency_.contains(spec.idempotency_key)) {
+  if (!spec.idempotency_key.empty() && idempotency_.Contains(spec.idempotency_key)) {
     return absl::AlreadyExistsError("idempotency_key: already used");
   }
   if (!e.alert_dedupe_key.empty() && alerts_.contains(e.alert_dedupe_key)) {
@@ -52,10 +52,10 @@ absl::Status Engine::State::On(const ev::RequestSubmitted& e, absl::Time t) {
   r.pub.created_at = t;
   r.pub.sla_deadline = e.sla_deadline;
   r.pub.alert_dedupe_key = e.alert_dedupe_key;
-  r.pub.crew_of = e.crew_of;
+  if (!e.crew_of.empty()) r.pub.rare.mut().crew_of = e.crew_of;
   if (lead != nullptr) lead->pub.crew_request_ids.push_back(e.request_id);
   if (!r.pub.spec.idempotency_key.empty()) {
-    idempotency_.emplace(r.pub.spec.idempotency_key, number);
+    idempotency_.Insert(number);
   }
   IndexRequest(r);
   return absl::OkStatus();
@@ -79,7 +79,7 @@ absl::Status Engine::State::On(const ev::RequestCancelled& e, absl::Time t) {
   }
   MutateRequest(*r, [&](ReqRec& x) {
     x.pub.state = RequestState::kCancelled;
-    x.pub.completed_at = t;
+    x.pub.rare.mut().completed_at = t;
     x.pub.offer_expires_at.reset();
     x.pub.reserved.clear();  // Released to the depots.
     x.pub.awaiting_stock = false;
@@ -127,7 +127,7 @@ absl::Status Engine::State::On(const ev::FeedbackRecorded& e, absl::Time) {
   }
   MutateRequest(*r, [&](ReqRec& x) {
     x.pub.feedback_rating = e.rating;
-    x.pub.feedback_comment = e.comment;
+    x.pub.rare.mut().feedback_comment = e.comment;
   });
   return absl::OkStatus();
 }

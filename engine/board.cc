@@ -103,7 +103,7 @@ absl::StatusOr<Explanation> Engine::State::Explain(std::string_view request_id) 
   if (r->pub.state == RequestState::kQueued) {
     e.waiting_reason = WaitingReason(*r, now);
     if (r->pub.preemptions > 0) {
-      e.waiting_reason = absl::StrCat("preempted by emergency ", r->pub.preempted_by,
+      e.waiting_reason = absl::StrCat("preempted by emergency ", r->pub.rare->preempted_by,
                                       " (bumped ", r->pub.preemptions, " time(s)), back at "
                                       "the head of its class; ", e.waiting_reason);
     }

@@ -30,9 +30,10 @@ absl::Status Engine::State::Do(const cmd::SubmitRequest& c) {
   RequestSpec spec = c.spec;
   RETURN_IF_ERROR(internal::NormalizeSpec(spec, /*allow_no_skills=*/false));
   RETURN_IF_ERROR(GetZone("zone_id", spec.zone_id).status());
-  if (auto it = idempotency_.find(spec.idempotency_key);
-      !spec.idempotency_key.empty() && it != idempotency_.end()) {
-    const ReqRec& original = ByNumber(it->second);
+  if (const std::optional<uint32_t> filed =
+          spec.idempotency_key.empty() ? std::nullopt : idempotency_.Find(spec.idempotency_key);
+      filed) {
+    const ReqRec& original = ByNumber(*filed);
     RequestSpec as_filed = original.pub.spec;
     as_filed.urgency = original.submitted_urgency;
     if (as_filed != spec) {

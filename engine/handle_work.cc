@@ -129,7 +129,7 @@ absl::Status Engine::State::Do(const cmd::StartWork& c) {
   }
   if (resume && r->pub.awaiting_stock) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "request ", c.request_id, " is waiting for stock: ", r->pub.hold_reason));
+        "request ", c.request_id, " is waiting for stock: ", r->pub.rare->hold_reason));
   }
   if (resume && t->pub.state != TechnicianState::kAvailable) {
     return absl::FailedPreconditionError(

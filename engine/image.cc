@@ -246,7 +246,7 @@ absl::Status Engine::State::LoadRequests(const std::vector<RequestImage>& reques
     RequestSpec normal = pub.spec;
     RETURN_IF_ERROR(Relabel(
         where, internal::NormalizeSpec(normal, !pub.alert_dedupe_key.empty() ||
-                                                   !pub.crew_of.empty())));
+                                                   !pub.rare->crew_of.empty())));
     if (normal != pub.spec) return Corrupt(where, ": spec not normalized");
     const std::optional<uint32_t> zone = ZoneIndex(pub.spec.zone_id);
     if (!zone) return Corrupt(where, ": unknown zone '", pub.spec.zone_id, "'");
@@ -259,18 +259,18 @@ absl::Status Engine::State::LoadRequests(const std::vector<RequestImage>& reques
         Relabel(where, internal::CheckUrgency("submitted_urgency", requests[i].submitted_urgency)));
     RETURN_IF_ERROR(CheckRequestShape(requests[i]));
     const std::string& key = pub.spec.idempotency_key;
-    if (!key.empty() && !idempotency_.emplace(key, number).second) {
+    if (!key.empty() && idempotency_.Contains(key)) {
       return Corrupt(where, ": idempotency key '", key, "' used twice");
     }
-    if (!pub.preempted_by.empty() && !internal::ParseRequestId(pub.preempted_by)) {
-      return Corrupt(where, ": preempted_by '", pub.preempted_by, "' is not a request id");
+    if (!pub.rare->preempted_by.empty() && !internal::ParseRequestId(pub.rare->preempted_by)) {
+      return Corrupt(where, ": preempted_by '", pub.rare->preempted_by, "' is not a request id");
     }
     ReqRec* lead = nullptr;
-    if (!pub.crew_of.empty()) {
-      lead = Req(pub.crew_of);  // Only earlier requests are loaded yet.
-      if (lead == nullptr || !lead->pub.crew_of.empty() ||
+    if (!pub.rare->crew_of.empty()) {
+      lead = Req(pub.rare->crew_of);  // Only earlier requests are loaded yet.
+      if (lead == nullptr || !lead->pub.rare->crew_of.empty() ||
           lead->pub.crew_request_ids.size() + 1 >= lead->pub.spec.crew_size) {
-        return Corrupt(where, ": crew_of '", pub.crew_of, "' is no emergency with room");
+        return Corrupt(where, ": crew_of '", pub.rare->crew_of, "' is no emergency with room");
       }
     }
     ReqRec& r = requests_.emplace_back();
@@ -284,6 +284,7 @@ absl::Status Engine::State::LoadRequests(const std::vector<RequestImage>& reques
     r.submitted_urgency = requests[i].submitted_urgency;
     r.aging_base = requests[i].aging_base;
     r.reevaluate_at = requests[i].reevaluate_at;
+    if (!key.empty()) idempotency_.Insert(number);  // Reads the key from r.
   }
   return absl::OkStatus();
 }
@@ -310,7 +311,7 @@ absl::Status Engine::State::CheckRequestShape(const RequestImage& image) const {
   if (!r.technician_id.empty() && Tech(r.technician_id) == nullptr) {
     return Corrupt(where, ": unknown technician '", r.technician_id, "'");
   }
-  if (IsOpen(r.state) == r.completed_at.has_value()) {
+  if (IsOpen(r.state) == r.rare->completed_at.has_value()) {
     return Corrupt(where, ": completion time present iff completed or cancelled");
   }
   RETURN_IF_ERROR(CheckMaterialsShape(r));

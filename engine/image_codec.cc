@@ -267,13 +267,13 @@ void PutRequest(Writer& w, const RequestImage& image, bool live) {
   w.Time(r.sla_deadline);
   w.Str(r.technician_id);
   w.OptTime(r.offer_expires_at);
-  w.Str(r.hold_reason);
+  w.Str(r.rare->hold_reason);
   w.Bool(r.resolved);
   w.U32(r.feedback_rating);
-  w.Str(r.feedback_comment);
+  w.Str(r.rare->feedback_comment);
   w.Str(r.alert_dedupe_key);
-  w.OptTime(r.accepted_at);
-  w.OptTime(r.completed_at);
+  w.OptTime(r.rare->accepted_at);
+  w.OptTime(r.rare->completed_at);
   w.List(r.declined_by, [&](const std::string& id) { w.Str(id); });
   w.Bool(r.decision.has_value());
   if (r.decision) PutDecision(w, *r.decision);
@@ -283,11 +283,11 @@ void PutRequest(Writer& w, const RequestImage& image, bool live) {
     w.U32(m.quantity);
   });
   w.Bool(r.awaiting_stock);
-  PutMaterials(w, r.materials_used);
-  w.Str(r.completion_notes);
+  PutMaterials(w, r.rare->materials_used);
+  w.Str(r.rare->completion_notes);
   w.U32(r.preemptions);
-  w.Str(r.preempted_by);
-  w.Str(r.crew_of);  // crew_request_ids is derived from the crew's crew_of.
+  w.Str(r.rare->preempted_by);
+  w.Str(r.rare->crew_of);  // crew_request_ids is derived from the crew's crew_of.
   w.Enum(image.submitted_urgency);
   w.Time(image.aging_base);
   w.OptTime(live ? image.reevaluate_at : std::nullopt);
@@ -445,13 +445,13 @@ RequestImage GetRequest(Reader& r) {
   q.sla_deadline = r.Time();
   q.technician_id = r.Str();
   q.offer_expires_at = r.OptTime();
-  q.hold_reason = r.Str();
+  q.rare.mut().hold_reason = r.Str();
   q.resolved = r.Bool();
   q.feedback_rating = r.U32();
-  q.feedback_comment = r.Str();
+  q.rare.mut().feedback_comment = r.Str();
   q.alert_dedupe_key = r.Str();
-  q.accepted_at = r.OptTime();
-  q.completed_at = r.OptTime();
+  q.rare.mut().accepted_at = r.OptTime();
+  q.rare.mut().completed_at = r.OptTime();
   q.declined_by = r.List<std::string>([&] { return r.Str(); });
   if (r.Bool() && r.ok()) q.decision = GetDecision(r);
   q.reserved = r.List<Reservation>([&] {
@@ -462,15 +462,16 @@ RequestImage GetRequest(Reader& r) {
     return m;
   });
   q.awaiting_stock = r.Bool();
-  q.materials_used = GetMaterials(r);
-  q.completion_notes = r.Str();
+  q.rare.mut().materials_used = GetMaterials(r);
+  q.rare.mut().completion_notes = r.Str();
   q.preemptions = r.U32();
-  q.preempted_by = r.Str();
-  q.crew_of = r.Str();
+  q.rare.mut().preempted_by = r.Str();
+  q.rare.mut().crew_of = r.Str();
   image.submitted_urgency = GetUrgency(r);
   image.aging_base = r.Time();
   image.reevaluate_at = r.OptTime();
   q.delivery_ids = r.List<std::string>([&] { return r.Str(); });
+  q.rare.Trim();  // A request with none of them set keeps none on the heap.
   return image;
 }
 

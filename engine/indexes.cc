@@ -149,7 +149,7 @@ void Engine::State::IndexRequest(ReqRec& r) {
     for (const std::string& sku : DistinctSkus(r.pub)) stock_waiters_[sku].insert(r.WaitKey());
   }
   if (r.pub.state == RequestState::kCompleted && !r.pub.spec.asset_tag.empty()) {
-    assets_[r.pub.spec.asset_tag].insert({*r.pub.completed_at, n});
+    assets_[r.pub.spec.asset_tag].insert({*r.pub.rare->completed_at, n});
   }
 }
 
@@ -198,7 +198,7 @@ void Engine::State::UnindexRequest(ReqRec& r) {
   }
   if (r.pub.state == RequestState::kCompleted && !r.pub.spec.asset_tag.empty()) {
     auto it = assets_.find(r.pub.spec.asset_tag);
-    it->second.erase({*r.pub.completed_at, n});
+    it->second.erase({*r.pub.rare->completed_at, n});
     if (it->second.empty()) assets_.erase(it);
   }
 }

@@ -236,7 +236,8 @@ absl::Status Engine::State::On(const ev::MaterialsReserved& e, absl::Time) {
     x.pub.reserved = std::move(merged);
     if (x.pub.awaiting_stock) {
       x.pub.awaiting_stock = false;
-      x.pub.hold_reason = absl::StrCat("materials reserved (", e.reason, "); ready to resume");
+      x.pub.rare.mut().hold_reason =
+          absl::StrCat("materials reserved (", e.reason, "); ready to resume");
     }
   });
   return absl::OkStatus();

@@ -134,13 +134,15 @@ struct RequestSpec {
   std::string location;
   std::string category;
   std::vector<SkillLevel> required_skills;
+  // The small fields together (no padding between them; see
+  // docs/performance.md, memory per request).
   Urgency urgency = Urgency::kNormal;
+  bool key_department = false;
   uint32_t estimated_minutes = 0;
-  std::vector<MaterialLine> materials;
   uint32_t crew_size = 1;
+  std::vector<MaterialLine> materials;
   std::string asset_tag;
   std::string department;
-  bool key_department = false;
   std::string description;
   std::optional<absl::Time> not_before;
   std::optional<absl::Time> due_by;
@@ -227,42 +229,96 @@ class HeapOptional {
   std::unique_ptr<T> p_;
 };
 
+// A value kept on the heap only once something is written to it: one
+// pointer while it holds nothing. Reads (`->`, `*`) see a shared
+// default-constructed T when nothing is held, so reading never allocates;
+// writes go through mut(), which allocates on first use. Copies are deep.
+template <typename T>
+class HeapOnWrite {
+ public:
+  HeapOnWrite() = default;
+  HeapOnWrite(const HeapOnWrite& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  HeapOnWrite(HeapOnWrite&&) noexcept = default;
+  HeapOnWrite& operator=(const HeapOnWrite& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+    return *this;
+  }
+  HeapOnWrite& operator=(HeapOnWrite&&) noexcept = default;
+
+  const T& operator*() const { return p_ ? *p_ : Empty(); }
+  const T* operator->() const { return &**this; }
+  T& mut() {
+    if (p_ == nullptr) p_ = std::make_unique<T>();
+    return *p_;
+  }
+  // Frees the heap value if it equals a default T (e.g. after a decoder
+  // wrote every field through mut()).
+  void Trim() {
+    if (p_ != nullptr && *p_ == Empty()) p_.reset();
+  }
+
+ private:
+  static const T& Empty() {
+    static const T* const empty = new T();
+    return *empty;
+  }
+  std::unique_ptr<T> p_;
+};
+
+// The fields of a Request that a queued request never has set: written
+// once a job is accepted, held, completed, displaced, rated, or filed as a
+// crew member (see Request::rare).
+struct RequestRare {
+  std::optional<absl::Time> accepted_at;
+  std::optional<absl::Time> completed_at;
+  std::string hold_reason;
+  std::string feedback_comment;
+  // As the technician reported them on completion.
+  std::vector<MaterialLine> materials_used;
+  std::string completion_notes;
+  // Emergencies: the request that last displaced this job (see
+  // Request::preemptions).
+  std::string preempted_by;
+  // Crews: a crew member's request names the emergency it belongs to (the
+  // emergency lists them in Request::crew_request_ids).
+  std::string crew_of;
+  friend bool operator==(const RequestRare&, const RequestRare&) = default;
+};
+
 // A request as the engine holds it.
 struct Request {
   std::string request_id;
   RequestSpec spec;
+  // The small fields together (no padding between them; see
+  // docs/performance.md, memory per request).
   Urgency effective_urgency = Urgency::kNormal;  // After aging.
   RequestState state = RequestState::kQueued;
+  bool resolved = false;
+  // On hold because stock could not cover its materials at assignment;
+  // served when stock arrives (see README, Materials).
+  bool awaiting_stock = false;
+  uint32_t feedback_rating = 0;
+  // Emergencies: how often this job was displaced by one (at most
+  // policy.max_preemptions_per_job); rare->preempted_by says by which last.
+  uint32_t preemptions = 0;
   absl::Time created_at;
   absl::Time sla_deadline;
   std::string technician_id;  // Current or last technician.
   std::optional<absl::Time> offer_expires_at;
-  std::string hold_reason;
-  bool resolved = false;
-  uint32_t feedback_rating = 0;
-  std::string feedback_comment;
   std::string alert_dedupe_key;
-  std::optional<absl::Time> accepted_at;
-  std::optional<absl::Time> completed_at;
   std::vector<std::string> declined_by;
   // The latest assignment decision (on the heap: queued requests have none).
   HeapOptional<Decision> decision;
   // Materials held for this job since it was first assigned, by depot;
   // released on cancel, consumed on completion.
   std::vector<Reservation> reserved;
-  // On hold because stock could not cover its materials at assignment;
-  // served when stock arrives (see README, Materials).
-  bool awaiting_stock = false;
-  // As the technician reported them on completion.
-  std::vector<MaterialLine> materials_used;
-  std::string completion_notes;
-  // Emergencies: how often this job was displaced by one (at most
-  // policy.max_preemptions_per_job), and by which request last.
-  uint32_t preemptions = 0;
-  std::string preempted_by;
-  // Crews: a crew member's request names the emergency it belongs to; the
-  // emergency lists its crew members' requests (crew_size - 1 of them).
-  std::string crew_of;
+  // Accepted/completed times, hold reason, feedback comment, materials
+  // used, completion notes, preempted_by, crew_of: on the heap, allocated
+  // by the first write (read `rare->hold_reason`, write
+  // `rare.mut().hold_reason`), so a queued request pays one pointer.
+  HeapOnWrite<RequestRare> rare;
+  // Crews: an emergency lists its crew members' requests (crew_size - 1 of
+  // them); each names it in rare->crew_of.
   std::vector<std::string> crew_request_ids;
   // Deliveries carrying this job's reserved materials, one per depot, in
   // the order they were planned (see README, Deliveries). A cancelled or

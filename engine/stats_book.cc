@@ -38,19 +38,19 @@ void KpiSums::Book(const Request& r, int sign) {
   if (r.state == RequestState::kCompleted) {
     completed += sign;
     if (r.resolved) resolved += sign;
-    if (r.completed_at.has_value()) {
-      completion_total += sign * (*r.completed_at - start);
-      Change(completions, *r.completed_at - start, sign);
+    if (r.rare->completed_at.has_value()) {
+      completion_total += sign * (*r.rare->completed_at - start);
+      Change(completions, *r.rare->completed_at - start, sign);
     }
   }
   if (r.state == RequestState::kCancelled) cancelled += sign;
-  if (r.accepted_at.has_value()) {
+  if (r.rare->accepted_at.has_value()) {
     accepted += sign;
-    response_total += sign * (*r.accepted_at - start);
-    Change(responses, *r.accepted_at - start, sign);
+    response_total += sign * (*r.rare->accepted_at - start);
+    Change(responses, *r.rare->accepted_at - start, sign);
     const int u = static_cast<int>(r.spec.urgency) - 1;
     accepted_by[u] += sign;
-    if (*r.accepted_at <= r.sla_deadline) {
+    if (*r.rare->accepted_at <= r.sla_deadline) {
       sla_hits += sign;
       hits_by[u] += sign;
     }

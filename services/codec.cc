@@ -174,20 +174,20 @@ void RequestToProto(const engine::Request& r, v1::Request* out) {
   TimeToProto(r.sla_deadline, out->mutable_sla_deadline());
   out->set_technician_id(r.technician_id);
   if (r.offer_expires_at) TimeToProto(*r.offer_expires_at, out->mutable_offer_expires_at());
-  out->set_hold_reason(r.hold_reason);
+  out->set_hold_reason(r.rare->hold_reason);
   out->set_resolved(r.resolved);
   out->set_feedback_rating(r.feedback_rating);
   out->set_alert_dedupe_key(r.alert_dedupe_key);
-  if (r.accepted_at) TimeToProto(*r.accepted_at, out->mutable_accepted_at());
-  if (r.completed_at) TimeToProto(*r.completed_at, out->mutable_completed_at());
+  if (r.rare->accepted_at) TimeToProto(*r.rare->accepted_at, out->mutable_accepted_at());
+  if (r.rare->completed_at) TimeToProto(*r.rare->completed_at, out->mutable_completed_at());
   for (const std::string& t : r.declined_by) out->add_declined_by(t);
   ReservationsToProto(r.reserved, out->mutable_reserved_materials());
   out->set_awaiting_stock(r.awaiting_stock);
-  MaterialsToProto(r.materials_used, out->mutable_materials_used());
-  out->set_completion_notes(r.completion_notes);
+  MaterialsToProto(r.rare->materials_used, out->mutable_materials_used());
+  out->set_completion_notes(r.rare->completion_notes);
   out->set_preemptions(r.preemptions);
-  out->set_preempted_by(r.preempted_by);
-  out->set_crew_of(r.crew_of);
+  out->set_preempted_by(r.rare->preempted_by);
+  out->set_crew_of(r.rare->crew_of);
   for (const std::string& id : r.crew_request_ids) out->add_crew_request_ids(id);
   for (const std::string& id : r.delivery_ids) out->add_delivery_ids(id);
 }

@@ -152,12 +152,12 @@ grpc::ServerUnaryReactor* ConsoleServiceImpl::GetAssetHistory(
           v1::AssetRepair* p = resp->add_repairs();
           p->set_request_id(r->request_id);
           p->set_technician_id(r->technician_id);
-          if (r->completed_at) TimeToProto(*r->completed_at, p->mutable_completed_at());
+          if (r->rare->completed_at) TimeToProto(*r->rare->completed_at, p->mutable_completed_at());
           p->set_category(r->spec.category);
           p->set_description(r->spec.description);
-          MaterialsToProto(r->materials_used, p->mutable_materials_used());
+          MaterialsToProto(r->rare->materials_used, p->mutable_materials_used());
           p->set_resolved(r->resolved);
-          p->set_notes(r->completion_notes);
+          p->set_notes(r->rare->completion_notes);
         }
         return absl::OkStatus();
       });

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <optional>
 #include <string>
@@ -19,6 +20,8 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/time/time.h"
 #include "engine/internal/skills.h"
 #include "engine/internal/strings.h"
@@ -119,6 +122,51 @@ struct ReqRec {
     return {RankOf(pub.effective_urgency),
             static_cast<uint8_t>(pub.spec.key_department ? 0 : 1), number};
   }
+};
+
+// The idempotency index: the numbers of requests that carry a key, hashed
+// and compared through the key in the request's own record (looked up by
+// the key as a string_view), so the index holds no copy of any key: 4 bytes
+// a request instead of a 32-byte string. Records live in a std::deque that
+// only grows at the back, so a number always reaches its record; a number
+// goes in only after its record (with its key) exists, and a record's key
+// never changes.
+class IdempotencyIndex {
+ public:
+  explicit IdempotencyIndex(const std::deque<ReqRec>* records)
+      : set_(0, Hash{records}, Eq{records}) {}
+  IdempotencyIndex(const IdempotencyIndex&) = delete;
+  IdempotencyIndex& operator=(const IdempotencyIndex&) = delete;
+
+  // The number of the request filed with `key`, if any.
+  std::optional<uint32_t> Find(std::string_view key) const {
+    auto it = set_.find(key);
+    if (it == set_.end()) return std::nullopt;
+    return *it;
+  }
+  bool Contains(std::string_view key) const { return set_.contains(key); }
+  // REQUIRES: request `number` exists, with a non-empty key not yet in.
+  void Insert(uint32_t number) { set_.insert(number); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    const std::deque<ReqRec>* records;
+    size_t operator()(std::string_view key) const { return absl::HashOf(key); }
+    size_t operator()(uint32_t number) const { return (*this)(KeyOf(records, number)); }
+  };
+  struct Eq {
+    using is_transparent = void;
+    const std::deque<ReqRec>* records;
+    bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+    bool operator()(uint32_t a, std::string_view b) const { return KeyOf(records, a) == b; }
+    bool operator()(std::string_view a, uint32_t b) const { return a == KeyOf(records, b); }
+  };
+  static std::string_view KeyOf(const std::deque<ReqRec>* records, uint32_t number) {
+    return (*records)[number - 1].pub.spec.idempotency_key;
+  }
+
+  absl::flat_hash_set<uint32_t, Hash, Eq> set_;
 };
 
 struct TechRec {

@@ -427,7 +427,9 @@ class Engine::State {
   internal::StringMap<uint32_t> tech_index_;
   absl::btree_map<std::string, uint32_t> techs_by_id_;
   std::deque<ReqRec> requests_;  // By request number - 1.
-  internal::StringMap<uint32_t> idempotency_;
+  // Requests by idempotency key (reads keys through requests_, declared
+  // before it; State never moves: Engine holds it by pointer).
+  internal::IdempotencyIndex idempotency_{&requests_};
   internal::StringMap<internal::AlertRec> alerts_;
   absl::btree_map<std::pair<std::string, std::string>, int64_t> stock_;
   internal::StringMap<int64_t> stock_total_;  // By sku.

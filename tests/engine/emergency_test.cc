@@ -62,7 +62,7 @@ TEST_F(EmergencyTest, PreemptsTheNearestTechnicianOnTheLeastUrgentWork) {
   EXPECT_THAT(Req(emergency).decision->detail, HasSubstr(near_job));
   EXPECT_EQ(Req(near_job).state, RequestState::kQueued);
   EXPECT_EQ(Req(near_job).preemptions, 1u);
-  EXPECT_EQ(Req(near_job).preempted_by, emergency);
+  EXPECT_EQ(Req(near_job).rare->preempted_by, emergency);
   EXPECT_EQ(Holder(urgent_job), "NearUrgent");
   EXPECT_EQ(Holder(far_job), "Far");
   // Back at the head of its class: ahead of an older normal job.
@@ -146,8 +146,8 @@ TEST_F(EmergencyTest, CrewOfThreeAssembledAcrossZonesWithPlanAndBackupMaterials)
   EXPECT_THAT(Req(r.crew_request_ids[0]).decision->rule, HasSubstr("cross-zone"));
   EXPECT_EQ(Holder(r.crew_request_ids[1]), "BusyC");
   EXPECT_EQ(Req(r.crew_request_ids[1]).decision->rule, "emergency: preemption");
-  EXPECT_EQ(Req(c_job).preempted_by, r.crew_request_ids[1]);
-  EXPECT_EQ(Req(r.crew_request_ids[1]).crew_of, lead);
+  EXPECT_EQ(Req(c_job).rare->preempted_by, r.crew_request_ids[1]);
+  EXPECT_EQ(Req(r.crew_request_ids[1]).rare->crew_of, lead);
 
   // The same dedupe key is the same emergency.
   const Outcome again = Raise("outage-7", "A", 3);

@@ -394,9 +394,9 @@ TEST_F(ImageTest, LoadImageRejectsInconsistentImagesAndStaysFresh) {
        [&](StateImage& m) { req(m, work_).request.reserved = {{"A", "LAMP", 1}}; }},
       {"reserved units no request holds", [](StateImage& m) { m.stock[0].reserved = 1; }},
       {"crew of an unknown request",
-       [&](StateImage& m) { req(m, aging_).request.crew_of = "R-999999"; }},
+       [&](StateImage& m) { req(m, aging_).request.rare.mut().crew_of = "R-999999"; }},
       {"completed without a completion time",
-       [&](StateImage& m) { req(m, done_).request.completed_at.reset(); }},
+       [&](StateImage& m) { req(m, done_).request.rare.mut().completed_at.reset(); }},
   };
   const std::string fresh_digest = Engine(&clock_).Digest();
   for (const auto& [name, mutate] : cases) {

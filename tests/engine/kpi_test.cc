@@ -53,7 +53,7 @@ class KpiDayTest : public EngineTest {
 
 TEST_F(KpiDayTest, TechnicianP90sSlaPerUrgencyAndUtilisation) {
   Day();
-  ASSERT_EQ(Req(low_).preempted_by, emergency_);
+  ASSERT_EQ(Req(low_).rare->preempted_by, emergency_);
   absl::StatusOr<Stats> stats = engine_.GetStats("", "T1");
   ASSERT_TRUE(stats.ok());
   ASSERT_EQ(stats->technicians.size(), 1u);

@@ -29,7 +29,7 @@ TEST_F(LifecycleTest, OfferThenAccept) {
   Advance(absl::Minutes(1));
   Accept("T1", r);
   EXPECT_EQ(Req(r).state, RequestState::kAssigned);
-  EXPECT_EQ(Req(r).accepted_at, clock_.Now());
+  EXPECT_EQ(Req(r).rare->accepted_at, clock_.Now());
   EXPECT_EQ(TechOf("T1").state, TechnicianState::kAssigned);
   EXPECT_EQ(TechOf("T1").request_id, r);
 }
@@ -101,7 +101,7 @@ TEST_F(LifecycleTest, OverrideQueuedRequestToTechnicianLackingSkillsNotesThem) {
   const Outcome out = Do(cmd::AssignRequest{r, "T1", "only one around"});
   EXPECT_THAT(Kinds(out.events), ElementsAre("RequestAssigned"));
   EXPECT_EQ(Req(r).state, RequestState::kAssigned);
-  EXPECT_EQ(Req(r).accepted_at, clock_.Now());
+  EXPECT_EQ(Req(r).rare->accepted_at, clock_.Now());
   const Decision& d = *Req(r).decision;
   EXPECT_EQ(d.rule, "dispatcher override");
   EXPECT_THAT(d.detail, HasSubstr("only one around"));
@@ -149,7 +149,7 @@ TEST_F(LifecycleTest, OverrideOnHoldRequestMovesItFromPreviousTechnician) {
   EXPECT_EQ(std::get<ev::RequestAssigned>(out.events[0].kind).released_technician_id, "T1");
   EXPECT_TRUE(TechOf("T1").on_hold_request_ids.empty());
   EXPECT_EQ(Holder(r), "T2");
-  EXPECT_EQ(Req(r).hold_reason, "");
+  EXPECT_EQ(Req(r).rare->hold_reason, "");
 }
 
 TEST_F(LifecycleTest, OverrideWithdrawsTargetsOtherOfferWhichIsRedispatched) {
@@ -204,7 +204,7 @@ TEST_F(LifecycleTest, CancelInEveryOpenStateReleasesTechnicianWhoPulls) {
     const Outcome out = Do(cmd::CancelRequest{r, "no longer needed"});
     EXPECT_EQ(std::get<ev::RequestCancelled>(out.events[0].kind).technician_id, t);
     EXPECT_EQ(Req(r).state, RequestState::kCancelled);
-    EXPECT_EQ(Req(r).completed_at, clock_.Now());
+    EXPECT_EQ(Req(r).rare->completed_at, clock_.Now());
     EXPECT_EQ(Holder(waiting), t) << static_cast<int>(want);
     EXPECT_TRUE(TechOf(t).on_hold_request_ids.empty());
     ExpectRejected(cmd::CancelRequest{r, "again"}, absl::StatusCode::kFailedPrecondition,
@@ -236,7 +236,7 @@ TEST_F(LifecycleTest, HoldFreesTechnicianAndStartWorkResumes) {
   EXPECT_EQ(TechOf("T1").state, TechnicianState::kWorking);
   Do(cmd::PutOnHold{"T1", r, "waiting for parts"});
   EXPECT_EQ(Req(r).state, RequestState::kOnHold);
-  EXPECT_EQ(Req(r).hold_reason, "waiting for parts");
+  EXPECT_EQ(Req(r).rare->hold_reason, "waiting for parts");
   EXPECT_EQ(TechOf("T1").state, TechnicianState::kAvailable);
   const std::string other = Submit("A", "electrical:1");
   ASSERT_EQ(Holder(other), "T1");

@@ -79,7 +79,7 @@ TEST_F(MaterialsTest, LastUnitGoesToTheUrgentJobAndTheLoserIsServedWhenStockArri
               ElementsAre("OfferAccepted", "WorkPutOnHold", "MaterialsAwaited"));
   EXPECT_EQ(Req(normal).state, RequestState::kOnHold);
   EXPECT_TRUE(Req(normal).awaiting_stock);
-  EXPECT_THAT(Req(normal).hold_reason, HasSubstr("waiting for stock: LAMP x1"));
+  EXPECT_THAT(Req(normal).rare->hold_reason, HasSubstr("waiting for stock: LAMP x1"));
   EXPECT_EQ(TechOf("T1").state, TechnicianState::kAvailable);
   const std::vector<Shortage> shortages = engine_.ListShortages("A");
   ASSERT_EQ(shortages.size(), 1u);
@@ -180,7 +180,7 @@ TEST_F(MaterialsTest, CompletionConsumesWhatWasUsedAndReleasesTheRest) {
   EXPECT_EQ(OnHand("A", "LAMP"), 3);
   EXPECT_EQ(Reserved("A", "LAMP"), 0);
   EXPECT_EQ(OnHand("B", "FUSE"), 0);  // Not reserved, taken from the nearest depot.
-  EXPECT_THAT(Req(r).materials_used,
+  EXPECT_THAT(Req(r).rare->materials_used,
               ElementsAre(MaterialLine{"LAMP", 1}, MaterialLine{"FUSE", 1}));
 
   // Reported nothing: the reservation was used as it stood.
@@ -260,10 +260,10 @@ TEST_F(MaterialsTest, AssetHistoryListsEveryRepairOldestFirst) {
   EXPECT_EQ(history[2]->request_id, c);
   EXPECT_EQ(history[0]->technician_id, "T1");
   EXPECT_EQ(history[1]->technician_id, "T2");
-  EXPECT_EQ(*history[0]->completed_at, first_done);
+  EXPECT_EQ(*history[0]->rare->completed_at, first_done);
   EXPECT_FALSE(history[0]->resolved);
-  EXPECT_EQ(history[1]->completion_notes, "replaced belt and pulley");
-  EXPECT_THAT(history[1]->materials_used, ElementsAre(MaterialLine{"BELT", 2}));
+  EXPECT_EQ(history[1]->rare->completion_notes, "replaced belt and pulley");
+  EXPECT_THAT(history[1]->rare->materials_used, ElementsAre(MaterialLine{"BELT", 2}));
   EXPECT_EQ(history[2]->spec.category, "hvac");
   EXPECT_THAT(engine_.GetAssetHistory("PUMP-1"), IsEmpty());  // Cancelled: no repair.
   EXPECT_EQ(OnHand("A", "BELT"), 1);  // 1 + 2 used, and c's reservation of 1.

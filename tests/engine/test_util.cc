@@ -45,20 +45,21 @@ std::string RequestText(const Request& r) {
   for (const MaterialLine& m : s.materials) absl::StrAppend(&out, " mat=", m.sku, "x", m.quantity);
   absl::StrAppend(&out, " state=", static_cast<int>(r.state), " created=", T(r.created_at),
                   " sla=", T(r.sla_deadline), " tech=", r.technician_id,
-                  " exp=", T(r.offer_expires_at), " hold=", r.hold_reason,
+                  " exp=", T(r.offer_expires_at), " hold=", r.rare->hold_reason,
                   " resolved=", r.resolved, " fb=", r.feedback_rating, "/",
-                  r.feedback_comment, " alert=", r.alert_dedupe_key,
-                  " acc=", T(r.accepted_at), " done=", T(r.completed_at),
+                  r.rare->feedback_comment, " alert=", r.alert_dedupe_key,
+                  " acc=", T(r.rare->accepted_at), " done=", T(r.rare->completed_at),
                   " declined=", absl::StrJoin(r.declined_by, ","));
   if (r.decision) absl::StrAppend(&out, " decision=", DecisionText(*r.decision));
   for (const Reservation& m : r.reserved) {
     absl::StrAppend(&out, " resv=", m.depot_zone_id, ":", m.sku, "x", m.quantity);
   }
-  absl::StrAppend(&out, " awaiting=", r.awaiting_stock, " notes=", r.completion_notes,
-                  " bumped=", r.preemptions, "/", r.preempted_by, " crew_of=", r.crew_of,
+  absl::StrAppend(&out, " awaiting=", r.awaiting_stock, " notes=", r.rare->completion_notes,
+                  " bumped=", r.preemptions, "/", r.rare->preempted_by,
+                  " crew_of=", r.rare->crew_of,
                   " crew=", absl::StrJoin(r.crew_request_ids, ","),
                   " deliveries=", absl::StrJoin(r.delivery_ids, ","));
-  for (const MaterialLine& m : r.materials_used) {
+  for (const MaterialLine& m : r.rare->materials_used) {
     absl::StrAppend(&out, " used=", m.sku, "x", m.quantity);
   }
   return out;
