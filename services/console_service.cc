@@ -1,7 +1,9 @@
 #include "services/console_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/status_macros.h"
 #include "services/codec.h"
@@ -41,17 +43,24 @@ bool HeldByTechnician(engine::RequestState s) {
          s == engine::RequestState::kInProgress || s == engine::RequestState::kOnHold;
 }
 
-// One line per logged event of the request, oldest first.
-absl::Status FillHistory(const EngineView& view, const std::string& request_id,
+// One line per logged event of the request, oldest first. Events that
+// journal retention has dropped are summed up in one line.
+absl::Status FillHistory(const EventLog& log, std::vector<uint64_t> sequences,
                          v1::ExplainAssignmentResponse* resp) {
-  for (uint64_t sequence : view.requests.SequencesOf(request_id)) {
-    ASSIGN_OR_RETURN(std::vector<v1::Event> events, view.log.Read(sequence, 1));
-    if (events.empty() || events[0].sequence() != sequence) continue;
-    resp->add_history(EventLineWithTime(events[0]));
+  const uint64_t first = log.first_sequence();
+  const auto kept = std::lower_bound(sequences.begin(), sequences.end(), first);
+  const size_t dropped = static_cast<size_t>(kept - sequences.begin());
+  if (dropped > 0) {
+    resp->add_history(absl::StrCat("(", dropped, " earlier event(s), before #", first,
+                                   ", were dropped by journal retention)"));
+    sequences.erase(sequences.begin(), kept);
   }
+  ASSIGN_OR_RETURN(std::vector<v1::Event> events, log.ReadSome(sequences));
+  for (const v1::Event& e : events) resp->add_history(EventLineWithTime(e));
   return absl::OkStatus();
 }
 
+// Everything but the history, which FillHistory adds off the engine thread.
 absl::Status FillExplanation(const EngineView& view, const std::string& request_id,
                              v1::ExplainAssignmentResponse* resp) {
   ASSIGN_OR_RETURN(engine::Explanation x, view.engine.Explain(request_id));
@@ -62,7 +71,7 @@ absl::Status FillExplanation(const EngineView& view, const std::string& request_
   if (r.decision) DecisionToProto(*r.decision, resp->mutable_decision());
   resp->set_waiting_reason(x.waiting_reason);
   for (const std::string& line : x.deliveries) resp->add_deliveries(line);
-  return FillHistory(view, request_id, resp);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -98,18 +107,31 @@ grpc::ServerWriteReactor<v1::Event>* ConsoleServiceImpl::WatchEvents(
   return stream.get();
 }
 
+// The explanation comes from the engine's state on the engine thread; the
+// request's history is read from the log on the reader thread, since old
+// events may have to come from disk and the engine must not wait for that.
 grpc::ServerUnaryReactor* ConsoleServiceImpl::ExplainAssignment(
     grpc::CallbackServerContext* ctx, const v1::ExplainAssignmentRequest* request,
     v1::ExplainAssignmentResponse* response) {
   if (absl::Status s = RequireNonEmpty(request->request_id(), "request_id"); !s.ok()) {
     return FinishNow(ctx, s);
   }
-  return RunQuery<v1::ExplainAssignmentResponse>(
-      ctx, runner_, response,
-      [id = request->request_id()](const EngineView& view,
-                                   v1::ExplainAssignmentResponse* resp) {
-        return FillExplanation(view, id, resp);
+  if (absl::Status denied = CallAccess(ctx); !denied.ok()) return FinishNow(ctx, denied);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto sequences = std::make_shared<std::vector<uint64_t>>();
+  runner_->Query(
+      [id = request->request_id(), response, sequences](const EngineView& view) {
+        RETURN_IF_ERROR(FillExplanation(view, id, response));
+        *sequences = view.requests.SequencesOf(id);
+        return absl::OkStatus();
+      },
+      [runner = runner_, reactor, response, sequences](absl::Status status) {
+        if (!status.ok()) return reactor->Finish(ToGrpcStatus(status));
+        runner->ReadLog([reactor, response, sequences](const EventLog& log) {
+          reactor->Finish(ToGrpcStatus(FillHistory(log, std::move(*sequences), response)));
+        });
       });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ConsoleServiceImpl::GetStats(grpc::CallbackServerContext* ctx,

@@ -114,13 +114,19 @@ void EngineRunner::MergeOlderHistory(std::shared_ptr<RequestIndex> older) {
 void EngineRunner::Stop() {
   stopping_ = true;
   if (history_thread_.joinable()) history_thread_.join();
-  if (!thread_.joinable()) return;
-  asio::post(io_, [this] {
-    hub_.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "dispatchd is shutting down"));
-    timer_.cancel();
-    io_.stop();
-  });
-  thread_.join();
+  if (thread_.joinable()) {
+    asio::post(io_, [this] {
+      hub_.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "dispatchd is shutting down"));
+      timer_.cancel();
+      io_.stop();
+    });
+    thread_.join();
+  }
+  readers_.join();  // After the engine thread: it may have handed reads over.
+}
+
+void EngineRunner::ReadLog(absl::AnyInvocable<void(const EventLog&)> read) {
+  asio::post(readers_, [this, read = std::move(read)]() mutable { read(*log_); });
 }
 
 bool EngineRunner::Admit(DoneFn& done) {

@@ -39,6 +39,7 @@
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "boost/asio/thread_pool.hpp"
 #include "dispatch/v1/events.pb.h"
 #include "engine/clock.h"
 #include "engine/engine.h"
@@ -113,6 +114,10 @@ class EngineRunner {
   void Submit(engine::Command command, BuildFn build, DoneFn done);
   // Runs `build` on the engine thread; `done` once what it read is durable.
   void Query(QueryFn build, DoneFn done);
+  // Runs `read` on the log reader thread, never the engine thread: for
+  // reads of old events (a request's history) that may go to disk.
+  // Reads run one at a time, in the order asked; Stop waits for them.
+  void ReadLog(absl::AnyInvocable<void(const EventLog&)> read);
 
   // Starts `stream` for `technician_id`: the snapshot of their open work,
   // then live updates, no gap, no duplicate. NOT_FOUND ends the stream if
@@ -181,6 +186,9 @@ class EngineRunner {
   uint64_t older_history_through_ = 0;  // Set by Recover from a snapshot.
   std::atomic<bool> stopping_{false};
   std::thread history_thread_;
+
+  // Log reads off the engine thread (ReadLog).
+  boost::asio::thread_pool readers_{1};
 
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;

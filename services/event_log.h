@@ -54,6 +54,29 @@ class EventLog {
   virtual absl::StatusOr<std::vector<::dispatch::v1::Event>> Read(
       uint64_t from, size_t max_events) const = 0;
 
+  // The durable events with the given sequences (ascending), in order; a
+  // sequence with no event is skipped. One pass over the part of the log
+  // they span, however many there are. OUT_OF_RANGE when retention dropped
+  // any of them.
+  virtual absl::StatusOr<std::vector<::dispatch::v1::Event>> ReadSome(
+      const std::vector<uint64_t>& ascending) const {
+    std::vector<::dispatch::v1::Event> out;
+    if (ascending.empty()) return out;
+    size_t next = 0;
+    absl::Status scanned =
+        Scan(ascending.front(), [&](const ::dispatch::v1::Event& e) -> absl::Status {
+          while (next < ascending.size() && ascending[next] < e.sequence()) ++next;
+          if (next < ascending.size() && ascending[next] == e.sequence()) {
+            out.push_back(e);
+            ++next;
+          }
+          // Past the last one wanted: stop reading.
+          return next == ascending.size() ? absl::CancelledError() : absl::OkStatus();
+        });
+    if (!scanned.ok() && !absl::IsCancelled(scanned)) return scanned;
+    return out;
+  }
+
   // Calls `fn` for every durable event with sequence >= `from`, in order,
   // stopping at the first non-OK status from `fn` (returned). One pass
   // over the log: recovery and history indexing use it instead of Read

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace dispatchd::services {
 
@@ -57,6 +58,26 @@ absl::Status JournalEventLog::Scan(uint64_t from,
     }
     return fn(e);
   });
+}
+
+absl::StatusOr<std::vector<Event>> JournalEventLog::ReadSome(
+    const std::vector<uint64_t>& ascending) const {
+  std::vector<uint64_t> older;
+  std::vector<Event> recent;
+  {
+    absl::MutexLock lock(&mu_);
+    const uint64_t tail_from = tail_.empty() ? UINT64_MAX : tail_.front().sequence();
+    for (uint64_t sequence : ascending) {
+      if (sequence < tail_from) {
+        older.push_back(sequence);
+      } else if (sequence - tail_from < tail_.size()) {
+        recent.push_back(tail_[sequence - tail_from]);
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<Event> out, EventLog::ReadSome(older));
+  for (Event& e : recent) out.push_back(std::move(e));
+  return out;
 }
 
 absl::StatusOr<std::vector<Event>> JournalEventLog::Read(uint64_t from,

@@ -32,6 +32,9 @@ class JournalEventLog final : public EventLog {
   uint64_t next_sequence() const override;
   uint64_t durable_sequence() const override;
   uint64_t first_sequence() const override;
+  // The recent ones from the in-memory tail, older ones in one scan.
+  absl::StatusOr<std::vector<::dispatch::v1::Event>> ReadSome(
+      const std::vector<uint64_t>& ascending) const override;
   absl::StatusOr<std::vector<::dispatch::v1::Event>> Read(
       uint64_t from, size_t max_events) const override;
   // Streams the journal's files once (Read re-reads a segment per call).

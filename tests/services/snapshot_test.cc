@@ -28,7 +28,7 @@ class SnapshotTest : public ServerTest {
         {.dir = dir_.path() + "/journal", .segment_bytes = segment_bytes_}, nullptr);
     ASSERT_TRUE(j.ok()) << j.status();
     journal::FileJournal* journal = j->get();
-    auto log = std::make_unique<JournalEventLog>(*std::move(j));
+    auto log = std::make_unique<JournalEventLog>(*std::move(j), tail_capacity_);
     loaded_.reset();
     if (from_snapshot) {
       absl::StatusOr<std::optional<LoadedSnapshot>> newest = store_.LoadNewest();
@@ -62,6 +62,7 @@ class SnapshotTest : public ServerTest {
 
   dispatchd::testing::TestDir dir_;
   uint64_t segment_bytes_ = 64u << 20;
+  size_t tail_capacity_ = 65536;  // Newest events the log keeps in memory.
   bool drop_covered_ = false;
   SnapshotStore store_{dir_.path() + "/snapshots", journal::PosixFileSystem(), 2};
   std::optional<LoadedSnapshot> loaded_;
@@ -176,6 +177,7 @@ TEST_F(SnapshotTest, ASnapshotAheadOfItsJournalRefusesToStart) {
 TEST_F(SnapshotTest, DroppedSegmentsAreCoveredByAKeptSnapshotAndOtherwiseRefused) {
   segment_bytes_ = 1024;
   drop_covered_ = true;
+  tail_capacity_ = 8;  // So that old events are read from the files.
   Restart(/*from_snapshot=*/true);
   SetUpCampus();
   const v1::Request first = Submit(LightRequest("early"));
@@ -198,10 +200,26 @@ TEST_F(SnapshotTest, DroppedSegmentsAreCoveredByAKeptSnapshotAndOtherwiseRefused
     for (int i = 0; i < 12; ++i) Submit(LightRequest(absl::StrCat(batch, "-", i)));
   }
   const v1::GetStateDigestResponse before = Digest();
+  // Explain still answers for a request whose first events left with the
+  // dropped segments, and says so in its history.
+  auto explain_first = [&] {
+    v1::ExplainAssignmentRequest req;
+    req.set_request_id(first.request_id());
+    v1::ExplainAssignmentResponse resp;
+    const grpc::Status st =
+        Call(console_.get(), &v1::ConsoleService::Stub::ExplainAssignment, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  };
+  const v1::ExplainAssignmentResponse early = explain_first();
+  ASSERT_GE(early.history_size(), 1);
+  EXPECT_THAT(early.history(0), ::testing::HasSubstr("dropped by journal retention"));
+  EXPECT_EQ(early.request_id(), first.request_id());
 
   Restart(/*from_snapshot=*/true);
   EXPECT_EQ(Digest().digest(), before.digest());
   EXPECT_EQ(GetRequest(first.request_id()).idempotency_key(), "early");  // From the snapshot.
+  EXPECT_EQ(explain_first().request_id(), first.request_id());
 
   // The journal tool starts from the snapshot that covers the dropped part.
   const std::string verify = std::string(DISPATCH_JOURNAL_BINARY) + " verify " + dir_.path() +
