@@ -20,32 +20,15 @@
 // WorkCompleted. Departed deliveries are history: the last
 // kKeptDepartedDeliveries stay listed, older ones leave state.
 #include <algorithm>
-#include <charconv>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "engine/internal/state.h"
 #include "engine/internal/validate.h"
 
 namespace dispatchd::engine {
-namespace internal {
-
-std::string FormatDeliveryId(uint32_t number) { return absl::StrFormat("D-%06u", number); }
-
-std::optional<uint32_t> ParseDeliveryId(std::string_view id) {
-  if (id.size() < 8 || id.substr(0, 2) != "D-") return std::nullopt;
-  uint32_t n = 0;
-  auto [ptr, ec] = std::from_chars(id.data() + 2, id.data() + id.size(), n);
-  if (ec != std::errc() || ptr != id.data() + id.size() || n == 0) return std::nullopt;
-  if (FormatDeliveryId(n) != id) return std::nullopt;
-  return n;
-}
-
-}  // namespace internal
-
 namespace {
 
 uint64_t UnitsOf(const std::vector<MaterialLine>& lines) {
@@ -55,12 +38,6 @@ uint64_t UnitsOf(const std::vector<MaterialLine>& lines) {
 }
 
 std::string Hhmm(absl::Time t) { return absl::FormatTime("%H:%M", t, absl::UTCTimeZone()); }
-
-std::string LinesOf(const std::vector<MaterialLine>& lines) {
-  return absl::StrJoin(lines, ", ", [](std::string* out, const MaterialLine& m) {
-    absl::StrAppend(out, m.sku, " x", m.quantity);
-  });
-}
 
 // The lines of `reserved` held at `depot`, in reservation order.
 std::vector<MaterialLine> LinesAt(const std::vector<Reservation>& reserved,
@@ -321,7 +298,7 @@ std::vector<std::string> Engine::State::DeliveryNotes(const ReqRec& r) const {
                                         : absl::StrCat("departed at ", Hhmm(*d->departed_at)));
     for (const DeliveryShipment& s : d->shipments) {
       if (s.request_id == r.pub.request_id) {
-        absl::StrAppend(&line, ": carries ", LinesOf(s.lines), " (", s.reason, ")");
+        absl::StrAppend(&line, ": carries ", internal::MaterialLinesText(s.lines), " (", s.reason, ")");
       }
     }
     std::vector<std::string> others;

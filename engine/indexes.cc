@@ -11,18 +11,18 @@
 namespace dispatchd::engine {
 namespace internal {
 
-std::string FormatRequestId(uint32_t number) {
-  return absl::StrFormat("R-%06u", number);
+std::string FormatNumberedId(char kind, uint32_t number) {
+  return absl::StrFormat("%c-%06u", kind, number);
 }
 
-std::optional<uint32_t> ParseRequestId(std::string_view id) {
-  if (id.size() < 8 || id.substr(0, 2) != "R-") return std::nullopt;
+std::optional<uint32_t> ParseNumberedId(char kind, std::string_view id) {
+  if (id.size() < 8 || id[0] != kind || id[1] != '-') return std::nullopt;
   uint32_t n = 0;
   const char* begin = id.data() + 2;
   const char* end = id.data() + id.size();
   auto [ptr, ec] = std::from_chars(begin, end, n);
   if (ec != std::errc() || ptr != end || n == 0) return std::nullopt;
-  if (FormatRequestId(n) != id) return std::nullopt;
+  if (FormatNumberedId(kind, n) != id) return std::nullopt;
   return n;
 }
 

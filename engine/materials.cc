@@ -27,6 +27,16 @@
 #include "engine/internal/validate.h"
 
 namespace dispatchd::engine {
+namespace internal {
+
+std::string MaterialLinesText(const std::vector<MaterialLine>& lines) {
+  return absl::StrJoin(lines, ", ", [](std::string* out, const MaterialLine& m) {
+    absl::StrAppend(out, m.sku, " x", m.quantity);
+  });
+}
+
+}  // namespace internal
+
 namespace {
 
 void AddTo(std::vector<Reservation>& lines, const std::string& depot,
@@ -58,12 +68,6 @@ void AddMissing(std::vector<MaterialLine>& missing, const std::string& sku,
     }
   }
   missing.push_back({sku, quantity});
-}
-
-std::string LinesText(const std::vector<MaterialLine>& lines) {
-  return absl::StrJoin(lines, ", ", [](std::string* out, const MaterialLine& m) {
-    absl::StrAppend(out, m.sku, " x", m.quantity);
-  });
 }
 
 // Units per sku in `lines`.
@@ -121,7 +125,7 @@ bool Engine::State::SecureMaterials(ReqRec& r) {
   // An emergency never waits for stock: it goes ahead, its shortage listed.
   if (r.pub.effective_urgency == Urgency::kEmergency) return false;
   Emit(ev::WorkPutOnHold{r.pub.request_id, r.pub.technician_id,
-                         absl::StrCat("waiting for stock: ", LinesText(missing), " short")});
+                         absl::StrCat("waiting for stock: ", internal::MaterialLinesText(missing), " short")});
   Emit(ev::MaterialsAwaited{r.pub.request_id, std::move(missing)});
   return true;
 }

@@ -10,12 +10,16 @@
 #include <string_view>
 #include <tuple>
 
+#include "engine/internal/records.h"
+
 namespace dispatchd::engine::internal {
 
 // "D-" + at least 6 digits, like request ids.
-std::string FormatDeliveryId(uint32_t number);
+inline std::string FormatDeliveryId(uint32_t number) { return FormatNumberedId('D', number); }
 // The number of a well-formed delivery id (as FormatDeliveryId writes it).
-std::optional<uint32_t> ParseDeliveryId(std::string_view id);
+inline std::optional<uint32_t> ParseDeliveryId(std::string_view id) {
+  return ParseNumberedId('D', id);
+}
 
 // Where an open delivery goes: (depot zone, destination zone, location).
 using DeliveryPlace = std::tuple<std::string, std::string, std::string>;

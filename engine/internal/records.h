@@ -246,10 +246,20 @@ struct AlertRec {
   bool resolved = false;
 };
 
-std::string FormatRequestId(uint32_t number);
-// The number of a well-formed request id ("R-" + at least 6 digits, as
-// FormatRequestId writes it); nullopt otherwise.
-std::optional<uint32_t> ParseRequestId(std::string_view id);
+// Ids numbered from 1: `kind`, a dash and at least 6 digits ("R-000001"
+// for requests, "D-000001" for deliveries).
+std::string FormatNumberedId(char kind, uint32_t number);
+// The number of a well-formed id of `kind` (as FormatNumberedId writes
+// it); nullopt otherwise.
+std::optional<uint32_t> ParseNumberedId(char kind, std::string_view id);
+
+inline std::string FormatRequestId(uint32_t number) { return FormatNumberedId('R', number); }
+inline std::optional<uint32_t> ParseRequestId(std::string_view id) {
+  return ParseNumberedId('R', id);
+}
+
+// Material lines as text: "FUSE-13A x2, LAMP-T8-18W x1" (materials.cc).
+std::string MaterialLinesText(const std::vector<MaterialLine>& lines);
 
 }  // namespace dispatchd::engine::internal
 
