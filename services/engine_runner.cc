@@ -15,13 +15,18 @@ namespace dispatchd::services {
 
 namespace asio = boost::asio;
 
+namespace {
+// The runner whose strand this thread is draining, if any.
+thread_local const EngineRunner* draining_here = nullptr;
+}  // namespace
+
 EngineRunner::EngineRunner(EventLog* log, Options options)
     : log_(log),
       options_(options),
       clock_(options.clock != nullptr ? options.clock : &system_clock_),
       work_(asio::make_work_guard(io_)),
-      engine_(clock_),
       timer_(io_),
+      engine_(clock_),
       durable_sequence_(log->durable_sequence()) {}
 
 EngineRunner::~EngineRunner() { Stop(); }
@@ -80,9 +85,9 @@ absl::StatusOr<uint64_t> EngineRunner::Recover(const engine::StateImage* snapsho
 }
 
 void EngineRunner::Start() {
-  // Timers that fell due while the daemon was down fire at once.
-  asio::post(io_, [this] { RescheduleTimer(); });
   thread_ = std::thread([this] { io_.run(); });
+  // Timers that fell due while the daemon was down fire at once.
+  RunExclusive([this] { RescheduleTimer(); });
   if (older_history_through_ > 0) {
     history_thread_ = std::thread([this] { IndexOlderHistory(older_history_through_); });
   }
@@ -101,13 +106,13 @@ void EngineRunner::IndexOlderHistory(uint64_t through) {
                  std::string(scanned.message()).c_str());
     return;
   }
-  if (!stopping_) asio::post(io_, [this, older] { MergeOlderHistory(older); });
+  if (!stopping_) RunExclusive([this, older] { MergeOlderHistory(older); });
 }
 
 void EngineRunner::MergeOlderHistory(std::shared_ptr<RequestIndex> older) {
   constexpr size_t kSlice = 2048;  // Requests per pause of the engine thread.
   if (!requests_.MergeOlder(older.get(), kSlice)) {
-    asio::post(io_, [this, older] { MergeOlderHistory(older); });
+    RunExclusive([this, older] { MergeOlderHistory(older); });
   }
 }
 
@@ -115,14 +120,64 @@ void EngineRunner::Stop() {
   stopping_ = true;
   if (history_thread_.joinable()) history_thread_.join();
   if (thread_.joinable()) {
-    asio::post(io_, [this] {
+    absl::Notification closed;
+    RunExclusive([this, &closed] {
       hub_.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "dispatchd is shutting down"));
+      {
+        absl::MutexLock lock(&queue_mu_);
+        stopped_ = true;
+      }
+      closed.Notify();
+    });
+    closed.WaitForNotification();
+    {
+      // Whatever round is running ends at its next item; nothing starts.
+      absl::MutexLock lock(&queue_mu_);
+      queue_mu_.Await(absl::Condition(
+          +[](bool* draining) { return !*draining; }, &draining_));
+    }
+    asio::post(io_, [this] {
       timer_.cancel();
       io_.stop();
     });
     thread_.join();
   }
-  readers_.join();  // After the engine thread: it may have handed reads over.
+  readers_.join();  // After the strand: it may have handed reads over.
+}
+
+void EngineRunner::RunExclusive(absl::AnyInvocable<void()> work) {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (stopped_) return;  // `work` is dropped outside the lock, below.
+    queue_.push_back(std::move(work));
+    if (draining_) return;  // The draining thread runs it after what it holds.
+    draining_ = true;
+  }
+  DrainRound();
+}
+
+void EngineRunner::DrainRound() {
+  std::vector<absl::AnyInvocable<void()>> round;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (stopped_) {
+      draining_ = false;
+      return;
+    }
+    round.swap(queue_);
+  }
+  const EngineRunner* const outer = draining_here;
+  draining_here = this;
+  for (absl::AnyInvocable<void()>& work : round) work();
+  draining_here = outer;
+  absl::MutexLock lock(&queue_mu_);
+  if (queue_.empty() || stopped_) {
+    draining_ = false;
+  } else {
+    // More came in meanwhile: the runner's thread takes the next round,
+    // still marked busy, after any timer that fell due.
+    asio::post(io_, [this] { DrainRound(); });
+  }
 }
 
 void EngineRunner::ReadLog(absl::AnyInvocable<void(const EventLog&)> read) {
@@ -157,7 +212,7 @@ absl::Status EngineRunner::CheckQueueWait(absl::Time posted) const {
 
 void EngineRunner::Submit(engine::Command command, BuildFn build, DoneFn done) {
   if (!Admit(done)) return;
-  asio::post(io_, [this, posted = absl::Now(), command = std::move(command),
+  RunExclusive([this, posted = absl::Now(), command = std::move(command),
                    build = std::move(build), done = std::move(done)]() mutable {
     if (absl::Status late = CheckQueueWait(posted); !late.ok()) return done(late);
     HandleCommand(command, &build, &done);
@@ -166,7 +221,7 @@ void EngineRunner::Submit(engine::Command command, BuildFn build, DoneFn done) {
 
 void EngineRunner::Query(QueryFn build, DoneFn done) {
   if (!Admit(done)) return;
-  asio::post(io_, [this, posted = absl::Now(), build = std::move(build),
+  RunExclusive([this, posted = absl::Now(), build = std::move(build),
                    done = std::move(done)]() mutable {
     if (!poisoned_.ok()) return done(poisoned_);
     if (absl::Status late = CheckQueueWait(posted); !late.ok()) return done(late);
@@ -208,13 +263,20 @@ void EngineRunner::AppendBatch(const std::vector<engine::Event>& events) {
   std::vector<::dispatch::v1::Event> copy = batch.events;
   const uint64_t last = batch.last_sequence;
   in_flight_.push_back(std::move(batch));
+  appended_sequence_.store(last, std::memory_order_release);
   log_->Append(std::move(copy), [this, last](absl::Status status) {
     // A log that is durable at once calls back right here, on the engine
-    // thread: publish now, so a reply never waits on an extra hop.
-    if (io_.get_executor().running_in_this_thread()) {
-      OnDurable(last, status);
+    // thread: publish now, so a reply never waits for another round. The
+    // journal's writer calls back on its own thread, which then publishes
+    // and answers itself if the strand is idle and no later batch waits
+    // for its next fdatasync.
+    if (draining_here == this) return OnDurable(last, status);
+    auto publish = [this, last, status] { OnDurable(last, status); };
+    if (appended_sequence_.load(std::memory_order_acquire) > last) {
+      // More batches wait for the writer's next fdatasync: do not delay it.
+      asio::post(io_, [this, publish]() mutable { RunExclusive(std::move(publish)); });
     } else {
-      asio::post(io_, [this, last, status] { OnDurable(last, status); });
+      RunExclusive(std::move(publish));
     }
   });
 }
@@ -229,8 +291,10 @@ void EngineRunner::OnDurable(uint64_t sequence, const absl::Status& status) {
       requests_.Add(e);
       for (const EventObserver& observer : observers_) observer(e);
     }
-    RunDeliveries();
+    // Streams first: a technician's phone waits on its stream, while the
+    // callers whose replies follow are already waiting on the network.
     hub_.Publish(batch.events, batch.updates);
+    RunDeliveries();
   }
 }
 
@@ -267,24 +331,33 @@ void EngineRunner::RescheduleTimer() {
   const std::optional<absl::Time> next = engine_.NextTimer();
   if (next == timer_deadline_) return;
   timer_deadline_ = next;
-  if (!next) {
+  // timer_ belongs to the runner's thread; re-arms reach it in order.
+  asio::post(io_, [this, next] { ArmTimer(next); });
+}
+
+void EngineRunner::ArmTimer(std::optional<absl::Time> deadline) {
+  if (!deadline) {
     timer_.cancel();
     return;
   }
-  const absl::Duration wait = std::max(absl::ZeroDuration(), *next - clock_->Now());
+  const absl::Duration wait = std::max(absl::ZeroDuration(), *deadline - clock_->Now());
   timer_.expires_after(absl::ToChronoNanoseconds(wait));
   timer_.async_wait([this](const boost::system::error_code& error) {
     if (error) return;  // Re-armed or cancelled.
-    timer_deadline_.reset();
-    BuildFn no_build;
-    DoneFn no_done;
-    HandleCommand(engine::cmd::Tick{}, &no_build, &no_done);
+    RunExclusive([this] {
+      // A Tick with nothing due is harmless, so a fire that raced a re-arm
+      // needs no special case; handling it re-arms for what is next.
+      timer_deadline_.reset();
+      BuildFn no_build;
+      DoneFn no_done;
+      HandleCommand(engine::cmd::Tick{}, &no_build, &no_done);
+    });
   });
 }
 
 void EngineRunner::WatchAssignments(std::string technician_id,
                                     std::shared_ptr<AssignmentStream> stream) {
-  asio::post(io_, [this, technician_id = std::move(technician_id),
+  RunExclusive([this, technician_id = std::move(technician_id),
                    stream = std::move(stream)]() mutable {
     StartAssignmentStream(technician_id, std::move(stream));
   });
@@ -316,7 +389,7 @@ void EngineRunner::StartAssignmentStream(const std::string& technician_id,
 }
 
 void EngineRunner::WatchEvents(uint64_t from_sequence, std::shared_ptr<EventStream> stream) {
-  asio::post(io_, [this, from_sequence, stream = std::move(stream)] {
+  RunExclusive([this, from_sequence, stream = std::move(stream)] {
     if (streams_closed_) return stream->Close(*streams_closed_);
     if (!poisoned_.ok()) return stream->Close(ToGrpcStatus(poisoned_));
     const uint64_t next = engine_.last_sequence() + 1;
@@ -332,11 +405,11 @@ void EngineRunner::WatchEvents(uint64_t from_sequence, std::shared_ptr<EventStre
 }
 
 void EngineRunner::Unsubscribe(const void* stream) {
-  asio::post(io_, [this, stream] { hub_.Remove(stream); });
+  RunExclusive([this, stream] { hub_.Remove(stream); });
 }
 
 void EngineRunner::CloseStreams(grpc::Status status) {
-  asio::post(io_, [this, status] {
+  RunExclusive([this, status] {
     streams_closed_ = status;
     hub_.CloseAll(status);
   });
@@ -352,7 +425,7 @@ void EngineRunner::FireTimersNow() {
 
 void EngineRunner::RunOnEngineThread(absl::AnyInvocable<void()> fn) {
   absl::Notification done;
-  asio::post(io_, [&fn, &done] {
+  RunExclusive([&fn, &done] {
     fn();
     done.Notify();
   });

@@ -1,6 +1,17 @@
-// EngineRunner: the single writer. One thread runs a boost::asio::io_context
-// that owns the engine; every command and query is posted to it, so the
-// domain needs no locks (DESIGN.md, principle 1).
+// EngineRunner: the single writer. The engine is owned by a strand: work
+// (commands, queries, durability notices, stream starts, timer ticks) runs
+// one item at a time, in the order queued, so the domain needs no locks
+// (DESIGN.md, principle 1). "The engine thread" below means whichever
+// thread is draining the strand at the moment: a caller that finds the
+// strand idle runs its own work at once, on its own thread, then hands
+// whatever others queued meanwhile to the runner's own thread; a caller
+// that finds it busy only queues. So an
+// uncontended call costs no thread hand-off: with an in-memory log a gRPC
+// thread handles the command and finishes the reply itself, and the
+// journal's writer publishes a durable batch and answers its calls right
+// after fdatasync (unless more batches wait for its next one: then the
+// runner's thread does it). Under load the runner's thread drains, as a
+// dedicated engine thread would, and gRPC's threads only queue.
 //
 // Durable before visible (principle 2). After Handle, the runner encodes the
 // batch, appends it to the EventLog and parks every effect behind it:
@@ -13,12 +24,13 @@
 // If the log fails, the runner is poisoned: pending and later calls fail
 // UNAVAILABLE with the log's error, and streams end. Nothing is retried.
 //
-// Timers: after each command the runner re-arms one steady_timer for
-// engine.NextTimer() and handles cmd::Tick when it fires.
+// Timers: after each command the runner re-arms one steady_timer (on its
+// own thread) for engine.NextTimer() and handles cmd::Tick when it fires.
 //
 // Thread safety: public methods are thread-safe unless noted. Callbacks
-// (build, done) run on the engine thread and must not block; they must not
-// call the blocking test hooks.
+// (build, done) run on the engine thread (the strand) and must not block;
+// they must not call the blocking test hooks. They may call the runner's
+// other methods: that work is queued and runs after them.
 #ifndef DISPATCHD_SERVICES_ENGINE_RUNNER_H_
 #define DISPATCHD_SERVICES_ENGINE_RUNNER_H_
 
@@ -34,8 +46,10 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/steady_timer.hpp"
@@ -103,8 +117,9 @@ class EngineRunner {
   // REQUIRES: before Start.
   void OnPoison(std::function<void(const absl::Status&)> handler);
   void Start();
-  // Ends every stream UNAVAILABLE and joins the engine thread. Work still
-  // queued is dropped, so stop the gRPC server first. Idempotent.
+  // Ends every stream UNAVAILABLE, waits for the strand to go idle and
+  // joins the runner's thread. Work still queued, or queued later, is
+  // dropped, so stop the gRPC server first. Idempotent.
   void Stop();
 
   // Handles `command` on the engine thread, then `build`, then — once the
@@ -157,7 +172,18 @@ class EngineRunner {
   // DEADLINE_EXCEEDED if work posted at `posted` waited past the cap.
   absl::Status CheckQueueWait(absl::Time posted) const;
 
-  // All below: engine thread only.
+  // Runs `work` on the strand: at once on this thread if the strand is
+  // idle, else after what is queued. Never blocks on the engine.
+  void RunExclusive(absl::AnyInvocable<void()> work);
+  // Runs what is queued, one round; if more was queued meanwhile, posts the
+  // next round to the runner's thread. So a gRPC thread (with I/O to
+  // serve) or the journal's writer (with the next fdatasync) never lingers,
+  // and timers get their turn between rounds. REQUIRES: draining_ set.
+  void DrainRound();
+  // Arms timer_ for `deadline` (nullopt: disarms). Runner thread only.
+  void ArmTimer(std::optional<absl::Time> deadline);
+
+  // All below: engine thread (strand) only.
   void HandleCommand(const engine::Command& command, BuildFn* build, DoneFn* done);
   void AppendBatch(const std::vector<engine::Event>& events);
   void OnDurable(uint64_t sequence, const absl::Status& status);
@@ -183,6 +209,7 @@ class EngineRunner {
   std::function<void(const absl::Status&)> on_poison_;  // Fixed once started.
 
   std::atomic<size_t> pending_{0};
+  std::atomic<uint64_t> appended_sequence_{0};  // Last event handed to the log.
   uint64_t older_history_through_ = 0;  // Set by Recover from a snapshot.
   std::atomic<bool> stopping_{false};
   std::thread history_thread_;
@@ -190,14 +217,21 @@ class EngineRunner {
   // Log reads off the engine thread (ReadLog).
   boost::asio::thread_pool readers_{1};
 
+  // The strand's queue.
+  absl::Mutex queue_mu_;
+  std::vector<absl::AnyInvocable<void()>> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool draining_ ABSL_GUARDED_BY(queue_mu_) = false;  // A thread runs the strand.
+  bool stopped_ ABSL_GUARDED_BY(queue_mu_) = false;   // Work is dropped.
+
+  // The runner's own thread: timers, and every round after the first.
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;
+  boost::asio::steady_timer timer_;  // Runner thread only.
 
-  // Engine thread only.
+  // Engine thread (strand) only.
   engine::Engine engine_;
-  boost::asio::steady_timer timer_;
-  std::optional<absl::Time> timer_deadline_;
+  std::optional<absl::Time> timer_deadline_;  // What timer_ was last armed for.
   uint64_t durable_sequence_ = 0;
   std::deque<Batch> in_flight_;       // Appended, not yet durable; in order.
   std::deque<Delivery> deliveries_;   // Non-decreasing after_sequence.

@@ -1,0 +1,168 @@
+// The engine runner's strand: where a command runs, where its reply is
+// sent from, in what order queued work runs, and that nothing runs after
+// Stop. These are what keep a call to an idle daemon free of thread
+// switches (docs/architecture.md, "The single writer").
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "engine/commands.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/engine_runner.h"
+#include "services/event_log.h"
+#include "services/memory_event_log.h"
+
+namespace dispatchd::services {
+namespace {
+
+using ::testing::ElementsAre;
+
+engine::Command ZoneCommand(const std::string& id) {
+  return engine::cmd::UpsertZone{engine::Zone{id, id, {}}};
+}
+
+// A log that holds each batch until Release(), which makes them durable on
+// a "writer" thread of its own, as the file journal does after fdatasync.
+class WriterThreadLog final : public EventLog {
+ public:
+  void Append(std::vector<::dispatch::v1::Event> events, DurableCallback done) override {
+    absl::MutexLock lock(&mu_);
+    next_ += events.size();
+    held_.push_back(std::move(done));
+  }
+  // Acknowledges what is held on a new thread; returns that thread's id.
+  std::thread::id Release() {
+    std::vector<DurableCallback> held;
+    {
+      absl::MutexLock lock(&mu_);
+      held.swap(held_);
+      durable_ = next_ - 1;
+    }
+    std::thread writer([&held] {
+      for (DurableCallback& done : held) done(absl::OkStatus());
+    });
+    const std::thread::id id = writer.get_id();
+    writer.join();
+    return id;
+  }
+  uint64_t next_sequence() const override {
+    absl::MutexLock lock(&mu_);
+    return next_;
+  }
+  uint64_t durable_sequence() const override {
+    absl::MutexLock lock(&mu_);
+    return durable_;
+  }
+  absl::StatusOr<std::vector<::dispatch::v1::Event>> Read(uint64_t, size_t) const override {
+    return std::vector<::dispatch::v1::Event>();
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  uint64_t next_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<DurableCallback> held_ ABSL_GUARDED_BY(mu_);
+};
+
+EngineRunner::Options NoTimers() {
+  EngineRunner::Options options;
+  options.run_timers = false;
+  return options;
+}
+
+TEST(EngineRunnerTest, AnIdleRunnerHandlesAndAnswersACallOnTheCallersThread) {
+  MemoryEventLog log;
+  EngineRunner runner(&log, NoTimers());
+  runner.Start();
+  const std::thread::id caller = std::this_thread::get_id();
+  std::thread::id built_on;
+  std::thread::id answered_on;
+  absl::Status answer = absl::UnknownError("not answered");
+  runner.Submit(
+      ZoneCommand("north"),
+      [&](const absl::StatusOr<engine::Outcome>& outcome, const engine::Engine&) {
+        built_on = std::this_thread::get_id();
+        return outcome.status();
+      },
+      [&](absl::Status status) {
+        answered_on = std::this_thread::get_id();
+        answer = status;
+      });
+  // Answered before Submit returned: no hand-off to another thread.
+  EXPECT_TRUE(answer.ok()) << answer;
+  EXPECT_EQ(built_on, caller);
+  EXPECT_EQ(answered_on, caller);
+  runner.Stop();
+}
+
+TEST(EngineRunnerTest, ADurableBatchIsAnsweredByTheLogsWriterThread) {
+  WriterThreadLog log;
+  EngineRunner runner(&log, NoTimers());
+  runner.Start();
+  std::atomic<bool> answered{false};
+  std::thread::id answered_on;
+  runner.Submit(ZoneCommand("north"), nullptr, [&](absl::Status status) {
+    EXPECT_TRUE(status.ok()) << status;
+    answered_on = std::this_thread::get_id();
+    answered = true;
+  });
+  EXPECT_FALSE(answered) << "answered before the batch was durable";
+  const std::thread::id writer = log.Release();
+  // Answered before the writer's callback returned, on the writer's thread.
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(answered_on, writer) << "the reply waited for another thread";
+  runner.Stop();
+}
+
+TEST(EngineRunnerTest, WorkQueuedFromACallbackRunsAfterItInOrder) {
+  MemoryEventLog log;
+  EngineRunner runner(&log, NoTimers());
+  runner.Start();
+  std::vector<std::string> order;  // Strand only.
+  runner.Query(
+      [&](const EngineView&) {
+        order.push_back("first built");
+        runner.Submit(
+            ZoneCommand("north"),
+            [&](const absl::StatusOr<engine::Outcome>& outcome, const engine::Engine&) {
+              order.push_back("second built");
+              return outcome.status();
+            },
+            [&](absl::Status) { order.push_back("second answered"); });
+        runner.Query([&](const EngineView& view) {
+          order.push_back(view.engine.FindZone("north") != nullptr ? "third sees north"
+                                                                    : "third misses north");
+          return absl::OkStatus();
+        }, [&](absl::Status) { order.push_back("third answered"); });
+        return absl::OkStatus();
+      },
+      [&](absl::Status) { order.push_back("first answered"); });
+  runner.RunOnEngineThread([] {});  // Everything queued before has run.
+  EXPECT_THAT(order, ElementsAre("first built", "first answered", "second built",
+                                 "second answered", "third sees north", "third answered"));
+  runner.Stop();
+}
+
+TEST(EngineRunnerTest, NothingRunsAfterStop) {
+  MemoryEventLog log;
+  EngineRunner runner(&log, NoTimers());
+  runner.Start();
+  runner.Stop();
+  bool ran = false;
+  runner.Submit(ZoneCommand("north"), nullptr, [&](absl::Status) { ran = true; });
+  runner.Query([&](const EngineView&) {
+    ran = true;
+    return absl::OkStatus();
+  }, [&](absl::Status) { ran = true; });
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(log.next_sequence(), 1u) << "a command was handled after Stop";
+}
+
+}  // namespace
+}  // namespace dispatchd::services
