@@ -41,6 +41,8 @@ ABSL_FLAG(uint64_t, replay_events, 1000000,
 ABSL_FLAG(bool, keep_restart_dir, false,
           "Leave the restart phase's data directory (journal + snapshot) for profiling");
 ABSL_FLAG(int, memory_requests, 1000000, "Open requests for the memory figures");
+ABSL_FLAG(int, push_think_ms, 100,
+          "How long each technician in the push figure takes to decline an offer");
 ABSL_FLAG(std::string, child, "", "Internal: noop | memory");
 
 namespace dispatchd::bench {
@@ -188,7 +190,8 @@ void ServerPhases(const Sizes& s, const std::string& dispatchd, const std::strin
   if (Wanted("push")) {
     Say("server: push latency under durable c64 load");
     absl::StatusOr<PushFigures> p =
-        MeasurePush(work, s.push_zones, absl::GetFlag(FLAGS_quick) ? 8 : 64, s.warmup,
+        MeasurePush(work, s.push_zones, absl::GetFlag(FLAGS_quick) ? 8 : 64,
+                    absl::Milliseconds(absl::GetFlag(FLAGS_push_think_ms)), s.warmup,
                     s.duration);
     if (!p.ok()) {
       r.Error("push", p.status());

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -124,11 +126,58 @@ class PushLog {
   std::vector<std::pair<uint64_t, Steady::time_point>> received_ ABSL_GUARDED_BY(mu_);
 };
 
-// One technician's WatchAssignments stream; declines every offer at once.
+// Runs callbacks when they fall due, on a thread of its own: a technician
+// who takes a moment before answering an offer.
+class Later {
+ public:
+  Later() : thread_([this] { Loop(); }) {}
+  ~Later() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    thread_.join();
+  }
+  void At(Steady::time_point due, std::function<void()> fn) {
+    absl::MutexLock lock(&mu_);
+    due_.emplace(due, std::move(fn));
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      std::vector<std::function<void()>> ready;
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return;
+        const Steady::time_point now = Steady::now();
+        while (!due_.empty() && due_.begin()->first <= now) {
+          ready.push_back(std::move(due_.begin()->second));
+          due_.erase(due_.begin());
+        }
+      }
+      for (std::function<void()>& fn : ready) fn();
+      absl::SleepFor(absl::Microseconds(500));
+    }
+  }
+  absl::Mutex mu_;
+  std::multimap<Steady::time_point, std::function<void()>> due_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+// One technician's WatchAssignments stream; declines every offer after
+// `think` (so that offers keep coming without the declines becoming a
+// saturating load of their own).
 class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdate> {
  public:
-  Watcher(v1::TechnicianService::Stub* stub, std::string technician_id, PushLog* log)
-      : stub_(stub), technician_id_(std::move(technician_id)), log_(log) {
+  Watcher(v1::TechnicianService::Stub* stub, std::string technician_id, PushLog* log,
+          Later* later, absl::Duration think)
+      : stub_(stub),
+        technician_id_(std::move(technician_id)),
+        log_(log),
+        later_(later),
+        think_(std::chrono::nanoseconds(absl::ToInt64Nanoseconds(think))) {
     request_.set_technician_id(technician_id_);
     stub_->async()->WatchAssignments(&ctx_, &request_, this);
     StartRead(&update_);
@@ -138,7 +187,9 @@ class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdate> {
     if (!ok) return;
     if (update_.change() == v1::ASSIGNMENT_CHANGE_OFFERED && !update_.snapshot()) {
       log_->Received(update_.sequence());
-      Decline(update_.request().request_id());
+      declines_.fetch_add(1);
+      later_->At(Steady::now() + think_,
+                 [this, request_id = update_.request().request_id()] { Decline(request_id); });
     }
     StartRead(&update_);
   }
@@ -160,7 +211,6 @@ class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdate> {
     call->req.set_technician_id(technician_id_);
     call->req.set_request_id(request_id);
     call->req.set_reason("on another job");
-    declines_.fetch_add(1);
     stub_->async()->DeclineAssignment(&call->ctx, &call->req, &call->resp,
                                       [this, call](grpc::Status) {
                                         delete call;
@@ -171,17 +221,20 @@ class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdate> {
   v1::TechnicianService::Stub* const stub_;
   const std::string technician_id_;
   PushLog* const log_;
+  Later* const later_;
+  const Steady::duration think_;
   grpc::ClientContext ctx_;
   v1::WatchAssignmentsRequest request_;
   v1::AssignmentUpdate update_;
   absl::Notification done_;
-  std::atomic<int> declines_{0};
+  std::atomic<int> declines_{0};  // Scheduled or in flight.
 };
 
 }  // namespace
 
 absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, int zones, int in_flight,
-                                        absl::Duration warmup, absl::Duration duration) {
+                                        absl::Duration think, absl::Duration warmup,
+                                        absl::Duration duration) {
   const std::string data_dir = (fs::path(work_dir) / "push").string();
   if (absl::Status s = FreshDir(data_dir); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<services::JournalEventLog>> log = OpenJournalLog(data_dir);
@@ -222,9 +275,11 @@ absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, int zones, 
 
   auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
   auto stub = v1::TechnicianService::NewStub(channel);
+  Later later;  // Declared before the watchers: it outlives their declines.
   std::vector<std::unique_ptr<Watcher>> watchers;
   for (int z = 0; z < zones; ++z) {
-    watchers.push_back(std::make_unique<Watcher>(stub.get(), SiteGen::TechId(z), &push_log));
+    watchers.push_back(std::make_unique<Watcher>(stub.get(), SiteGen::TechId(z), &push_log,
+                                                 &later, think));
   }
   absl::SleepFor(absl::Milliseconds(200));  // Streams subscribed.
 

@@ -35,10 +35,12 @@ struct PushFigures {
 };
 
 // `zones` zones with one technician each (all on shift, each watching its
-// assignments and declining every offer at once so that offers keep
-// coming), and SubmitRequest at `in_flight` calls in flight, durable.
+// assignments and declining every offer `think` after it arrives, so that
+// offers keep coming), and SubmitRequest at `in_flight` calls in flight,
+// durable.
 absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, int zones, int in_flight,
-                                        absl::Duration warmup, absl::Duration duration);
+                                        absl::Duration think, absl::Duration warmup,
+                                        absl::Duration duration);
 
 struct StallFigures {
   uint32_t open_requests = 0;
