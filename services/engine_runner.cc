@@ -1,5 +1,9 @@
 #include "services/engine_runner.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <utility>
@@ -94,6 +98,9 @@ void EngineRunner::Start() {
 }
 
 void EngineRunner::IndexOlderHistory(uint64_t through) {
+  // Background work: the engine and gRPC threads go first, so the daemon
+  // starts serving while this reads the journal (Linux: nice is per thread).
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
   auto older = std::make_shared<RequestIndex>();
   absl::Status scanned =
       log_->Scan(log_->first_sequence(), [&](const ::dispatch::v1::Event& e) -> absl::Status {

@@ -47,7 +47,8 @@ class SnapshotStore {
   // are reported through `log` and skipped, never loaded.
   absl::StatusOr<std::optional<LoadedSnapshot>> LoadNewest() const;
 
-  // Checks one file; DATA_LOSS naming the file and what is wrong.
+  // Checks one file; DATA_LOSS naming the file and what is wrong. The
+  // payload's checksum runs on a second thread beside the decode.
   absl::StatusOr<LoadedSnapshot> Load(const std::string& path) const;
 
   // Snapshot files, newest first.

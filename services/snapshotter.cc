@@ -16,6 +16,7 @@ Snapshotter::Snapshotter(SnapshotStore* store, SnapshotterOptions options)
       last_snapshot_(absl::Now()) {}
 
 Snapshotter::~Snapshotter() {
+  quitting_ = true;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
@@ -26,6 +27,38 @@ Snapshotter::~Snapshotter() {
 absl::Status Snapshotter::Prime(const engine::StateImage& recovered) {
   absl::MutexLock lock(&engine_mu_);
   return follower_.LoadImage(recovered);
+}
+
+void Snapshotter::PrimeFrom(engine::StateImage snapshot, const EventLog* log,
+                            uint64_t through) {
+  absl::MutexLock lock(&engine_mu_);
+  catch_up_image_ = std::move(snapshot);
+  catch_up_log_ = log;
+  catch_up_through_ = through;
+}
+
+absl::Status Snapshotter::CatchUp() {
+  absl::MutexLock lock(&engine_mu_);
+  if (!catch_up_image_) return absl::OkStatus();
+  absl::Status loaded = follower_.LoadImage(*catch_up_image_);
+  catch_up_image_.reset();  // The follower holds the state now.
+  RETURN_IF_ERROR(loaded);
+  const uint64_t through = catch_up_through_;
+  if (through > follower_.last_sequence()) {
+    uint64_t applied = 0;
+    absl::Status scanned = catch_up_log_->Scan(
+        follower_.last_sequence() + 1, [&](const ::dispatch::v1::Event& e) -> absl::Status {
+          if (e.sequence() > through) return absl::CancelledError();  // Caught up.
+          if ((++applied & 1023) == 0 && quitting_) return absl::AbortedError("stopping");
+          return ApplyRecorded(e, follower_);
+        });
+    if (!scanned.ok() && !absl::IsCancelled(scanned)) return scanned;
+  }
+  if (follower_.last_sequence() != through) {
+    return absl::DataLossError(absl::StrCat("caught up to event ", follower_.last_sequence(),
+                                            " of the journal, not ", through));
+  }
+  return absl::OkStatus();
 }
 
 void Snapshotter::Start() {
@@ -48,6 +81,16 @@ void Snapshotter::Loop() {
   // and the gRPC threads go first (Linux: nice applies per thread). It
   // still gets its share, so its queue drains.
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  if (absl::Status caught_up = CatchUp(); !caught_up.ok()) {
+    if (quitting_) return;
+    if (options_.log) {
+      options_.log(absl::StrCat("snapshot follower stopped: cannot catch up from the snapshot: ",
+                                caught_up.message()));
+    }
+    absl::MutexLock lock(&mu_);
+    stopped_ = std::move(caught_up);
+    return;
+  }
   while (true) {
     std::deque<::dispatch::v1::Event> batch;
     uint64_t asked = 0;

@@ -4,7 +4,10 @@
 // durable events as the live one (handed over by Follow, which only queues
 // a copy), and every `every_events` events or `every` time it exports the
 // follower's image and writes it through the SnapshotStore. The engine
-// thread's whole cost is the copy into the queue.
+// thread's whole cost is the copy into the queue. At start it is primed
+// either from the live engine's image (Prime) or, after a start from a
+// snapshot, from that snapshot plus the journal's tail on its own thread
+// (PrimeFrom), so the daemon does not wait for it.
 //
 // A failed snapshot is logged and retried at the next threshold; the
 // journal, not the snapshot, is what acknowledges, so nothing is lost.
@@ -14,9 +17,11 @@
 #ifndef DISPATCHD_SERVICES_SNAPSHOTTER_H_
 #define DISPATCHD_SERVICES_SNAPSHOTTER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -25,6 +30,7 @@
 #include "absl/time/time.h"
 #include "dispatch/v1/events.pb.h"
 #include "engine/engine.h"
+#include "services/event_log.h"
 #include "services/snapshot_store.h"
 
 namespace dispatchd::services {
@@ -48,6 +54,15 @@ class Snapshotter {
   // is replayed once at start, not twice. REQUIRES: before Start, with the
   // image taken before the live engine handled anything new.
   absl::Status Prime(const engine::StateImage& recovered);
+  // Starts the follower the way the live engine recovered: from `snapshot`
+  // (the image the live engine loaded) plus the events of `*log` after it,
+  // up to `through` (the live engine's last sequence after recovery). The
+  // work happens on the follower thread once started, so start-up waits
+  // neither for an export of the live state nor for a second load of it.
+  // If the follower cannot catch up, it stops and takes no snapshots (as
+  // when it cannot apply an event). "*log" must outlive this.
+  // REQUIRES: before Start, instead of Prime.
+  void PrimeFrom(engine::StateImage snapshot, const EventLog* log, uint64_t through);
   // Starts the thread.
   void Start();
   // Queues one durable event (the next in sequence).
@@ -66,6 +81,8 @@ class Snapshotter {
       ABSL_LOCKS_EXCLUDED(engine_mu_);
   absl::Status ApplyOne(const ::dispatch::v1::Event& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(engine_mu_);
+  // Does what PrimeFrom asked for, if anything; on the follower thread.
+  absl::Status CatchUp() ABSL_LOCKS_EXCLUDED(engine_mu_);
 
   SnapshotStore* const store_;
   const SnapshotterOptions options_;
@@ -75,6 +92,11 @@ class Snapshotter {
   engine::Engine follower_ ABSL_GUARDED_BY(engine_mu_);
   uint64_t since_snapshot_ ABSL_GUARDED_BY(engine_mu_) = 0;
   absl::Time last_snapshot_ ABSL_GUARDED_BY(engine_mu_);
+  // Set by PrimeFrom, consumed by CatchUp.
+  std::optional<engine::StateImage> catch_up_image_ ABSL_GUARDED_BY(engine_mu_);
+  const EventLog* catch_up_log_ ABSL_GUARDED_BY(engine_mu_) = nullptr;
+  uint64_t catch_up_through_ ABSL_GUARDED_BY(engine_mu_) = 0;
+  std::atomic<bool> quitting_{false};  // Ends a catch-up early.
 
   absl::Mutex mu_;
   std::deque<::dispatch::v1::Event> queue_ ABSL_GUARDED_BY(mu_);

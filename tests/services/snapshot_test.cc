@@ -6,6 +6,7 @@
 #include "journal/file_journal.h"
 #include "journal/segment_reader.h"
 #include "services/journal_event_log.h"
+#include "services/memory_event_log.h"
 #include "services/snapshot_store.h"
 #include "services/snapshotter.h"
 #include "tests/journal/test_dir.h"
@@ -42,7 +43,24 @@ class SnapshotTest : public ServerTest {
       };
     }
     snapshotter_ = std::make_unique<Snapshotter>(&store_, std::move(snap));
-    StartWithFollower(std::move(log), loaded_ ? &loaded_->image : nullptr, snapshotter_.get());
+    if (!loaded_) {  // The follower starts from a copy of the replayed state.
+      StartWithFollower(std::move(log), nullptr, snapshotter_.get());
+      return;
+    }
+    // As dispatchd does after a start from a snapshot: the follower loads
+    // the same snapshot and catches up from the journal on its own thread.
+    const EventLog* event_log = log.get();
+    uint64_t through = 0;
+    ServerOptions options;
+    options.log = std::move(log);
+    options.snapshot = &loaded_->image;
+    options.on_recovered = [&through](const engine::Engine& e) { through = e.last_sequence(); };
+    options.on_event = [follower = snapshotter_.get()](const v1::Event& e) {
+      follower->Follow(e);
+    };
+    StartServer(std::move(options));
+    snapshotter_->PrimeFrom(loaded_->image, event_log, through);
+    snapshotter_->Start();
   }
 
   v1::GetStateDigestResponse Digest() {
@@ -85,6 +103,30 @@ TEST_F(SnapshotTest, ARestartFromASnapshotReplaysOnlyTheTailAndReachesTheSameSta
 
   Restart(/*from_snapshot=*/false);  // A full replay agrees.
   EXPECT_EQ(server_->recovered_events(), before.last_sequence());
+  EXPECT_EQ(Digest().digest(), before.digest());
+}
+
+// After a start from a snapshot the follower is primed on its own thread
+// from that snapshot plus the journal's tail, not from the live engine: its
+// next snapshot must still be the live state, tail included.
+TEST_F(SnapshotTest, AFollowerPrimedFromASnapshotCatchesUpThroughTheTail) {
+  SetUpCampus();
+  Submit(LightRequest("a"));
+  ASSERT_TRUE(snapshotter_->SnapshotNow().ok());
+  Submit(LightRequest("b"));  // The tail: replayed, not in the snapshot.
+  Submit(LightRequest("c"));
+
+  Restart(/*from_snapshot=*/true);
+  ASSERT_TRUE(loaded_.has_value());
+  ASSERT_GT(server_->recovered_events(), 0u);
+  Submit(LightRequest("d"));  // Followed live, after the catch-up.
+  ASSERT_TRUE(snapshotter_->SnapshotNow().ok());
+  const v1::GetStateDigestResponse before = Digest();
+
+  Restart(/*from_snapshot=*/true);  // From the follower's new snapshot.
+  ASSERT_TRUE(loaded_.has_value());
+  EXPECT_EQ(loaded_->last_sequence, before.last_sequence());
+  EXPECT_EQ(server_->recovered_events(), 0u);
   EXPECT_EQ(Digest().digest(), before.digest());
 }
 
@@ -276,6 +318,27 @@ TEST(SnapshotterTest, AFollowerThatStoppedRefusesToSnapshotAndWritesNothing) {
   absl::MutexLock lock(&log_mu);
   ASSERT_EQ(logged.size(), 1u);
   EXPECT_THAT(logged[0], ::testing::HasSubstr("snapshot follower stopped"));
+}
+
+// A follower that cannot catch up from its snapshot (the log does not
+// reach the sequence it was told to) takes no snapshots and says why.
+TEST(SnapshotterTest, AFollowerThatCannotCatchUpRefusesToSnapshot) {
+  dispatchd::testing::TestDir dir;
+  SnapshotStore store(dir.path() + "/snapshots", journal::PosixFileSystem(), 2);
+  SnapshotterOptions options;
+  options.every_events = 0;
+  options.every = absl::ZeroDuration();
+  Snapshotter snapshotter(&store, options);
+  MemoryEventLog empty;
+  snapshotter.PrimeFrom(engine::StateImage(), &empty, /*through=*/5);
+  snapshotter.Start();
+
+  const absl::Status taken = snapshotter.SnapshotNow();
+  EXPECT_EQ(taken.code(), absl::StatusCode::kFailedPrecondition) << taken;
+  EXPECT_THAT(std::string(taken.message()), ::testing::HasSubstr("caught up to event 0"));
+  absl::StatusOr<std::vector<std::string>> files = store.List();
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_TRUE(files->empty());
 }
 
 }  // namespace
