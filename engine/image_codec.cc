@@ -1,6 +1,7 @@
 // The canonical image encoding (format in state_image.h) and the digest.
 // Writer appends; Reader bounds-checks every read and remembers the first
 // failure, so decoding code reads straight through and checks once.
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -133,6 +134,10 @@ class Reader {
       Fail("list count runs past the end");
       return items;
     }
+    // Room for the items up front (the request list runs to hundreds of
+    // thousands), but never more than a few times the bytes left, so a
+    // corrupt count cannot allocate much.
+    items.reserve(std::min<size_t>(count, 4 * remaining() / sizeof(T) + 1));
     for (uint32_t i = 0; i < count && ok(); ++i) items.push_back(each());
     return items;
   }

@@ -222,7 +222,7 @@ absl::Status FileJournal::Read(uint64_t from,
           }
           return r.sequence >= from ? fn(r) : absl::OkStatus();
         },
-        &scan);
+        &scan, /*check_from=*/from);
     if (past_durable) return absl::OkStatus();
     RETURN_IF_ERROR(st);
   }

@@ -83,10 +83,18 @@ class PosixFs final : public FileSystem {
   absl::StatusOr<std::string> ReadFile(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("open", path, errno);
-    std::string out;
-    char buf[1 << 16];
+    // Read straight into a string of the file's size (segments and
+    // snapshots are tens of MiB: growing it 64 KiB at a time copies it
+    // over and over); grow it if the file grew meanwhile.
+    struct stat st;
+    size_t capacity = ::fstat(fd, &st) == 0 && st.st_size > 0
+                          ? static_cast<size_t>(st.st_size) + 1
+                          : size_t{1} << 16;
+    std::string out(capacity, '\0');
+    size_t got = 0;
     while (true) {
-      ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (got == out.size()) out.resize(out.size() * 2);
+      ssize_t n = ::read(fd, out.data() + got, out.size() - got);
       if (n < 0) {
         if (errno == EINTR) continue;
         int err = errno;
@@ -94,9 +102,10 @@ class PosixFs final : public FileSystem {
         return ErrnoStatus("read", path, err);
       }
       if (n == 0) break;
-      out.append(buf, static_cast<size_t>(n));
+      got += static_cast<size_t>(n);
     }
     ::close(fd);
+    out.resize(got);
     return out;
   }
 

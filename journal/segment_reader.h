@@ -39,9 +39,13 @@ struct SegmentScan {
 // complete header that fails its checks is corruption at offset 0. A record
 // whose checksum fails and that ends exactly at the end of the data is
 // treated as torn too (a write that was never acknowledged).
+// Records with a sequence below `check_from` are framed and their sequence
+// checked, but neither checksummed nor passed to `fn`: a reader that wants
+// the records from `check_from` on skips the ones before at the cost of
+// reading their headers (recovery checked their checksums at Open).
 absl::Status ScanSegment(std::string_view data,
                          const std::function<absl::Status(const Record&)>& fn,
-                         SegmentScan* scan);
+                         SegmentScan* scan, uint64_t check_from = 0);
 
 struct SegmentFile {
   uint64_t first_sequence = 0;  // From the file name.
