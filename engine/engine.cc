@@ -18,6 +18,7 @@ Engine::State::State(const Clock* clock) : clock_(clock) {}
 absl::StatusOr<Outcome> Engine::State::Handle(const Command& command) {
   now_ = clock_->Now();
   Outcome outcome;
+  outcome.events.reserve(4);  // Most commands emit one to four events.
   outcome_ = &outcome;
   absl::Status status =
       std::visit([this](const auto& c) { return Do(c); }, command);

@@ -5,14 +5,37 @@
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "engine/internal/state.h"
 
 namespace dispatchd::engine {
 namespace internal {
 
+namespace {
+
+// Decimal digits of `n` (1 for 0).
+size_t DigitCount(uint32_t n) {
+  size_t count = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+// As absl::StrFormat("%c-%06u", kind, number), without the format parser
+// (every id of every request goes through here and ParseNumberedId).
 std::string FormatNumberedId(char kind, uint32_t number) {
-  return absl::StrFormat("%c-%06u", kind, number);
+  const size_t digits = DigitCount(number);
+  const size_t width = std::max<size_t>(digits, 6);
+  std::string out(2 + width, '0');
+  out[0] = kind;
+  out[1] = '-';
+  for (size_t i = out.size(); number != 0; number /= 10) {
+    out[--i] = static_cast<char>('0' + number % 10);
+  }
+  return out;
 }
 
 std::optional<uint32_t> ParseNumberedId(char kind, std::string_view id) {
@@ -22,7 +45,9 @@ std::optional<uint32_t> ParseNumberedId(char kind, std::string_view id) {
   const char* end = id.data() + id.size();
   auto [ptr, ec] = std::from_chars(begin, end, n);
   if (ec != std::errc() || ptr != end || n == 0) return std::nullopt;
-  if (FormatNumberedId(kind, n) != id) return std::nullopt;
+  // Exactly as FormatNumberedId writes it: six digits, zero-padded, or
+  // more without leading zeros.
+  if (id.size() - 2 != std::max<size_t>(DigitCount(n), 6)) return std::nullopt;
   return n;
 }
 
@@ -116,13 +141,15 @@ bool IsActive(RequestState s) {
 
 }  // namespace
 
-void Engine::State::IndexRequest(ReqRec& r) {
-  stats_.Book(r.pub, r.zone, r.tech == internal::kNoTech ? int64_t{-1} : int64_t{r.tech}, +1);
+void Engine::State::IndexRequest(ReqRec& r, bool book) {
+  if (book) stats_.Book(r.pub, r.zone, KpiTech(r), +1);
   ZoneRec& z = zones_[r.zone];
   const uint32_t n = r.number;
   switch (r.pub.state) {
-    case RequestState::kQueued:
-      z.queues[r.need.mask()][r.need].insert(r.Key());
+    case RequestState::kQueued: {
+      auto [by_mask, added] = z.queues.try_emplace(r.need.mask());
+      if (added) z.AddMask(r.need.mask());
+      by_mask->second[r.need].insert(r.Key());
       ++z.queued_counts[static_cast<int>(r.pub.effective_urgency) - 1];
       ++queued_total_;
       if (internal::IsAtRisk(r.pub)) ++z.at_risk;
@@ -133,6 +160,7 @@ void Engine::State::IndexRequest(ReqRec& r) {
       if (r.pub.effective_urgency < Urgency::kUrgent) aging_.insert({r.aging_base, n});
       if (r.reevaluate_at) timers_.insert({*r.reevaluate_at, TimerKind::kReevaluate, n});
       break;
+    }
     case RequestState::kOffered:
       timers_.insert({*r.pub.offer_expires_at, TimerKind::kOfferExpiry, n});
       break;
@@ -153,8 +181,8 @@ void Engine::State::IndexRequest(ReqRec& r) {
   }
 }
 
-void Engine::State::UnindexRequest(ReqRec& r) {
-  stats_.Book(r.pub, r.zone, r.tech == internal::kNoTech ? int64_t{-1} : int64_t{r.tech}, -1);
+void Engine::State::UnindexRequest(ReqRec& r, bool book) {
+  if (book) stats_.Book(r.pub, r.zone, KpiTech(r), -1);
   ZoneRec& z = zones_[r.zone];
   const uint32_t n = r.number;
   switch (r.pub.state) {
@@ -163,7 +191,10 @@ void Engine::State::UnindexRequest(ReqRec& r) {
       auto by_need = by_mask->second.find(r.need);
       by_need->second.erase(r.Key());
       if (by_need->second.empty()) by_mask->second.erase(by_need);
-      if (by_mask->second.empty()) z.queues.erase(by_mask);
+      if (by_mask->second.empty()) {
+        z.queues.erase(by_mask);
+        z.RemoveMask(r.need.mask());
+      }
       --z.queued_counts[static_cast<int>(r.pub.effective_urgency) - 1];
       --queued_total_;
       if (internal::IsAtRisk(r.pub)) --z.at_risk;
@@ -186,8 +217,9 @@ void Engine::State::UnindexRequest(ReqRec& r) {
       break;
   }
   if (r.reevaluate_at) timers_.erase({*r.reevaluate_at, TimerKind::kReevaluate, n});
-  z.active.erase(n);
-  material_requests_.erase(n);
+  // r is as IndexRequest saw it: only erase what it inserted.
+  if (IsActive(r.pub.state)) z.active.erase(n);
+  if (NeedsMaterials(r.pub)) material_requests_.erase(n);
   BookReserved(r.pub.reserved, -1);
   if (AwaitsStock(r.pub)) {
     for (const std::string& sku : DistinctSkus(r.pub)) {
@@ -238,6 +270,7 @@ void Engine::State::SetReevaluate(ReqRec& r, absl::Time at) {
 void Engine::State::AddOnShift(ZoneRec& z, TechRec& t, int slot) {
   t.on_shift_pos[slot] = static_cast<uint32_t>(z.on_shift.size());
   z.on_shift.push_back({t.index, t.skills, t.free_at});
+  z.on_shift_masks.push_back(t.skills.mask());
   ++z.on_shift_version;
 }
 
@@ -245,18 +278,52 @@ void Engine::State::RemoveOnShift(ZoneRec& z, TechRec& t, int slot) {
   const uint32_t at = t.on_shift_pos[slot];
   if (at + 1 != z.on_shift.size()) {
     z.on_shift[at] = z.on_shift.back();
+    z.on_shift_masks[at] = z.on_shift_masks.back();
     TechRec& moved = techs_[z.on_shift[at].tech];
     moved.on_shift_pos[moved.home == z.index ? 0 : 1] = at;
   }
   z.on_shift.pop_back();
+  z.on_shift_masks.pop_back();
   t.on_shift_pos[slot] = internal::kNoTech;
   ++z.on_shift_version;
 }
 
+void Engine::State::UpdateOnShift(ZoneRec& z, const TechRec& t, int slot) {
+  internal::OnShiftMember& m = z.on_shift[t.on_shift_pos[slot]];
+  if (m.free_at == t.free_at) return;
+  m.free_at = t.free_at;
+  ++z.on_shift_version;
+}
+
+void Engine::State::IndexAvailable(TechRec& t, uint32_t home, uint32_t current,
+                                   const internal::SkillSet& skills, int sign) {
+  ZoneRec& here = zones_[current];
+  zones_[home].available_members += sign;
+  if (current != home) here.available_members += sign;
+  if (sign > 0) {
+    here.available.insert(t.index);
+    t.available_pos = static_cast<uint32_t>(here.available_list.size());
+    here.available_list.push_back({t.index, skills, t.available_since});
+    here.available_masks.push_back(skills.mask());
+  } else {
+    here.available.erase(t.index);
+    const uint32_t at = t.available_pos;
+    if (at + 1 != here.available_list.size()) {
+      here.available_list[at] = here.available_list.back();
+      here.available_masks[at] = here.available_masks.back();
+      techs_[here.available_list[at].tech].available_pos = at;
+    }
+    here.available_list.pop_back();
+    here.available_masks.pop_back();
+    t.available_pos = internal::kNoTech;
+  }
+  for (uint64_t m = skills.mask(); m != 0; m &= m - 1) {
+    here.available_by_skill[std::countr_zero(m)] += sign;
+  }
+}
 
 void Engine::State::IndexTech(TechRec& t) {
-  t.free_at = t.job == 0 ? absl::InfinitePast()
-                         : t.busy_since + absl::Minutes(ByNumber(t.job).pub.spec.estimated_minutes);
+  t.free_at = FreeAt(t);
   zones_[t.home].members.insert(t.index);
   ZoneRec& here = zones_[t.current];
   here.members.insert(t.index);
@@ -264,32 +331,53 @@ void Engine::State::IndexTech(TechRec& t) {
     AddOnShift(zones_[t.home], t, 0);
     if (t.current != t.home) AddOnShift(here, t, 1);
   }
-  if (t.pub.state == TechnicianState::kAvailable) {
-    ++zones_[t.home].available_members;
-    if (t.current != t.home) ++here.available_members;
-  }
   here.present.emplace(t.pub.technician_id, t.index);
-  if (t.pub.state != TechnicianState::kAvailable) return;
-  here.available.insert(t.index);
-  for (uint64_t m = t.skills.mask(); m != 0; m &= m - 1) {
-    here.available_by_skill[std::countr_zero(m)].insert(t.index);
+  if (t.pub.state == TechnicianState::kAvailable) {
+    IndexAvailable(t, t.home, t.current, t.skills, +1);
   }
 }
 
-void Engine::State::UnindexTech(TechRec& t) {
-  zones_[t.home].members.erase(t.index);
-  ZoneRec& here = zones_[t.current];
+void Engine::State::UnindexTech(TechRec& t, const TechPlace& place) {
+  zones_[place.home].members.erase(t.index);
+  ZoneRec& here = zones_[place.current];
   here.members.erase(t.index);
-  if (t.on_shift_pos[0] != internal::kNoTech) RemoveOnShift(zones_[t.home], t, 0);
+  if (t.on_shift_pos[0] != internal::kNoTech) RemoveOnShift(zones_[place.home], t, 0);
   if (t.on_shift_pos[1] != internal::kNoTech) RemoveOnShift(here, t, 1);
-  if (t.pub.state == TechnicianState::kAvailable) {
-    --zones_[t.home].available_members;
-    if (t.current != t.home) --here.available_members;
-  }
   here.present.erase(t.pub.technician_id);
-  here.available.erase(t.index);
-  for (uint64_t m = t.skills.mask(); m != 0; m &= m - 1) {
-    here.available_by_skill[std::countr_zero(m)].erase(t.index);
+  if (place.state == TechnicianState::kAvailable) {
+    IndexAvailable(t, place.home, place.current, place.skills, -1);
+  }
+}
+
+void Engine::State::ReindexTech(TechRec& t, const TechPlace& before) {
+  if (t.home != before.home || t.current != before.current || !(t.skills == before.skills)) {
+    UnindexTech(t, before);
+    IndexTech(t);
+    return;
+  }
+  // Same zones and skills: membership and presence stay; only the on-shift
+  // entries and availability follow the state and the job.
+  t.free_at = FreeAt(t);
+  const bool was_on = before.state != TechnicianState::kOffShift;
+  const bool is_on = t.pub.state != TechnicianState::kOffShift;
+  ZoneRec& home = zones_[t.home];
+  ZoneRec& here = zones_[t.current];
+  if (was_on && is_on) {
+    UpdateOnShift(home, t, 0);
+    if (t.current != t.home) UpdateOnShift(here, t, 1);
+  } else if (was_on) {
+    RemoveOnShift(home, t, 0);
+    if (t.current != t.home) RemoveOnShift(here, t, 1);
+  } else if (is_on) {
+    AddOnShift(home, t, 0);
+    if (t.current != t.home) AddOnShift(here, t, 1);
+  }
+  const bool was_available = before.state == TechnicianState::kAvailable;
+  const bool is_available = t.pub.state == TechnicianState::kAvailable;
+  if (was_available != is_available) {
+    IndexAvailable(t, t.home, t.current, t.skills, is_available ? +1 : -1);
+  } else if (is_available) {
+    here.available_list[t.available_pos].since = t.available_since;
   }
 }
 

@@ -12,7 +12,8 @@
 // then preemption of the nearest technician on less urgent work, and only
 // then a wait for a local technician.
 //
-// Cost: candidates come from the zone's set of the request's rarest skill;
+// Cost: candidates come from the zone's dense list of available
+// technicians (skill masks tested first, no technician record loaded);
 // exclusions are listed in technician order until the Decision's list is
 // full and the rest are counted, not visited; the wait reads the zone's
 // dense on-shift list (expected free times kept by IndexTech), and the
@@ -48,24 +49,24 @@ Scored Engine::State::ScoreFor(const ReqRec& r, const TechRec& t,
 void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
                                   uint32_t travel, ScanMode mode,
                                   DecisionBuilder& b) const {
-  const absl::btree_set<uint32_t>* set = &z.available;
-  for (uint64_t m = r.need.mask(); m != 0; m &= m - 1) {  // The rarest skill.
-    const auto& by_skill = z.available_by_skill[std::countr_zero(m)];
-    if (by_skill.size() < set->size()) set = &by_skill;
-  }
-  if (mode == ScanMode::kLocal && r.pub.declined_by.empty() && set != &z.available) {
-    // Every available technician here is a candidate (adequate) or an
-    // exclusion (not). The candidates all have the rarest skill; the
-    // exclusions are listed in technician order until the list is full,
-    // and the rest only counted. Same result as walking them all.
-    uint32_t candidates = 0;
-    for (uint32_t index : *set) {
-      const TechRec& t = techs_[index];
-      if (internal::Covers(t.skills, r.need)) {
-        b.AddCandidate(ScoreFor(r, t, travel));
-        ++candidates;
-      }
+  // The set scanned: the available technicians with the request's rarest
+  // skill (`rare_bit`; -1: all of them), `set_size` of them.
+  int rare_bit = -1;
+  size_t set_size = z.available.size();
+  for (uint64_t m = r.need.mask(); m != 0; m &= m - 1) {
+    const int bit = std::countr_zero(m);
+    if (z.available_by_skill[bit] < set_size) {
+      set_size = z.available_by_skill[bit];
+      rare_bit = bit;
     }
+  }
+  if (mode == ScanMode::kLocal && r.pub.declined_by.empty()) {
+    // Every available technician here is a candidate (adequate) or an
+    // exclusion (not). The candidates come from the zone's dense list (the
+    // builder's order is total, so the visiting order does not matter);
+    // the exclusions are listed in technician order until the list is
+    // full, and the rest only counted. Same result as walking them all.
+    const uint32_t candidates = AddAvailableCandidates(r, z, travel, false, b);
     uint32_t excluded = 0;
     for (auto it = z.available.begin(); it != z.available.end() && !b.exclusions_full(); ++it) {
       const TechRec& t = techs_[*it];
@@ -77,9 +78,19 @@ void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
     b.OmitExclusions(static_cast<uint32_t>(z.available.size()) - candidates - excluded);
     return;
   }
-  if (mode == ScanMode::kLocal) set = &z.available;  // Exclusions in order.
-  for (uint32_t index : *set) {
+  if (mode != ScanMode::kLocal && b.exclusions_full()) {
+    // Exclusions are only counted from here on: each of the `set_size`
+    // technicians with the rarest skill is a candidate (adequate, did not
+    // decline, within reach) or one.
+    const uint32_t candidates =
+        mode == ScanMode::kCrossZone ? AddAvailableCandidates(r, z, travel, true, b) : 0;
+    b.OmitExclusions(static_cast<uint32_t>(set_size) - candidates);
+    return;
+  }
+  if (mode == ScanMode::kLocal) rare_bit = -1;  // Exclusions in order.
+  for (uint32_t index : z.available) {
     const TechRec& t = techs_[index];
+    if (rare_bit >= 0 && ((t.skills.mask() >> rare_bit) & 1) == 0) continue;
     const std::string& id = t.pub.technician_id;
     if (Declined(r, t)) {
       b.AddExclusion(id, [] { return std::string("declined this job"); });
@@ -94,6 +105,25 @@ void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
       b.AddCandidate(ScoreFor(r, t, travel));
     }
   }
+}
+
+uint32_t Engine::State::AddAvailableCandidates(const ReqRec& r, const ZoneRec& z, uint32_t travel,
+                                               bool skip_declined, DecisionBuilder& b) const {
+  const uint64_t need_mask = r.need.mask();
+  const bool declines = skip_declined && !r.pub.declined_by.empty();
+  uint32_t candidates = 0;
+  for (size_t i = 0; i < z.available_list.size(); ++i) {
+    if ((z.available_masks[i] & need_mask) != need_mask) continue;
+    const internal::AvailableTech& a = z.available_list[i];
+    if (!internal::Covers(a.skills, r.need)) continue;
+    const TechRec& t = techs_[a.tech];
+    if (declines && Declined(r, t)) continue;
+    const uint32_t over = internal::Overqualification(a.skills, r.need);
+    b.AddCandidate({a.tech, travel, over, internal::Score(travel, over, a.skills.count()), a.since,
+                    &t.pub.technician_id});
+    ++candidates;
+  }
+  return candidates;
 }
 
 std::optional<Engine::State::Wait> Engine::State::ScanMembers(
@@ -124,7 +154,10 @@ std::optional<Engine::State::Wait> Engine::State::ScanMembers(
       }
       b->OmitExclusions(static_cast<uint32_t>(z.members.size()) - z.available_members - seen);
     }
-    for (const internal::OnShiftMember& m : z.on_shift) {
+    const uint64_t need_mask = r.need.mask();
+    for (size_t i = 0; i < z.on_shift.size(); ++i) {
+      if ((z.on_shift_masks[i] & need_mask) != need_mask) continue;
+      const internal::OnShiftMember& m = z.on_shift[i];
       if (m.free_at == absl::InfinitePast() || !internal::Covers(m.skills, r.need)) continue;
       *adequate_on_shift = true;
       const absl::Time free = std::max(now, m.free_at);
@@ -171,7 +204,10 @@ std::optional<absl::Time> Engine::State::EarliestLocalFree(
     }
     auto [it, inserted] = z.free_by_need.try_emplace(need);
     if (inserted) {
-      for (const internal::OnShiftMember& m : z.on_shift) {
+      const uint64_t need_mask = need.mask();
+      for (size_t i = 0; i < z.on_shift.size(); ++i) {
+        if ((z.on_shift_masks[i] & need_mask) != need_mask) continue;
+        const internal::OnShiftMember& m = z.on_shift[i];
         if (internal::Covers(m.skills, need) && (!it->second || m.free_at < *it->second)) {
           it->second = m.free_at;
         }
@@ -180,13 +216,17 @@ std::optional<absl::Time> Engine::State::EarliestLocalFree(
     if (!it->second) return std::nullopt;
     return std::max(now, *it->second);
   }
+  // Someone declined r: the zone's on-shift members (busy, or available:
+  // free now, as several released at once pull in turn), adequate and not
+  // among them; a technician's record is read only once its skills match.
   std::optional<absl::Time> earliest;
-  for (uint32_t index : zones_[zone].members) {
-    const TechRec& t = techs_[index];
-    // Busy, or available (free now: several released at once pull in turn).
-    if (t.pub.state == TechnicianState::kOffShift || !internal::Covers(t.skills, need)) continue;
-    if (r != nullptr && Declined(*r, t)) continue;
-    const absl::Time free = ExpectedFree(t, now);
+  const ZoneRec& z = zones_[zone];
+  const uint64_t need_mask = need.mask();
+  for (size_t i = 0; i < z.on_shift.size(); ++i) {
+    if ((z.on_shift_masks[i] & need_mask) != need_mask) continue;
+    const internal::OnShiftMember& m = z.on_shift[i];
+    if (!internal::Covers(m.skills, need) || Declined(*r, techs_[m.tech])) continue;
+    const absl::Time free = std::max(now, m.free_at);
     if (!earliest || free < *earliest) earliest = free;
   }
   return earliest;

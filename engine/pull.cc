@@ -11,7 +11,8 @@
 // Cost: zones in travel order up to the limit; in each, only requirement
 // queues whose skill mask is a subset of the technician's, found by
 // enumerating those subsets (7 for three skills) when the zone has more
-// masks than that. The local-wait test of a cross-zone queue reads the
+// masks than that, each probed only if the zone's mask filter says it may
+// be there. The local-wait test of a cross-zone queue reads the
 // zone's cached earliest free time per requirement (matcher.cc).
 //
 // Bundling (Bundle, tried first after a completion): in a quiet zone, the
@@ -141,8 +142,11 @@ void Engine::State::Pull(TechRec& t) {
     };
     if (have_count < 16 && (size_t{1} << have_count) <= queues.size()) {
       // The masks t covers are the subsets of its own: look each up.
+      // The zone's mask filter skips most absent masks without a probe.
       for (uint64_t sub = have;; sub = (sub - 1) & have) {
-        if (auto at = queues.find(sub); at != queues.end()) visit(at->second);
+        if (z.MaskMayBeQueued(sub)) {
+          if (auto at = queues.find(sub); at != queues.end()) visit(at->second);
+        }
         if (sub == 0) break;
       }
     } else {

@@ -1,63 +1,124 @@
 #include "engine/internal/stats_book.h"
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 namespace dispatchd::engine::internal {
 namespace {
 
 // Nearest rank: the value at position ceil(0.9 n), 1-based.
-double P90Minutes(const absl::btree_multiset<absl::Duration>& times) {
+double P90Minutes(const DurationBag& times) {
   if (times.empty()) return 0;
   const size_t rank = (times.size() * 9 + 9) / 10;  // ceil(0.9 n) for n >= 1.
-  auto it = times.begin();
-  std::advance(it, rank - 1);
-  return absl::ToDoubleMinutes(*it);
+  return absl::ToDoubleMinutes(times.Nth(rank));
 }
 
-template <typename Set>
-void Change(Set& set, absl::Duration d, int sign) {
+void Change(DurationBag& bag, absl::Duration d, int sign) {
   if (sign > 0) {
-    set.insert(d);
+    bag.Add(d);
   } else {
-    set.erase(set.find(d));
+    bag.Remove(d);
   }
 }
 
 }  // namespace
+
+void DurationBag::Remove(absl::Duration d) {
+  auto it = counts_.find(d);
+  if (--it->second == 0) counts_.erase(it);
+  --size_;
+}
+
+absl::Duration DurationBag::Nth(size_t rank) const {
+  // Weighted quickselect over the distinct values: each round partitions
+  // around the middle one and keeps the side holding position `rank`.
+  std::vector<std::pair<absl::Duration, uint32_t>> v(counts_.begin(), counts_.end());
+  auto lo = v.begin();
+  auto hi = v.end();
+  for (;;) {
+    if (hi - lo == 1) return lo->first;
+    const auto mid = lo + (hi - lo) / 2;
+    std::nth_element(lo, mid, hi, [](const auto& a, const auto& b) { return a.first < b.first; });
+    size_t below = 0;  // Copies of the values before `mid`, all smaller.
+    for (auto it = lo; it != mid; ++it) below += it->second;
+    if (rank <= below) {
+      hi = mid;
+    } else {
+      rank -= below;
+      lo = mid;
+    }
+  }
+}
 
 absl::Time WindowStart(const Request& r) {
   return r.spec.not_before && *r.spec.not_before > r.created_at ? *r.spec.not_before
                                                                  : r.created_at;
 }
 
-void KpiSums::Book(const Request& r, int sign) {
+KpiEntry KpiEntryOf(const Request& r) {
+  KpiEntry e;
   const absl::Time start = WindowStart(r);
+  e.open = IsOpen(r.state);
+  e.completed = r.state == RequestState::kCompleted;
+  e.resolved = e.completed && r.resolved;
+  e.cancelled = r.state == RequestState::kCancelled;
+  e.has_completion = e.completed && r.rare->completed_at.has_value();
+  if (e.has_completion) e.completion = *r.rare->completed_at - start;
+  e.accepted = r.rare->accepted_at.has_value();
+  if (e.accepted) {
+    e.response = *r.rare->accepted_at - start;
+    e.sla_hit = *r.rare->accepted_at <= r.sla_deadline;
+  }
+  e.urgency = static_cast<int>(r.spec.urgency) - 1;
+  e.feedback_rating = r.feedback_rating;
+  e.preemptions = r.preemptions;
+  return e;
+}
+
+void KpiSums::BookSums(const KpiEntry& e, int sign) {
   submitted += sign;
-  preemptions += sign * static_cast<int64_t>(r.preemptions);
-  if (IsOpen(r.state)) open += sign;
-  if (r.state == RequestState::kCompleted) {
+  preemptions += sign * static_cast<int64_t>(e.preemptions);
+  if (e.open) open += sign;
+  if (e.completed) {
     completed += sign;
-    if (r.resolved) resolved += sign;
-    if (r.rare->completed_at.has_value()) {
-      completion_total += sign * (*r.rare->completed_at - start);
-      Change(completions, *r.rare->completed_at - start, sign);
-    }
+    if (e.resolved) resolved += sign;
+    if (e.has_completion) completion_total += sign * e.completion;
   }
-  if (r.state == RequestState::kCancelled) cancelled += sign;
-  if (r.rare->accepted_at.has_value()) {
+  if (e.cancelled) cancelled += sign;
+  if (e.accepted) {
     accepted += sign;
-    response_total += sign * (*r.rare->accepted_at - start);
-    Change(responses, *r.rare->accepted_at - start, sign);
-    const int u = static_cast<int>(r.spec.urgency) - 1;
-    accepted_by[u] += sign;
-    if (*r.rare->accepted_at <= r.sla_deadline) {
+    response_total += sign * e.response;
+    accepted_by[e.urgency] += sign;
+    if (e.sla_hit) {
       sla_hits += sign;
-      hits_by[u] += sign;
+      hits_by[e.urgency] += sign;
     }
   }
-  if (r.feedback_rating > 0) {
+  if (e.feedback_rating > 0) {
     feedback_count += sign;
-    feedback_total += sign * static_cast<int64_t>(r.feedback_rating);
+    feedback_total += sign * static_cast<int64_t>(e.feedback_rating);
+  }
+}
+
+void KpiSums::Book(const KpiEntry& e, int sign) {
+  BookSums(e, sign);
+  if (e.has_completion) Change(completions, e.completion, sign);
+  if (e.accepted) Change(responses, e.response, sign);
+}
+
+void KpiSums::Rebook(const KpiEntry& before, const KpiEntry& after) {
+  BookSums(before, -1);
+  BookSums(after, +1);
+  // Erasing one copy of a time and inserting it again is no change.
+  if (!(before.has_completion && after.has_completion && before.completion == after.completion)) {
+    if (before.has_completion) Change(completions, before.completion, -1);
+    if (after.has_completion) Change(completions, after.completion, +1);
+  }
+  if (!(before.accepted && after.accepted && before.response == after.response)) {
+    if (before.accepted) Change(responses, before.response, -1);
+    if (after.accepted) Change(responses, after.response, +1);
   }
 }
 
@@ -103,9 +164,30 @@ void StatsBook::EnsureTechnician(uint32_t tech) {
 }
 
 void StatsBook::Book(const Request& r, uint32_t zone, int64_t tech, int sign) {
-  site_.Book(r, sign);
-  zones_[zone].Book(r, sign);
-  if (tech >= 0) techs_[static_cast<size_t>(tech)].Book(r, sign);
+  const KpiEntry e = KpiEntryOf(r);
+  site_.Book(e, sign);
+  zones_[zone].Book(e, sign);
+  if (tech >= 0) techs_[static_cast<size_t>(tech)].Book(e, sign);
+}
+
+void StatsBook::Rebook(const KpiEntry& before, uint32_t zone_before, int64_t tech_before,
+                       const KpiEntry& after, uint32_t zone, int64_t tech) {
+  const bool same_zone = zone == zone_before;
+  const bool same_tech = tech == tech_before;
+  if (before == after && same_zone && same_tech) return;
+  site_.Rebook(before, after);
+  if (same_zone) {
+    zones_[zone].Rebook(before, after);
+  } else {
+    zones_[zone_before].Book(before, -1);
+    zones_[zone].Book(after, +1);
+  }
+  if (same_tech) {
+    if (tech >= 0) techs_[static_cast<size_t>(tech)].Rebook(before, after);
+  } else {
+    if (tech_before >= 0) techs_[static_cast<size_t>(tech_before)].Book(before, -1);
+    if (tech >= 0) techs_[static_cast<size_t>(tech)].Book(after, +1);
+  }
 }
 
 }  // namespace dispatchd::engine::internal

@@ -8,6 +8,7 @@
 #define DISPATCHD_ENGINE_INTERNAL_RECORDS_H_
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -185,6 +186,8 @@ struct TechRec {
   // Position in zones_[home].on_shift and, if current != home, in
   // zones_[current].on_shift; kNoTech while off shift.
   std::array<uint32_t, 2> on_shift_pos{kNoTech, kNoTech};
+  // Position in zones_[current].available_list while available, else kNoTech.
+  uint32_t available_pos = kNoTech;
   // Utilisation: closed periods on shift / working, and when the open one
   // began (valid while on shift / working).
   absl::Duration shift_total;
@@ -201,13 +204,53 @@ struct OnShiftMember {
   absl::Time free_at;  // TechRec::free_at.
 };
 
+// Slot of a requirement mask in ZoneRec::mask_filter: a single skill its
+// own slot (exact), any other mask one of 64 slots by hash.
+inline size_t MaskFilterSlot(uint64_t mask) {
+  if (std::popcount(mask) == 1) return static_cast<size_t>(std::countr_zero(mask));
+  return 64 + static_cast<size_t>((mask * 0x9E3779B97F4A7C15ull) >> 58);
+}
+
+// An available technician located in a zone, as ScanAvailable scores it: a
+// dense copy of what it needs, so a scan does not load technician records.
+struct AvailableTech {
+  uint32_t tech = 0;
+  SkillSet skills;
+  absl::Time since;  // TechRec::available_since.
+};
+
 struct ZoneRec {
   Zone pub;
   uint32_t index = 0;
   ZoneQueues queues;
-  std::array<uint32_t, kUrgencyCount> queued_counts{};  // Urgency value - 1.
+  // How many masks in `queues` map to each MaskFilterSlot: a pulling
+  // technician looks up a subset of its skills only if its slot is used
+  // (mask_bits; most are not), saving a hash probe per absent mask.
+  std::array<uint32_t, 128> mask_filter{};
+  bool MaskMayBeQueued(uint64_t mask) const {
+    const size_t slot = MaskFilterSlot(mask);
+    return (mask_bits[slot / 64] >> (slot % 64)) & 1;
+  }
+  // Counts a mask in / out of `queues`.
+  void AddMask(uint64_t mask) {
+    const size_t slot = MaskFilterSlot(mask);
+    if (mask_filter[slot]++ == 0) mask_bits[slot / 64] |= uint64_t{1} << (slot % 64);
+  }
+  void RemoveMask(uint64_t mask) {
+    const size_t slot = MaskFilterSlot(mask);
+    if (--mask_filter[slot] == 0) mask_bits[slot / 64] &= ~(uint64_t{1} << (slot % 64));
+  }
+  // What Pull reads of every zone in reach, on one cache line: the queued
+  // counts per class, and which MaskFilterSlots are used (mask_filter > 0).
+  alignas(64) std::array<uint32_t, kUrgencyCount> queued_counts{};  // Urgency value - 1.
+  std::array<uint64_t, 2> mask_bits{};
   absl::btree_set<uint32_t> available;  // Available techs located here.
-  std::array<absl::btree_set<uint32_t>, kMaxSkills> available_by_skill;
+  // How many of `available` have each skill (bit): scans walk the rarest.
+  std::array<uint32_t, kMaxSkills> available_by_skill{};
+  // The same technicians as `available`, dense and in no order (kept by
+  // IndexAvailable), with their skill masks side by side.
+  std::vector<AvailableTech> available_list;
+  std::vector<uint64_t> available_masks;
   absl::btree_set<uint32_t> members;  // Techs whose home or location is here.
   absl::btree_map<std::string_view, uint32_t> present;  // Located here, by id.
   absl::btree_set<uint32_t> active;   // Requests offered .. on hold here.
@@ -216,8 +259,11 @@ struct ZoneRec {
   absl::btree_map<std::string, absl::btree_set<QueueKey>> low_by_location;
   bool surge = false;    // In surge (ZoneSurgeStarted .. ZoneSurgeEnded).
   // On-shift members (home or located here), in no particular order; kept
-  // by IndexTech / UnindexTech, which bump on_shift_version on any change.
+  // by IndexTech / UnindexTech / ReindexTech, which bump on_shift_version
+  // on any change (a member joining or leaving, or its free_at moving).
   std::vector<OnShiftMember> on_shift;
+  // on_shift[i].skills.mask(), side by side: scans test the mask first.
+  std::vector<uint64_t> on_shift_masks;
   uint64_t on_shift_version = 0;
   uint32_t available_members = 0;  // Members (as above) that are available.
   // Derived cache of EarliestLocalFree per requirement: the earliest

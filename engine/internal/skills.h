@@ -38,7 +38,11 @@ class SkillSet {
     word |= uint64_t{level & 0xF} << (bit % 16 * 4);
   }
 
-  friend bool operator==(const SkillSet&, const SkillSet&) = default;
+  // Word by word (a defaulted comparison of the array calls memcmp).
+  friend bool operator==(const SkillSet& a, const SkillSet& b) {
+    return a.mask_ == b.mask_ && a.levels_[0] == b.levels_[0] && a.levels_[1] == b.levels_[1] &&
+           a.levels_[2] == b.levels_[2] && a.levels_[3] == b.levels_[3];
+  }
   friend bool operator<(const SkillSet& a, const SkillSet& b) {
     return std::tie(a.mask_, a.levels_) < std::tie(b.mask_, b.levels_);
   }

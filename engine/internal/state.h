@@ -190,30 +190,69 @@ class Engine::State {
   // --- Index maintenance (indexes.cc). ---
   // Every change to a request or technician goes through these, so the
   // indexes and KPI sums follow it.
+  // The KPI sums are rebooked only where the request's contribution or
+  // scope changed (remove-old + add-new of the parts that differ).
   template <typename F>
   void MutateRequest(ReqRec& r, F&& change) {
-    UnindexRequest(r);
+    const internal::KpiEntry kpi_before = internal::KpiEntryOf(r.pub);
+    const uint32_t zone_before = r.zone;
+    const int64_t tech_before = KpiTech(r);
+    UnindexRequest(r, /*book=*/false);
     change(r);
     if (r.pub.state != RequestState::kQueued) r.reevaluate_at.reset();
-    IndexRequest(r);
+    IndexRequest(r, /*book=*/false);
+    stats_.Rebook(kpi_before, zone_before, tech_before, internal::KpiEntryOf(r.pub), r.zone,
+                  KpiTech(r));
   }
+  // A change that keeps t's home, location and skills (a state or job
+  // change: the common case) updates only the availability sets and t's
+  // entries in the on-shift lists; any other change re-indexes t whole.
   template <typename F>
   void MutateTech(TechRec& t, F&& change) {
-    UnindexTech(t);
-    const TechnicianState before = t.pub.state;
+    const TechPlace before{t.home, t.current, t.skills, t.pub.state};
     change(t);
-    ClockTech(t, before);
-    IndexTech(t);
+    ClockTech(t, before.state);
+    ReindexTech(t, before);
+  }
+  // What a technician's index entries depend on (besides its job).
+  struct TechPlace {
+    uint32_t home = 0;
+    uint32_t current = 0;
+    internal::SkillSet skills;
+    TechnicianState state = TechnicianState::kOffShift;
+  };
+  static int64_t KpiTech(const ReqRec& r) {
+    return r.tech == internal::kNoTech ? int64_t{-1} : int64_t{r.tech};
   }
   // Utilisation bookkeeping for a state change of `t` at the event's time.
   void ClockTech(TechRec& t, TechnicianState before);
-  void IndexRequest(ReqRec& r);
-  void UnindexRequest(ReqRec& r);
+  // `book`: also (un)book the request's KPI contribution.
+  void IndexRequest(ReqRec& r, bool book = true);
+  void UnindexRequest(ReqRec& r, bool book = true);
   void IndexTech(TechRec& t);
-  void UnindexTech(TechRec& t);
+  // Removes t's index entries as they were made for `place` (t's on-shift
+  // positions, index and id are read from t).
+  void UnindexTech(TechRec& t, const TechPlace& place);
+  // Re-indexes `t` after a change from `before` (see MutateTech).
+  void ReindexTech(TechRec& t, const TechPlace& before);
+  // Adds / removes t (located in `current`, home `home`) to / from the
+  // available sets and counts.
+  void IndexAvailable(TechRec& t, uint32_t home, uint32_t current, const internal::SkillSet& skills,
+                      int sign);
+  // Adds to `b` every available technician in `z` adequate for `r` (and,
+  // if `skip_declined`, who did not decline it); returns how many.
+  uint32_t AddAvailableCandidates(const ReqRec& r, const ZoneRec& z, uint32_t travel,
+                                  bool skip_declined, internal::DecisionBuilder& b) const;
+  // Expected free time of t's current job (TechRec::free_at).
+  absl::Time FreeAt(const TechRec& t) const {
+    return t.job == 0 ? absl::InfinitePast()
+                      : t.busy_since + absl::Minutes(ByNumber(t.job).pub.spec.estimated_minutes);
+  }
   // ZoneRec::on_shift upkeep; `slot` 0 is t's home zone, 1 its current one.
   void AddOnShift(ZoneRec& z, TechRec& t, int slot);
   void RemoveOnShift(ZoneRec& z, TechRec& t, int slot);
+  // Sets t's expected free time in its on-shift entry of `z` at `slot`.
+  void UpdateOnShift(ZoneRec& z, const TechRec& t, int slot);
   void SetRequestTech(ReqRec& r, uint32_t tech);
   void FreeTech(TechRec& t, absl::Time at);
   void BindTech(TechRec& t, TechnicianState s, const ReqRec& r, absl::Time at);

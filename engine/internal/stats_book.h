@@ -13,13 +13,56 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/container/btree_set.h"
-
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "engine/engine.h"
 #include "engine/model.h"
 
 namespace dispatchd::engine::internal {
+
+// What one request contributes to the sums of its scopes: computed before
+// and after a change, so that only what differs is rebooked.
+struct KpiEntry {
+  bool open = false;
+  bool completed = false;
+  bool resolved = false;  // Completed and resolved.
+  bool cancelled = false;
+  bool accepted = false;
+  bool sla_hit = false;  // Accepted by the SLA deadline.
+  bool has_completion = false;
+  int urgency = 0;  // As filed, 0-based.
+  uint32_t feedback_rating = 0;
+  uint32_t preemptions = 0;
+  absl::Duration response;    // Accepted: acceptance - window start.
+  absl::Duration completion;  // has_completion: completion - window start.
+
+  friend bool operator==(const KpiEntry&, const KpiEntry&) = default;
+};
+
+KpiEntry KpiEntryOf(const Request& r);
+
+// A multiset of durations for an exact nearest-rank percentile: a count
+// per distinct value in a hash map, so adding and removing cost one probe
+// whatever the size (the fold does them); Nth selects on demand in time
+// linear in the number of distinct values (GetStats, a query).
+class DurationBag {
+ public:
+  void Add(absl::Duration d) {
+    ++counts_[d];
+    ++size_;
+  }
+  // REQUIRES: `d` is in the bag.
+  void Remove(absl::Duration d);
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // The value at 1-based position `rank` in ascending order.
+  // REQUIRES: 1 <= rank <= size().
+  absl::Duration Nth(size_t rank) const;
+
+ private:
+  absl::flat_hash_map<absl::Duration, uint32_t> counts_;
+  size_t size_ = 0;
+};
 
 // Raw sums for one scope.
 struct KpiSums {
@@ -38,11 +81,18 @@ struct KpiSums {
   std::array<int64_t, kUrgencyCount> accepted_by{};  // By urgency as filed.
   std::array<int64_t, kUrgencyCount> hits_by{};
   // Every response and completion time, for the p90 (exact under removal).
-  absl::btree_multiset<absl::Duration> responses;
-  absl::btree_multiset<absl::Duration> completions;
+  DurationBag responses;
+  DurationBag completions;
 
-  void Book(const Request& r, int sign);
+  void Book(const KpiEntry& e, int sign);
+  // Book(before, -1) then Book(after, +1), touching the ordered sets only
+  // where a time changed.
+  void Rebook(const KpiEntry& before, const KpiEntry& after);
   Kpis ToKpis() const;
+
+ private:
+  // Book without the ordered sets.
+  void BookSums(const KpiEntry& e, int sign);
 };
 
 // When a request's clock starts: creation, or its window for scheduled work.
@@ -57,6 +107,10 @@ class StatsBook {
   // Books (sign +1) or unbooks (sign -1) `r`; `tech` is the index of
   // r.technician_id, or -1 for none.
   void Book(const Request& r, uint32_t zone, int64_t tech, int sign);
+  // Moves a request's contribution from `before` (in zone `zone_before`,
+  // technician `tech_before`) to `after`; nothing if neither changed.
+  void Rebook(const KpiEntry& before, uint32_t zone_before, int64_t tech_before,
+              const KpiEntry& after, uint32_t zone, int64_t tech);
 
   const KpiSums& site() const { return site_; }
   const KpiSums& zone(uint32_t z) const { return zones_[z]; }
