@@ -269,15 +269,10 @@ int Run() {
   const bool options_tls = options.credentials != nullptr;
   options.log = *std::move(log);
   if (snapshot) options.snapshot = &snapshot->image;
-  absl::Status primed;
   uint64_t recovered_through = 0;
   if (snapshotter != nullptr) {
     options.on_recovered = [&](const engine::Engine& recovered) {
       recovered_through = recovered.last_sequence();
-      // From a snapshot, the follower redoes what recovery did (load it,
-      // apply the tail) on its own thread once started; otherwise it
-      // starts from a copy of the replayed state.
-      if (!snapshot) primed = snapshotter->Prime(recovered.ExportImage());
     };
   }
   options.on_event = [print = absl::GetFlag(FLAGS_log_events),
@@ -291,17 +286,15 @@ int Run() {
     std::fprintf(stderr, "dispatchd: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  if (!primed.ok()) {  // An image of a live engine that does not load: a broken invariant.
-    std::fprintf(stderr, "dispatchd: cannot start the snapshot follower: %s\n",
-                 primed.ToString().c_str());
-    (*server)->Shutdown(absl::Seconds(1));
-    return 1;
-  }
   if (snapshot) store += absl::StrCat(", from snapshot ", snapshot->path);
   PrintBanner(**server, store, file_tokens, options_tls);
   if (snapshotter != nullptr) {
-    // Recovery is done with the image (Server::Start only reads it).
-    if (snapshot) snapshotter->PrimeFrom(std::move(snapshot->image), event_log, recovered_through);
+    // The follower redoes what recovery did (load the snapshot, if any, and
+    // apply the journal after it) on its own thread, while the daemon
+    // serves. Recovery is done with the image (Server::Start only reads it).
+    std::optional<engine::StateImage> image;
+    if (snapshot) image = std::move(snapshot->image);
+    snapshotter->PrimeFrom(std::move(image), event_log, recovered_through);
     snapshotter->Start();
   }
   if ((*server)->recovered_events() > 0) {

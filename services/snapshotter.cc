@@ -29,9 +29,10 @@ absl::Status Snapshotter::Prime(const engine::StateImage& recovered) {
   return follower_.LoadImage(recovered);
 }
 
-void Snapshotter::PrimeFrom(engine::StateImage snapshot, const EventLog* log,
+void Snapshotter::PrimeFrom(std::optional<engine::StateImage> snapshot, const EventLog* log,
                             uint64_t through) {
   absl::MutexLock lock(&engine_mu_);
+  catch_up_ = true;
   catch_up_image_ = std::move(snapshot);
   catch_up_log_ = log;
   catch_up_through_ = through;
@@ -39,10 +40,13 @@ void Snapshotter::PrimeFrom(engine::StateImage snapshot, const EventLog* log,
 
 absl::Status Snapshotter::CatchUp() {
   absl::MutexLock lock(&engine_mu_);
-  if (!catch_up_image_) return absl::OkStatus();
-  absl::Status loaded = follower_.LoadImage(*catch_up_image_);
-  catch_up_image_.reset();  // The follower holds the state now.
-  RETURN_IF_ERROR(loaded);
+  if (!catch_up_) return absl::OkStatus();
+  catch_up_ = false;
+  if (catch_up_image_) {
+    absl::Status loaded = follower_.LoadImage(*catch_up_image_);
+    catch_up_image_.reset();  // The follower holds the state now.
+    RETURN_IF_ERROR(loaded);
+  }
   const uint64_t through = catch_up_through_;
   if (through > follower_.last_sequence()) {
     uint64_t applied = 0;

@@ -4,10 +4,11 @@
 // durable events as the live one (handed over by Follow, which only queues
 // a copy), and every `every_events` events or `every` time it exports the
 // follower's image and writes it through the SnapshotStore. The engine
-// thread's whole cost is the copy into the queue. At start it is primed
-// either from the live engine's image (Prime) or, after a start from a
-// snapshot, from that snapshot plus the journal's tail on its own thread
-// (PrimeFrom), so the daemon does not wait for it.
+// thread's whole cost is the copy into the queue. At start dispatchd
+// primes it the way the live engine recovered — the snapshot it loaded, if
+// any, plus the journal after it — on the follower's own thread once the
+// daemon serves (PrimeFrom), so start-up does not wait for it. Prime
+// starts it from an image of a live engine instead.
 //
 // A failed snapshot is logged and retried at the next threshold; the
 // journal, not the snapshot, is what acknowledges, so nothing is lost.
@@ -55,14 +56,16 @@ class Snapshotter {
   // image taken before the live engine handled anything new.
   absl::Status Prime(const engine::StateImage& recovered);
   // Starts the follower the way the live engine recovered: from `snapshot`
-  // (the image the live engine loaded) plus the events of `*log` after it,
-  // up to `through` (the live engine's last sequence after recovery). The
-  // work happens on the follower thread once started, so start-up waits
-  // neither for an export of the live state nor for a second load of it.
-  // If the follower cannot catch up, it stops and takes no snapshots (as
-  // when it cannot apply an event). "*log" must outlive this.
+  // (the image the live engine loaded; nullopt: none, a full replay) plus
+  // the events of `*log` after it, up to `through` (the live engine's last
+  // sequence after recovery). The work happens on the follower thread once
+  // started, at its low priority, so start-up waits neither for an export
+  // of the live state nor for a second load or replay of it. If the
+  // follower cannot catch up, it stops and takes no snapshots (as when it
+  // cannot apply an event). "*log" must outlive this.
   // REQUIRES: before Start, instead of Prime.
-  void PrimeFrom(engine::StateImage snapshot, const EventLog* log, uint64_t through);
+  void PrimeFrom(std::optional<engine::StateImage> snapshot, const EventLog* log,
+                 uint64_t through);
   // Starts the thread.
   void Start();
   // Queues one durable event (the next in sequence).
@@ -93,6 +96,7 @@ class Snapshotter {
   uint64_t since_snapshot_ ABSL_GUARDED_BY(engine_mu_) = 0;
   absl::Time last_snapshot_ ABSL_GUARDED_BY(engine_mu_);
   // Set by PrimeFrom, consumed by CatchUp.
+  bool catch_up_ ABSL_GUARDED_BY(engine_mu_) = false;
   std::optional<engine::StateImage> catch_up_image_ ABSL_GUARDED_BY(engine_mu_);
   const EventLog* catch_up_log_ ABSL_GUARDED_BY(engine_mu_) = nullptr;
   uint64_t catch_up_through_ ABSL_GUARDED_BY(engine_mu_) = 0;

@@ -43,23 +43,21 @@ class SnapshotTest : public ServerTest {
       };
     }
     snapshotter_ = std::make_unique<Snapshotter>(&store_, std::move(snap));
-    if (!loaded_) {  // The follower starts from a copy of the replayed state.
-      StartWithFollower(std::move(log), nullptr, snapshotter_.get());
-      return;
-    }
-    // As dispatchd does after a start from a snapshot: the follower loads
-    // the same snapshot and catches up from the journal on its own thread.
+    // As dispatchd does: the follower loads the same snapshot, if any, and
+    // catches up from the journal on its own thread.
     const EventLog* event_log = log.get();
     uint64_t through = 0;
     ServerOptions options;
     options.log = std::move(log);
-    options.snapshot = &loaded_->image;
+    if (loaded_) options.snapshot = &loaded_->image;
     options.on_recovered = [&through](const engine::Engine& e) { through = e.last_sequence(); };
     options.on_event = [follower = snapshotter_.get()](const v1::Event& e) {
       follower->Follow(e);
     };
     StartServer(std::move(options));
-    snapshotter_->PrimeFrom(loaded_->image, event_log, through);
+    std::optional<engine::StateImage> image;
+    if (loaded_) image = loaded_->image;
+    snapshotter_->PrimeFrom(std::move(image), event_log, through);
     snapshotter_->Start();
   }
 
@@ -124,6 +122,27 @@ TEST_F(SnapshotTest, AFollowerPrimedFromASnapshotCatchesUpThroughTheTail) {
   const v1::GetStateDigestResponse before = Digest();
 
   Restart(/*from_snapshot=*/true);  // From the follower's new snapshot.
+  ASSERT_TRUE(loaded_.has_value());
+  EXPECT_EQ(loaded_->last_sequence, before.last_sequence());
+  EXPECT_EQ(server_->recovered_events(), 0u);
+  EXPECT_EQ(Digest().digest(), before.digest());
+}
+
+// After a start without a snapshot the follower replays the journal itself,
+// in the background, and then snapshots the same state as the live engine.
+TEST_F(SnapshotTest, AFollowerPrimedFromTheJournalAloneCatchesUp) {
+  SetUpCampus();
+  Submit(LightRequest("a"));
+  Submit(LightRequest("b"));
+
+  Restart(/*from_snapshot=*/false);
+  ASSERT_FALSE(loaded_.has_value());
+  ASSERT_GT(server_->recovered_events(), 0u);
+  Submit(LightRequest("c"));  // Followed live, after the catch-up.
+  ASSERT_TRUE(snapshotter_->SnapshotNow().ok());
+  const v1::GetStateDigestResponse before = Digest();
+
+  Restart(/*from_snapshot=*/true);  // From the follower's snapshot.
   ASSERT_TRUE(loaded_.has_value());
   EXPECT_EQ(loaded_->last_sequence, before.last_sequence());
   EXPECT_EQ(server_->recovered_events(), 0u);
