@@ -1,5 +1,6 @@
 #include "journal/file_journal.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -225,6 +226,16 @@ absl::Status FileJournal::Read(uint64_t from,
         &scan, /*check_from=*/from);
     if (past_durable) return absl::OkStatus();
     RETURN_IF_ERROR(st);
+    // Open checked every record, so a segment that now ends early was
+    // damaged since: say so, rather than go on to the next segment and
+    // hand out a log with a hole in it.
+    const uint64_t expected_last = std::min(next_first - 1, durable);
+    if (scan.last_sequence < expected_last) {
+      return absl::DataLossError(absl::StrCat(
+          "journal segment ", segments[i].path, ": records ", scan.last_sequence + 1, " to ",
+          expected_last, " cannot be read (", scan.problem, " at offset ", scan.end_offset,
+          "); run dispatch-journal verify"));
+    }
   }
   return absl::OkStatus();
 }

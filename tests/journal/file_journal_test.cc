@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -123,6 +124,41 @@ TEST(FileJournalTest, RollsToNewSegmentsAndReadsAcrossThem) {
   ASSERT_EQ(from_17.size(), 24u);
   EXPECT_EQ(from_17.front().sequence, 17u);
   ASSERT_TRUE(AppendSync(*j, Batch(41, 1)).ok());
+}
+
+// A record damaged on disk after Open (bit rot, a stray write) ends a read
+// with DATA_LOSS; the records after it are not handed out as if the log
+// simply went on, with a hole.
+TEST(FileJournalTest, ARecordDamagedAfterOpenFailsTheReadInsteadOfSkippingAhead) {
+  TestDir dir;
+  auto j = OpenOrDie({.dir = dir.path(), .segment_bytes = 200});
+  for (uint64_t s = 1; s <= 40; s += 4) ASSERT_TRUE(AppendSync(*j, Batch(s, 4)).ok());
+  auto segments = ListSegments(PosixFileSystem(), dir.path());
+  ASSERT_TRUE(segments.ok()) << segments.status();
+  ASSERT_GT(segments->size(), 2u);
+  const std::string first = segments->front().path;
+  {
+    std::fstream f(first, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(0, std::ios::end);
+    const std::streamoff middle = f.tellg() / 2;
+    f.seekg(middle);
+    char byte = 0;
+    f.read(&byte, 1);
+    byte = static_cast<char>(byte ^ 0x5a);
+    f.seekp(middle);
+    f.write(&byte, 1);
+  }
+  std::vector<uint64_t> seen;
+  absl::Status read = j->Read(1, [&](const Record& r) {
+    seen.push_back(r.sequence);
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(read.code(), absl::StatusCode::kDataLoss) << read;
+  EXPECT_THAT(read.message(), ::testing::HasSubstr("cannot be read"));
+  ASSERT_FALSE(seen.empty());
+  EXPECT_LT(seen.back(), (*segments)[1].first_sequence)
+      << "records after the damage were handed out";
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], i + 1) << "a hole in what was read";
 }
 
 // Retention: segments a snapshot covers are deleted oldest first, the one
