@@ -39,11 +39,21 @@ std::string ClockText(absl::Time t) {
 using internal::DecisionBuilder;
 using internal::Scored;
 
+namespace {
+
+// How technician `tech` (with `skills`, available since `since`) scores for
+// `r` at `travel` minutes.
+Scored ScoreOf(const internal::ReqRec& r, uint32_t tech, const internal::SkillSet& skills,
+               absl::Time since, const std::string* id, uint32_t travel) {
+  const uint32_t over = internal::Overqualification(skills, r.need);
+  return {tech, travel, over, internal::Score(travel, over, skills.count()), since, id};
+}
+
+}  // namespace
+
 Scored Engine::State::ScoreFor(const ReqRec& r, const TechRec& t,
                                uint32_t travel) const {
-  const uint32_t over = internal::Overqualification(t.skills, r.need);
-  return {t.index, travel, over, internal::Score(travel, over, t.skills.count()),
-          t.available_since, &t.pub.technician_id};
+  return ScoreOf(r, t.index, t.skills, t.available_since, &t.pub.technician_id, travel);
 }
 
 void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
@@ -118,9 +128,7 @@ uint32_t Engine::State::AddAvailableCandidates(const ReqRec& r, const ZoneRec& z
     if (!internal::Covers(a.skills, r.need)) continue;
     const TechRec& t = techs_[a.tech];
     if (declines && Declined(r, t)) continue;
-    const uint32_t over = internal::Overqualification(a.skills, r.need);
-    b.AddCandidate({a.tech, travel, over, internal::Score(travel, over, a.skills.count()), a.since,
-                    &t.pub.technician_id});
+    b.AddCandidate(ScoreOf(r, a.tech, a.skills, a.since, &t.pub.technician_id, travel));
     ++candidates;
   }
   return candidates;

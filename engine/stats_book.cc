@@ -23,6 +23,15 @@ void Change(DurationBag& bag, absl::Duration d, int sign) {
   }
 }
 
+// Replaces one request's time in `bag` (`had`/`has`: whether it counts one
+// before / after). Taking a time out and putting it back is no change.
+void ChangeTime(DurationBag& bag, bool had, absl::Duration before, bool has,
+                absl::Duration after) {
+  if (had && has && before == after) return;
+  if (had) bag.Remove(before);
+  if (has) bag.Add(after);
+}
+
 }  // namespace
 
 void DurationBag::Remove(absl::Duration d) {
@@ -111,15 +120,9 @@ void KpiSums::Book(const KpiEntry& e, int sign) {
 void KpiSums::Rebook(const KpiEntry& before, const KpiEntry& after) {
   BookSums(before, -1);
   BookSums(after, +1);
-  // Erasing one copy of a time and inserting it again is no change.
-  if (!(before.has_completion && after.has_completion && before.completion == after.completion)) {
-    if (before.has_completion) Change(completions, before.completion, -1);
-    if (after.has_completion) Change(completions, after.completion, +1);
-  }
-  if (!(before.accepted && after.accepted && before.response == after.response)) {
-    if (before.accepted) Change(responses, before.response, -1);
-    if (after.accepted) Change(responses, after.response, +1);
-  }
+  ChangeTime(completions, before.has_completion, before.completion, after.has_completion,
+             after.completion);
+  ChangeTime(responses, before.accepted, before.response, after.accepted, after.response);
 }
 
 Kpis KpiSums::ToKpis() const {

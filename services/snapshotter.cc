@@ -4,6 +4,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
@@ -32,7 +34,6 @@ absl::Status Snapshotter::Prime(const engine::StateImage& recovered) {
 void Snapshotter::PrimeFrom(std::optional<engine::StateImage> snapshot, const EventLog* log,
                             uint64_t through) {
   absl::MutexLock lock(&engine_mu_);
-  catch_up_ = true;
   catch_up_image_ = std::move(snapshot);
   catch_up_log_ = log;
   catch_up_through_ = through;
@@ -40,8 +41,8 @@ void Snapshotter::PrimeFrom(std::optional<engine::StateImage> snapshot, const Ev
 
 absl::Status Snapshotter::CatchUp() {
   absl::MutexLock lock(&engine_mu_);
-  if (!catch_up_) return absl::OkStatus();
-  catch_up_ = false;
+  if (catch_up_log_ == nullptr) return absl::OkStatus();  // Primed by Prime, or not at all.
+  const EventLog* const log = std::exchange(catch_up_log_, nullptr);
   if (catch_up_image_) {
     absl::Status loaded = follower_.LoadImage(*catch_up_image_);
     catch_up_image_.reset();  // The follower holds the state now.
@@ -50,7 +51,7 @@ absl::Status Snapshotter::CatchUp() {
   const uint64_t through = catch_up_through_;
   if (through > follower_.last_sequence()) {
     uint64_t applied = 0;
-    absl::Status scanned = catch_up_log_->Scan(
+    absl::Status scanned = log->Scan(
         follower_.last_sequence() + 1, [&](const ::dispatch::v1::Event& e) -> absl::Status {
           if (e.sequence() > through) return absl::CancelledError();  // Caught up.
           if ((++applied & 1023) == 0 && quitting_) return absl::AbortedError("stopping");

@@ -95,8 +95,7 @@ class Snapshotter {
   engine::Engine follower_ ABSL_GUARDED_BY(engine_mu_);
   uint64_t since_snapshot_ ABSL_GUARDED_BY(engine_mu_) = 0;
   absl::Time last_snapshot_ ABSL_GUARDED_BY(engine_mu_);
-  // Set by PrimeFrom, consumed by CatchUp.
-  bool catch_up_ ABSL_GUARDED_BY(engine_mu_) = false;
+  // Set by PrimeFrom (a log: a catch-up is due), consumed by CatchUp.
   std::optional<engine::StateImage> catch_up_image_ ABSL_GUARDED_BY(engine_mu_);
   const EventLog* catch_up_log_ ABSL_GUARDED_BY(engine_mu_) = nullptr;
   uint64_t catch_up_through_ ABSL_GUARDED_BY(engine_mu_) = 0;
