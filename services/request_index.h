@@ -4,7 +4,9 @@
 // events as they are published and on replay; after a start from a
 // snapshot, the events before it are indexed in the background and merged
 // in (EngineRunner).
-// Memory: one 8-byte sequence per request event.
+// Memory: one 8-byte sequence per request event. The table grows a little
+// with each new request (base::GradualTable), not in one rehash of every
+// request at once, which would hold the engine's strand.
 //
 // Thread safety: not thread-safe. Owned and used by the engine thread.
 #ifndef DISPATCHD_SERVICES_REQUEST_INDEX_H_
@@ -12,10 +14,11 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "base/gradual_table.h"
 #include "dispatch/v1/events.pb.h"
 
 namespace dispatchd::services {
@@ -35,7 +38,8 @@ class RequestIndex {
   const std::vector<uint64_t>& SequencesOf(absl::string_view request_id) const;
 
  private:
-  absl::flat_hash_map<std::string, std::vector<uint64_t>> sequences_;
+  using Sequences = absl::flat_hash_map<std::string, std::vector<uint64_t>>;
+  base::GradualTable<Sequences> sequences_;
 };
 
 }  // namespace dispatchd::services

@@ -24,6 +24,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/time/time.h"
+#include "base/gradual_table.h"
 #include "engine/internal/skills.h"
 #include "engine/internal/strings.h"
 #include "engine/model.h"
@@ -131,23 +132,25 @@ struct ReqRec {
 // a request instead of a 32-byte string. Records live in a std::deque that
 // only grows at the back, so a number always reaches its record; a number
 // goes in only after its record (with its key) exists, and a record's key
-// never changes.
+// never changes. It grows a little with each insert (base::GradualTable):
+// rehashing it in one step read every record's key, a pause of 0.2 s at
+// 460,000 keys and 0.65 s at 920,000 on the development VM.
 class IdempotencyIndex {
  public:
   explicit IdempotencyIndex(const std::deque<ReqRec>* records)
-      : set_(0, Hash{records}, Eq{records}) {}
+      : set_(Set(0, Hash{records}, Eq{records})) {}
   IdempotencyIndex(const IdempotencyIndex&) = delete;
   IdempotencyIndex& operator=(const IdempotencyIndex&) = delete;
 
   // The number of the request filed with `key`, if any.
   std::optional<uint32_t> Find(std::string_view key) const {
-    auto it = set_.find(key);
-    if (it == set_.end()) return std::nullopt;
-    return *it;
+    const uint32_t* number = set_.Find(key);
+    if (number == nullptr) return std::nullopt;
+    return *number;
   }
-  bool Contains(std::string_view key) const { return set_.contains(key); }
+  bool Contains(std::string_view key) const { return set_.Find(key) != nullptr; }
   // REQUIRES: request `number` exists, with a non-empty key not yet in.
-  void Insert(uint32_t number) { set_.insert(number); }
+  void Insert(uint32_t number) { set_.Insert(number); }
 
  private:
   struct Hash {
@@ -167,7 +170,8 @@ class IdempotencyIndex {
     return (*records)[number - 1].pub.spec.idempotency_key;
   }
 
-  absl::flat_hash_set<uint32_t, Hash, Eq> set_;
+  using Set = absl::flat_hash_set<uint32_t, Hash, Eq>;
+  base::GradualTable<Set> set_;
 };
 
 struct TechRec {
