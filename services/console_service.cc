@@ -1,6 +1,7 @@
 #include "services/console_service.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,9 +45,13 @@ bool HeldByTechnician(engine::RequestState s) {
 }
 
 // One line per logged event of the request, oldest first. Events that
-// journal retention has dropped are summed up in one line.
-absl::Status FillHistory(const EventLog& log, std::vector<uint64_t> sequences,
-                         v1::ExplainAssignmentResponse* resp) {
+// journal retention has dropped are summed up in one line. A log that
+// cannot be read (a record damaged on disk since start-up) costs only the
+// history: the rest of the answer is the engine's own current state, so
+// the dispatcher gets it with a line saying what could not be read, and
+// the operator a line on stderr.
+void FillHistory(const EventLog& log, std::vector<uint64_t> sequences,
+                 v1::ExplainAssignmentResponse* resp) {
   const uint64_t first = log.first_sequence();
   const auto kept = std::lower_bound(sequences.begin(), sequences.end(), first);
   const size_t dropped = static_cast<size_t>(kept - sequences.begin());
@@ -55,9 +60,17 @@ absl::Status FillHistory(const EventLog& log, std::vector<uint64_t> sequences,
                                    ", were dropped by journal retention)"));
     sequences.erase(sequences.begin(), kept);
   }
-  ASSIGN_OR_RETURN(std::vector<v1::Event> events, log.ReadSome(sequences));
-  for (const v1::Event& e : events) resp->add_history(EventLineWithTime(e));
-  return absl::OkStatus();
+  absl::StatusOr<std::vector<v1::Event>> events = log.ReadSome(sequences);
+  if (!events.ok()) {
+    const std::string what = absl::StrCat(absl::StatusCodeToString(events.status().code()), ": ",
+                                          events.status().message());
+    std::fprintf(stderr, "dispatchd: ExplainAssignment %s: history unreadable: %s\n",
+                 resp->request_id().c_str(), what.c_str());
+    resp->add_history(absl::StrCat("(history unreadable, ", sequences.size(),
+                                   " event(s) not shown: ", what, ")"));
+    return;
+  }
+  for (const v1::Event& e : *events) resp->add_history(EventLineWithTime(e));
 }
 
 // Everything but the history, which FillHistory adds off the engine thread.
@@ -128,7 +141,8 @@ grpc::ServerUnaryReactor* ConsoleServiceImpl::ExplainAssignment(
       [runner = runner_, reactor, response, sequences](absl::Status status) {
         if (!status.ok()) return reactor->Finish(ToGrpcStatus(status));
         runner->ReadLog([reactor, response, sequences](const EventLog& log) {
-          reactor->Finish(ToGrpcStatus(FillHistory(log, std::move(*sequences), response)));
+          FillHistory(log, std::move(*sequences), response);
+          reactor->Finish(grpc::Status::OK);
         });
       });
   return reactor;
