@@ -34,30 +34,72 @@ FileJournal::~FileJournal() {
 }
 
 void FileJournal::Append(std::vector<Record> records, DurableCallback done) {
-  Pending pending;
+  FramedBatch batch;
+  batch.first_sequence = records.empty() ? 0 : records.front().sequence;
+  batch.count = records.size();
+  absl::Status shape;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].sequence != batch.first_sequence + i) {
+      shape = absl::InvalidArgumentError("journal append: sequences not consecutive");
+      break;
+    }
+  }
+  if (shape.ok()) {
+    for (const Record& r : records) EncodeRecord(r.type, r.sequence, r.payload, &batch.bytes);
+  }
+  Enqueue(batch, std::move(shape), std::move(done));
+}
+
+namespace {
+
+// INVALID_ARGUMENT unless `batch` holds exactly its `count` records, with
+// consecutive sequences and known types. Reads only the headers.
+absl::Status CheckFraming(const FramedBatch& batch) {
+  const std::string& b = batch.bytes;
+  size_t offset = 0;
+  for (uint64_t i = 0; i < batch.count; ++i) {
+    if (b.size() - offset < kRecordHeaderSize) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "journal append: framed batch ends inside record ", batch.first_sequence + i));
+    }
+    const char* p = b.data() + offset;
+    const uint32_t length = DecodeFixed32(p + 4);
+    if (!IsKnownRecordType(static_cast<uint8_t>(p[8])) ||
+        DecodeFixed64(p + 9) != batch.first_sequence + i || length > kMaxPayloadSize ||
+        b.size() - offset - kRecordHeaderSize < length) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "journal append: framed record ", batch.first_sequence + i, " is malformed"));
+    }
+    offset += kRecordHeaderSize + length;
+  }
+  if (offset != b.size()) {
+    return absl::InvalidArgumentError("journal append: bytes after the framed records");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void FileJournal::AppendFramed(const FramedBatch& batch, DurableCallback done) {
+  Enqueue(batch, CheckFraming(batch), std::move(done));
+}
+
+void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, DurableCallback done) {
   absl::Status rejected;
   {
     absl::MutexLock lock(&mu_);
     if (!poison_.ok()) {
       rejected = poison_;
-    } else if (records.empty() || records.front().sequence != next_sequence_) {
+    } else if (batch.count == 0 || batch.first_sequence != next_sequence_) {
       rejected = absl::FailedPreconditionError(absl::StrCat(
-          "journal append at sequence ", records.empty() ? 0 : records.front().sequence,
+          "journal append at sequence ", batch.count == 0 ? 0 : batch.first_sequence,
           " but the next sequence is ", next_sequence_));
+    } else if (!shape.ok()) {
+      rejected = std::move(shape);
     } else {
-      for (size_t i = 0; i < records.size(); ++i) {
-        if (records[i].sequence != next_sequence_ + i) {
-          rejected = absl::InvalidArgumentError("journal append: sequences not consecutive");
-          break;
-        }
-      }
-    }
-    if (rejected.ok()) {
-      for (const Record& r : records) EncodeRecord(r.type, r.sequence, r.payload, &pending.bytes);
-      next_sequence_ += records.size();
-      pending.last_sequence = next_sequence_ - 1;
-      pending.done = std::move(done);
-      queue_.push_back(std::move(pending));
+      queued_bytes_.append(batch.bytes);
+      next_sequence_ += batch.count;
+      waiters_.push_back(Waiter{next_sequence_ - 1, std::move(done)});
       return;
     }
   }
@@ -65,26 +107,37 @@ void FileJournal::Append(std::vector<Record> records, DurableCallback done) {
 }
 
 void FileJournal::WriterLoop() {
+  // Kept between rounds, so that a steady load does not allocate (and
+  // free) a buffer per fdatasync.
+  std::string bytes;
+  std::vector<Waiter> waiters;
   while (true) {
-    std::vector<Pending> batch;
     absl::Status poison;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](FileJournal* j) ABSL_EXCLUSIVE_LOCKS_REQUIRED(j->mu_) {
-            return j->stopping_ || !j->queue_.empty();
+            return j->stopping_ || !j->waiters_.empty();
           },
           this));
-      if (queue_.empty()) return;  // Stopping, nothing left.
-      batch.swap(queue_);
+      if (waiters_.empty()) return;  // Stopping, nothing left.
+      bytes.swap(queued_bytes_);
+      waiters.swap(waiters_);
       poison = poison_;
     }
-    if (poison.ok()) {
-      std::string bytes;
-      for (Pending& p : batch) bytes += p.bytes;
-      poison = WriteBatch(bytes, batch.back().last_sequence);
+    if (poison.ok()) poison = WriteBatch(bytes, waiters.back().last_sequence);
+    for (Waiter& w : waiters) w.done(poison);
+    waiters.clear();
+    bytes.clear();
+    constexpr size_t kKeepBytes = 1u << 20;  // A burst's buffer is not kept.
+    if (bytes.capacity() > kKeepBytes) std::string().swap(bytes);
+    {
+      // Hand the emptied buffer back for the next appends to fill.
+      absl::MutexLock lock(&mu_);
+      if (queued_bytes_.empty() && queued_bytes_.capacity() < bytes.capacity()) {
+        queued_bytes_.swap(bytes);
+      }
     }
-    for (Pending& p : batch) p.done(poison);
   }
 }
 

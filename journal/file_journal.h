@@ -1,10 +1,12 @@
 // FileJournal: the Journal kept in segment files in one directory, with
 // group commit and crash recovery.
 //
-// Group commit: Append encodes the batch on the caller's thread and queues
-// it; one writer thread takes everything queued, writes it with one write
-// and makes it durable with one fdatasync, then runs the callbacks in
-// order. The more appends are in flight, the more each fsync covers.
+// Group commit: Append encodes the batch on the caller's thread (or the
+// caller frames it itself: AppendFramed) and appends its bytes to one
+// queued buffer; one writer thread takes everything queued, writes it with
+// one write and makes it durable with one fdatasync, then runs the
+// callbacks in order. The more appends are in flight, the more each fsync
+// covers.
 //
 // Fail-stop: the first failed write, fsync, open or rename poisons the
 // journal; the failed batch and every later one get that error. Nothing
@@ -72,6 +74,7 @@ class FileJournal final : public Journal {
   ~FileJournal() override;
 
   void Append(std::vector<Record> records, DurableCallback done) override;
+  void AppendFramed(const FramedBatch& batch, DurableCallback done) override;
   uint64_t next_sequence() const override;
   uint64_t durable_sequence() const override;
   uint64_t first_sequence() const override;
@@ -91,8 +94,7 @@ class FileJournal final : public Journal {
     uint64_t first_sequence = 0;
     std::string path;
   };
-  struct Pending {
-    std::string bytes;
+  struct Waiter {
     uint64_t last_sequence = 0;
     DurableCallback done;
   };
@@ -100,6 +102,10 @@ class FileJournal final : public Journal {
   explicit FileJournal(const FileJournalOptions& options);
   absl::Status Recover(RecoveryReport* report);
   absl::Status OpenSegment(uint64_t first_sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  // Queues `batch` (or answers `done` with the error), checking it fits:
+  // poison first, then the expected sequence, then `shape` (the batch's
+  // own defects, found by the caller).
+  void Enqueue(const FramedBatch& batch, absl::Status shape, DurableCallback done);
   void WriterLoop();
   // Writes and syncs one batch; OK once it is durable. Poisons the journal
   // on any failure, including a failed roll to the next segment.
@@ -120,7 +126,10 @@ class FileJournal final : public Journal {
 
   mutable absl::Mutex mu_;
   std::vector<Segment> segments_ ABSL_GUARDED_BY(mu_);
-  std::vector<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  // What is queued for the writer: the records' bytes back to back, and
+  // one waiter per append, in order.
+  std::string queued_bytes_ ABSL_GUARDED_BY(mu_);
+  std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t durable_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t first_sequence_ ABSL_GUARDED_BY(mu_) = 1;

@@ -27,6 +27,16 @@ struct Record {
   friend bool operator==(const Record&, const Record&) = default;
 };
 
+// Records already framed (record_format.h: EncodeRecord or FrameRecord)
+// and laid back to back, as they go on disk: `count` records with
+// sequences first_sequence, first_sequence + 1, ... A writer that frames
+// its own records serialises each payload once, straight into `bytes`.
+struct FramedBatch {
+  std::string bytes;
+  uint64_t first_sequence = 0;
+  uint64_t count = 0;
+};
+
 // Called once per Append with OK when every record of the batch is durable,
 // or with the error that poisoned the journal.
 using DurableCallback = std::function<void(absl::Status)>;
@@ -40,6 +50,13 @@ class Journal {
   // FAILED_PRECONDITION and nothing is written. Once poisoned, every append
   // fails with the poisoning error: a journal never retries and acks.
   virtual void Append(std::vector<Record> records, DurableCallback done) = 0;
+  // As Append, for records framed by the caller. Their headers must chain
+  // (consecutive sequences from first_sequence, lengths that fill `bytes`
+  // exactly, known types); otherwise `done` gets INVALID_ARGUMENT and
+  // nothing is written. Checksums are the caller's: they are not checked.
+  // The bytes are copied before AppendFramed returns, so the caller may
+  // reuse its buffer.
+  virtual void AppendFramed(const FramedBatch& batch, DurableCallback done) = 0;
 
   // The sequence the next appended record must carry.
   virtual uint64_t next_sequence() const = 0;

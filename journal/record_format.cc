@@ -15,6 +15,14 @@ constexpr std::string_view kSegmentPrefix = "seg-";
 constexpr std::string_view kSegmentSuffix = ".log";
 constexpr size_t kSequenceDigits = 20;
 
+void StoreFixed32(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+void StoreFixed64(char* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
 }  // namespace
 
 uint32_t Crc32c(std::string_view data, uint32_t crc) {
@@ -48,18 +56,21 @@ uint64_t DecodeFixed64(const char* p) {
   return v;
 }
 
+void FrameRecord(RecordType type, uint64_t sequence, uint32_t payload_size, char* record) {
+  StoreFixed32(record + 4, payload_size);
+  record[8] = static_cast<char>(type);
+  StoreFixed64(record + 9, sequence);
+  // The CRC covers everything after it: length, type, sequence, payload.
+  StoreFixed32(record, Crc32c(std::string_view(record + 4, kRecordHeaderSize - 4 + payload_size)));
+}
+
 void EncodeRecord(RecordType type, uint64_t sequence, std::string_view payload,
                   std::string* dst) {
   const size_t start = dst->size();
-  PutFixed32(dst, 0);  // CRC, filled in below.
-  PutFixed32(dst, static_cast<uint32_t>(payload.size()));
-  dst->push_back(static_cast<char>(type));
-  PutFixed64(dst, sequence);
-  dst->append(payload);
-  const uint32_t crc = Crc32c(std::string_view(*dst).substr(start + 4));
-  std::string crc_bytes;
-  PutFixed32(&crc_bytes, crc);
-  std::memcpy(dst->data() + start, crc_bytes.data(), 4);
+  dst->resize(start + kRecordHeaderSize + payload.size());
+  char* record = dst->data() + start;
+  if (!payload.empty()) std::memcpy(record + kRecordHeaderSize, payload.data(), payload.size());
+  FrameRecord(type, sequence, static_cast<uint32_t>(payload.size()), record);
 }
 
 void EncodeSegmentHeader(uint64_t first_sequence, int64_t created_micros, std::string* dst) {

@@ -56,6 +56,13 @@ uint64_t DecodeFixed64(const char* p);
 void EncodeRecord(RecordType type, uint64_t sequence, std::string_view payload,
                   std::string* dst);
 
+// Frames a record whose payload was written in place: `record` points to
+// kRecordHeaderSize + `payload_size` bytes with the payload already in the
+// last `payload_size` of them; fills in the header and the checksum. The
+// bytes are exactly those EncodeRecord appends, so a writer can serialise
+// a payload straight into its buffer instead of copying it there.
+void FrameRecord(RecordType type, uint64_t sequence, uint32_t payload_size, char* record);
+
 // Appends a segment header to `*dst`.
 void EncodeSegmentHeader(uint64_t first_sequence, int64_t created_micros,
                          std::string* dst);

@@ -263,29 +263,49 @@ void EngineRunner::HandleCommand(const engine::Command& command, BuildFn* build,
 }
 
 void EngineRunner::AppendBatch(const std::vector<engine::Event>& events) {
+  auto protos = std::make_shared<std::vector<::dispatch::v1::Event>>(events.size());
+  for (size_t i = 0; i < events.size(); ++i) EventToProto(events[i], &(*protos)[i]);
   Batch batch;
   batch.last_sequence = events.back().sequence;
-  batch.events = EventsToProto(events);
+  batch.events = std::move(protos);
   batch.updates = AssignmentUpdatesFor(events, engine_);
-  std::vector<::dispatch::v1::Event> copy = batch.events;
+  EventBatch shared = batch.events;
   const uint64_t last = batch.last_sequence;
   in_flight_.push_back(std::move(batch));
-  appended_sequence_.store(last, std::memory_order_release);
-  log_->Append(std::move(copy), [this, last](absl::Status status) {
-    // A log that is durable at once calls back right here, on the engine
-    // thread: publish now, so a reply never waits for another round. The
-    // journal's writer calls back on its own thread, which then publishes
-    // and answers itself if the strand is idle and no later batch waits
-    // for its next fdatasync.
-    if (draining_here == this) return OnDurable(last, status);
-    auto publish = [this, last, status] { OnDurable(last, status); };
-    if (appended_sequence_.load(std::memory_order_acquire) > last) {
-      // More batches wait for the writer's next fdatasync: do not delay it.
-      asio::post(io_, [this, publish]() mutable { RunExclusive(std::move(publish)); });
-    } else {
-      RunExclusive(std::move(publish));
-    }
-  });
+  appended_sequence_.store(last, std::memory_order_seq_cst);
+  log_->AppendShared(std::move(shared),
+                     [this, last](absl::Status status) { LogCallback(last, status); });
+}
+
+void EngineRunner::LogCallback(uint64_t last, const absl::Status& status) {
+  // A log that is durable at once calls back right here, on the engine
+  // thread: publish now, so a reply never waits for another round.
+  if (draining_here == this) return OnDurable(last, status);
+  if (!status.ok()) {
+    return RunExclusive([this, last, status] { OnDurable(last, status); });
+  }
+  // The journal's writer calls back once per append, in order, after one
+  // fdatasync covered them all. One publish serves them: it covers what
+  // the log reports durable, which is at least `last`.
+  if (last <= published_durable_.load()) return;  // An earlier one published it.
+  uint64_t durable = std::max(last, log_->durable_sequence());
+  uint64_t reported = reported_durable_.load();
+  while (reported < durable && !reported_durable_.compare_exchange_weak(reported, durable)) {
+  }
+  if (publish_scheduled_.exchange(true)) return;  // It will read reported_durable_.
+  auto publish = [this] {
+    // Cleared before reading: a callback that raises reported_durable_
+    // after the read finds no publish scheduled and schedules one.
+    publish_scheduled_.store(false);
+    OnDurable(reported_durable_.load(), absl::OkStatus());
+  };
+  if (appended_sequence_.load() > durable) {
+    // More batches wait for the writer's next fdatasync: do not delay it.
+    asio::post(io_, [this, publish]() mutable { RunExclusive(std::move(publish)); });
+  } else {
+    // The writer publishes and answers itself if the strand is idle.
+    RunExclusive(std::move(publish));
+  }
 }
 
 void EngineRunner::OnDurable(uint64_t sequence, const absl::Status& status) {
@@ -294,15 +314,16 @@ void EngineRunner::OnDurable(uint64_t sequence, const absl::Status& status) {
     Batch batch = std::move(in_flight_.front());
     in_flight_.pop_front();
     durable_sequence_ = batch.last_sequence;
-    for (const ::dispatch::v1::Event& e : batch.events) {
+    for (const ::dispatch::v1::Event& e : *batch.events) {
       requests_.Add(e);
       for (const EventObserver& observer : observers_) observer(e);
     }
     // Streams first: a technician's phone waits on its stream, while the
     // callers whose replies follow are already waiting on the network.
-    hub_.Publish(batch.events, batch.updates);
+    hub_.Publish(*batch.events, batch.updates);
     RunDeliveries();
   }
+  if (durable_sequence_ > published_durable_.load()) published_durable_.store(durable_sequence_);
 }
 
 void EngineRunner::Poison(const absl::Status& status) {

@@ -158,7 +158,7 @@ class EngineRunner {
  private:
   struct Batch {
     uint64_t last_sequence = 0;
-    std::vector<::dispatch::v1::Event> events;
+    EventBatch events;  // Shared with the log: never copied.
     std::vector<TechnicianUpdate> updates;
   };
   struct Delivery {
@@ -186,6 +186,11 @@ class EngineRunner {
   // All below: engine thread (strand) only.
   void HandleCommand(const engine::Command& command, BuildFn* build, DoneFn* done);
   void AppendBatch(const std::vector<engine::Event>& events);
+  // The log's durable callback for the batch ending at `last`; any thread.
+  // Callbacks of one fdatasync share one publish: the first schedules it
+  // for everything the log reports durable, the rest find it done or on
+  // its way and return.
+  void LogCallback(uint64_t last, const absl::Status& status);
   void OnDurable(uint64_t sequence, const absl::Status& status);
   void Poison(const absl::Status& status);
   void DeliverWhenDurable(uint64_t sequence, DoneFn done);
@@ -210,6 +215,12 @@ class EngineRunner {
 
   std::atomic<size_t> pending_{0};
   std::atomic<uint64_t> appended_sequence_{0};  // Last event handed to the log.
+  // Coalescing of durable callbacks (LogCallback): the highest sequence a
+  // callback reported durable, the highest published (OnDurable), and
+  // whether a publish is scheduled but not yet started.
+  std::atomic<uint64_t> reported_durable_{0};
+  std::atomic<uint64_t> published_durable_{0};
+  std::atomic<bool> publish_scheduled_{false};
   uint64_t older_history_through_ = 0;  // Set by Recover from a snapshot.
   std::atomic<bool> stopping_{false};
   std::thread history_thread_;

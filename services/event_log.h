@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -19,6 +21,11 @@
 #include "dispatch/v1/events.pb.h"
 
 namespace dispatchd::services {
+
+// One appended batch, immutable once appended and shared by whoever reads
+// it: the log (a memory log, a journal's tail), the runner's streams and
+// request index. Sharing it saves a deep copy of every event per append.
+using EventBatch = std::shared_ptr<const std::vector<::dispatch::v1::Event>>;
 
 class EventLog {
  public:
@@ -37,6 +44,13 @@ class EventLog {
   // append fails with that error: a log never acknowledges after a failure.
   virtual void Append(std::vector<::dispatch::v1::Event> events,
                       DurableCallback done) = 0;
+
+  // As Append, for a batch others keep reading (the engine runner's). A
+  // log that can keep the shared batch itself overrides this; the default
+  // copies it into Append. REQUIRES: `events` not null.
+  virtual void AppendShared(EventBatch events, DurableCallback done) {
+    Append(std::vector<::dispatch::v1::Event>(*events), std::move(done));
+  }
 
   // The sequence the next appended event must carry (1 for an empty log).
   virtual uint64_t next_sequence() const = 0;

@@ -1,45 +1,129 @@
 #include "services/journal_event_log.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "journal/record_format.h"
 
 namespace dispatchd::services {
 
 using ::dispatch::v1::Event;
 
-JournalEventLog::JournalEventLog(std::unique_ptr<journal::Journal> journal,
-                                 size_t tail_capacity)
-    : journal_(std::move(journal)), tail_capacity_(tail_capacity) {}
+namespace {
 
-void JournalEventLog::Append(std::vector<Event> events, DurableCallback done) {
-  std::vector<journal::Record> records;
-  records.reserve(events.size());
-  for (const Event& e : events) {
-    journal::Record r;
-    r.sequence = e.sequence();
-    r.type = journal::RecordType::kEvent;
-    if (!e.SerializeToString(&r.payload)) {
-      return done(absl::InternalError(absl::StrCat("cannot serialize event ", e.sequence())));
-    }
-    records.push_back(std::move(r));
+// The batch in `batches` (consecutive, ascending) holding `sequence`, or
+// end() if none does.
+template <typename Deque>
+auto BatchHolding(Deque& batches, uint64_t sequence) {
+  if (batches.empty() || sequence < batches.front()->front().sequence() ||
+      sequence > batches.back()->back().sequence()) {
+    return batches.end();
   }
-  journal_->Append(std::move(records),
-                   [this, events = std::move(events), done = std::move(done)](
-                       absl::Status status) mutable {
-                     if (status.ok()) Remember(std::move(events));
-                     done(status);
-                   });
+  auto it = std::upper_bound(
+      batches.begin(), batches.end(), sequence,
+      [](uint64_t s, const EventBatch& b) { return s < b->front().sequence(); });
+  return --it;
 }
 
-void JournalEventLog::Remember(std::vector<Event> events) {
-  absl::MutexLock lock(&mu_);
-  for (Event& e : events) {
-    if (!tail_.empty() && tail_.back().sequence() + 1 != e.sequence()) tail_.clear();
-    tail_.push_back(std::move(e));
+// Frames `events` as journal records into `*framed` (its buffer reused),
+// serialising each event once, in place.
+absl::Status Frame(const std::vector<Event>& events, journal::FramedBatch* framed) {
+  framed->first_sequence = events.empty() ? 0 : events.front().sequence();
+  framed->count = events.size();
+  size_t total = 0;
+  for (const Event& e : events) {
+    const size_t size = e.ByteSizeLong();  // Caches the sizes for below.
+    if (size > journal::kMaxPayloadSize) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "event ", e.sequence(), " is ", size, " bytes, over the journal's record limit"));
+    }
+    total += journal::kRecordHeaderSize + size;
   }
-  while (tail_.size() > tail_capacity_) tail_.pop_front();
+  constexpr size_t kKeepBytes = 1u << 20;  // A burst's buffer is not kept.
+  if (framed->bytes.capacity() > kKeepBytes && total <= kKeepBytes) {
+    std::string().swap(framed->bytes);
+  }
+  framed->bytes.resize(total);
+  char* record = framed->bytes.data();
+  for (const Event& e : events) {
+    const auto size = static_cast<uint32_t>(e.GetCachedSize());
+    e.SerializeWithCachedSizesToArray(
+        reinterpret_cast<uint8_t*>(record + journal::kRecordHeaderSize));
+    journal::FrameRecord(journal::RecordType::kEvent, e.sequence(), size, record);
+    record += journal::kRecordHeaderSize + size;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+JournalEventLog::JournalEventLog(std::unique_ptr<journal::Journal> journal,
+                                 size_t tail_capacity)
+    : journal_(std::move(journal)),
+      tail_capacity_(tail_capacity),
+      remembered_through_(journal_->durable_sequence()) {}
+
+void JournalEventLog::Append(std::vector<Event> events, DurableCallback done) {
+  AppendShared(std::make_shared<const std::vector<Event>>(std::move(events)), std::move(done));
+}
+
+void JournalEventLog::AppendShared(EventBatch events, DurableCallback done) {
+  absl::ReleasableMutexLock frame_lock(&frame_mu_);
+  if (absl::Status framed = Frame(*events, &frame_); !framed.ok()) {
+    frame_lock.Release();
+    return done(framed);
+  }
+  if (!events->empty()) {
+    // Before the journal sees it: its writer may call back at once.
+    absl::MutexLock lock(&mu_);
+    appended_.push_back(events);
+  }
+  // The journal copies the bytes before it returns (or calls back, if it
+  // refuses the batch at once: Forget and `done` take no frame_mu_).
+  journal_->AppendFramed(frame_, [this, events, done = std::move(done)](absl::Status status) {
+    if (status.ok()) {
+      Remember();
+    } else {
+      Forget(events);
+    }
+    done(status);
+  });
+}
+
+void JournalEventLog::Remember() {
+  const uint64_t durable = journal_->durable_sequence();
+  absl::MutexLock lock(&mu_);
+  while (!appended_.empty() && appended_.front()->back().sequence() <= durable) {
+    EventBatch batch = std::move(appended_.front());
+    appended_.pop_front();
+    // A refused batch (its Forget may not have run yet) is not durable.
+    if (batch->front().sequence() <= remembered_through_) continue;
+    if (batch->front().sequence() != remembered_through_ + 1) {
+      tail_.clear();  // Not consecutive: start over.
+      tail_events_ = 0;
+    }
+    remembered_through_ = batch->back().sequence();
+    tail_events_ += batch->size();
+    tail_.push_back(std::move(batch));
+  }
+  while (!tail_.empty() && tail_events_ - tail_.front()->size() >= tail_capacity_) {
+    tail_events_ -= tail_.front()->size();
+    tail_.pop_front();
+  }
+}
+
+void JournalEventLog::Forget(const EventBatch& events) {
+  absl::MutexLock lock(&mu_);
+  auto it = std::find(appended_.begin(), appended_.end(), events);
+  if (it != appended_.end()) appended_.erase(it);
+}
+
+const Event* JournalEventLog::FindInTail(uint64_t sequence) const {
+  auto it = BatchHolding(tail_, sequence);
+  if (it == tail_.end()) return nullptr;
+  return &(**it)[sequence - (*it)->front().sequence()];
 }
 
 uint64_t JournalEventLog::next_sequence() const { return journal_->next_sequence(); }
@@ -66,12 +150,12 @@ absl::StatusOr<std::vector<Event>> JournalEventLog::ReadSome(
   std::vector<Event> recent;
   {
     absl::MutexLock lock(&mu_);
-    const uint64_t tail_from = tail_.empty() ? UINT64_MAX : tail_.front().sequence();
+    const uint64_t tail_from = tail_.empty() ? UINT64_MAX : tail_.front()->front().sequence();
     for (uint64_t sequence : ascending) {
       if (sequence < tail_from) {
         older.push_back(sequence);
-      } else if (sequence - tail_from < tail_.size()) {
-        recent.push_back(tail_[sequence - tail_from]);
+      } else if (const Event* e = FindInTail(sequence); e != nullptr) {
+        recent.push_back(*e);
       }
     }
   }
@@ -87,10 +171,11 @@ absl::StatusOr<std::vector<Event>> JournalEventLog::Read(uint64_t from,
   if (from == 0) from = 1;
   {
     absl::MutexLock lock(&mu_);
-    if (!tail_.empty() && from >= tail_.front().sequence()) {
-      for (size_t i = from - tail_.front().sequence(); i < tail_.size() && out.size() < max_events;
-           ++i) {
-        out.push_back(tail_[i]);
+    if (!tail_.empty() && from >= tail_.front()->front().sequence()) {
+      auto it = BatchHolding(tail_, from);
+      size_t i = it == tail_.end() ? 0 : from - (*it)->front().sequence();
+      for (; it != tail_.end() && out.size() < max_events; ++it, i = 0) {
+        for (; i < (*it)->size() && out.size() < max_events; ++i) out.push_back((**it)[i]);
       }
       return out;
     }

@@ -1,6 +1,7 @@
 #include "services/memory_event_log.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,7 +11,7 @@ namespace dispatchd::services {
 absl::Status MemoryEventLog::CheckBatch(
     const std::vector<::dispatch::v1::Event>& events) const {
   if (events.empty()) return absl::InvalidArgumentError("event log: empty batch");
-  uint64_t expected = events_.size() + 1;
+  uint64_t expected = size_ + 1;
   for (const ::dispatch::v1::Event& e : events) {
     if (e.sequence() != expected) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -23,12 +24,18 @@ absl::Status MemoryEventLog::CheckBatch(
 
 void MemoryEventLog::Append(std::vector<::dispatch::v1::Event> events,
                             DurableCallback done) {
+  AppendShared(std::make_shared<const std::vector<::dispatch::v1::Event>>(std::move(events)),
+               std::move(done));
+}
+
+void MemoryEventLog::AppendShared(EventBatch events, DurableCallback done) {
   absl::Status status;
   {
     absl::MutexLock lock(&mu_);
-    status = CheckBatch(events);
+    status = CheckBatch(*events);
     if (status.ok()) {
-      for (::dispatch::v1::Event& e : events) events_.push_back(std::move(e));
+      size_ += events->size();
+      batches_.push_back(std::move(events));
     }
   }
   done(status);
@@ -36,12 +43,12 @@ void MemoryEventLog::Append(std::vector<::dispatch::v1::Event> events,
 
 uint64_t MemoryEventLog::next_sequence() const {
   absl::ReaderMutexLock lock(&mu_);
-  return events_.size() + 1;
+  return size_ + 1;
 }
 
 uint64_t MemoryEventLog::durable_sequence() const {
   absl::ReaderMutexLock lock(&mu_);
-  return events_.size();
+  return size_;
 }
 
 absl::StatusOr<std::vector<::dispatch::v1::Event>> MemoryEventLog::Read(
@@ -49,10 +56,18 @@ absl::StatusOr<std::vector<::dispatch::v1::Event>> MemoryEventLog::Read(
   absl::ReaderMutexLock lock(&mu_);
   std::vector<::dispatch::v1::Event> out;
   const uint64_t first = std::max<uint64_t>(from, 1);
-  if (first > events_.size()) return out;
-  const size_t begin = first - 1;
-  const size_t end = std::min(events_.size(), begin + max_events);
-  out.assign(events_.begin() + begin, events_.begin() + end);
+  if (first > size_ || max_events == 0) return out;
+  // The last batch that starts at or before `first`.
+  auto it = std::upper_bound(batches_.begin(), batches_.end(), first,
+                             [](uint64_t sequence, const EventBatch& b) {
+                               return sequence < b->front().sequence();
+                             });
+  --it;
+  size_t i = first - (*it)->front().sequence();
+  out.reserve(std::min<uint64_t>(max_events, size_ - first + 1));
+  for (; it != batches_.end() && out.size() < max_events; ++it, i = 0) {
+    for (; i < (*it)->size() && out.size() < max_events; ++i) out.push_back((**it)[i]);
+  }
   return out;
 }
 

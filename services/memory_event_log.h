@@ -1,6 +1,9 @@
 // MemoryEventLog: an EventLog in memory, durable the moment it is appended.
-// Used until persistence lands, and by tests. Everything is lost when the
+// Used by `dispatchd --in_memory` and by tests. Everything is lost when the
 // process ends.
+//
+// It keeps the appended batches themselves (EventBatch), shared with the
+// engine runner that appended them, not copies of their events.
 //
 // Thread safety: thread-safe. Append runs `done` on the calling thread
 // before returning, with no lock held.
@@ -24,6 +27,7 @@ class MemoryEventLog final : public EventLog {
   MemoryEventLog& operator=(const MemoryEventLog&) = delete;
 
   void Append(std::vector<::dispatch::v1::Event> events, DurableCallback done) override;
+  void AppendShared(EventBatch events, DurableCallback done) override;
   uint64_t next_sequence() const override;
   uint64_t durable_sequence() const override;
   absl::StatusOr<std::vector<::dispatch::v1::Event>> Read(
@@ -34,11 +38,10 @@ class MemoryEventLog final : public EventLog {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
-  // events_[i] has sequence i + 1.
-  // A deque: growing never moves the events already held (a vector's
-  // doubling moved hundreds of thousands of them at once, a pause every
-  // caller felt).
-  std::deque<::dispatch::v1::Event> events_ ABSL_GUARDED_BY(mu_);
+  // The batches in order; together they hold sequences 1..size_ without a
+  // gap. A deque: growing never moves the batches already held.
+  std::deque<EventBatch> batches_ ABSL_GUARDED_BY(mu_);
+  uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;  // Events held.
 };
 
 }  // namespace dispatchd::services

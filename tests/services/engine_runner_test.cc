@@ -120,6 +120,30 @@ TEST(EngineRunnerTest, ADurableBatchIsAnsweredByTheLogsWriterThread) {
   runner.Stop();
 }
 
+TEST(EngineRunnerTest, BatchesMadeDurableTogetherAreAllAnsweredByTheWriterInOrder) {
+  // Three calls whose batches one fdatasync covers: the writer answers all
+  // three itself, in order, however its per-append callbacks are combined.
+  WriterThreadLog log;
+  EngineRunner runner(&log, NoTimers());
+  runner.Start();
+  absl::Mutex mu;
+  std::vector<std::string> answers;
+  std::vector<std::thread::id> answered_on;
+  for (const std::string zone : {"north", "south", "east"}) {
+    runner.Submit(ZoneCommand(zone), nullptr, [&, zone](absl::Status status) {
+      absl::MutexLock lock(&mu);
+      answers.push_back(status.ok() ? zone : std::string(status.message()));
+      answered_on.push_back(std::this_thread::get_id());
+    });
+  }
+  const std::thread::id writer = log.Release();
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(answers, ElementsAre("north", "south", "east"));
+  EXPECT_THAT(answered_on, ElementsAre(writer, writer, writer))
+      << "a reply waited for another thread";
+  runner.Stop();
+}
+
 TEST(EngineRunnerTest, WorkQueuedFromACallbackRunsAfterItInOrder) {
   MemoryEventLog log;
   EngineRunner runner(&log, NoTimers());
