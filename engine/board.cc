@@ -49,12 +49,10 @@ std::string Engine::State::NobodyCan(const internal::SkillSet& on_shift,
 std::vector<const Request*> Engine::State::QueuedInOrder(const ZoneRec& z,
                                                          size_t limit) const {
   std::vector<internal::QueueKey> keys;
-  for (const auto& [mask, by_need] : z.queues) {
-    for (const auto& [need, queue] : by_need) {
-      size_t taken = 0;
-      for (auto it = queue.begin(); it != queue.end() && taken < limit; ++it, ++taken) {
-        keys.push_back(*it);
-      }
+  for (const internal::NeedQueue& q : z.queues) {
+    size_t taken = 0;
+    for (auto it = q.queue.begin(); it != q.queue.end() && taken < limit; ++it, ++taken) {
+      keys.push_back(*it);
     }
   }
   std::sort(keys.begin(), keys.end());
@@ -86,7 +84,7 @@ absl::StatusOr<std::vector<ZoneBoard>> Engine::State::GetBoard(
     b.at_risk = z.at_risk;
     b.queued = QueuedInOrder(z, kBoardQueued);
     for (uint32_t n : z.active) b.in_progress.push_back(&ByNumber(n).pub);
-    for (const auto& [id, t] : z.present) b.technicians.push_back(&techs_[t].pub);
+    for (uint32_t t : PresentIn(z)) b.technicians.push_back(&techs_[t].pub);
     b.shortages = ListShortages(z.pub.zone_id);
   }
   return boards;

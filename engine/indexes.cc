@@ -143,13 +143,13 @@ bool IsActive(RequestState s) {
 
 void Engine::State::IndexRequest(ReqRec& r, bool book) {
   if (book) stats_.Book(r.pub, r.zone, KpiTech(r), +1);
+  r.declined_bits = 0;
+  for (const std::string& id : r.pub.declined_by) r.declined_bits |= internal::DeclineBit(id);
   ZoneRec& z = zones_[r.zone];
   const uint32_t n = r.number;
   switch (r.pub.state) {
     case RequestState::kQueued: {
-      auto [by_mask, added] = z.queues.try_emplace(r.need.mask());
-      if (added) z.AddMask(r.need.mask());
-      by_mask->second[r.need].insert(r.Key());
+      z.queues.Insert(r.need, r.Key());
       ++z.queued_counts[static_cast<int>(r.pub.effective_urgency) - 1];
       ++queued_total_;
       if (internal::IsAtRisk(r.pub)) ++z.at_risk;
@@ -187,14 +187,7 @@ void Engine::State::UnindexRequest(ReqRec& r, bool book) {
   const uint32_t n = r.number;
   switch (r.pub.state) {
     case RequestState::kQueued: {
-      auto by_mask = z.queues.find(r.need.mask());
-      auto by_need = by_mask->second.find(r.need);
-      by_need->second.erase(r.Key());
-      if (by_need->second.empty()) by_mask->second.erase(by_need);
-      if (by_mask->second.empty()) {
-        z.queues.erase(by_mask);
-        z.RemoveMask(r.need.mask());
-      }
+      z.queues.Erase(r.need, r.Key());
       --z.queued_counts[static_cast<int>(r.pub.effective_urgency) - 1];
       --queued_total_;
       if (internal::IsAtRisk(r.pub)) --z.at_risk;
@@ -269,13 +262,14 @@ void Engine::State::SetReevaluate(ReqRec& r, absl::Time at) {
 
 void Engine::State::AddOnShift(ZoneRec& z, TechRec& t, int slot) {
   t.on_shift_pos[slot] = static_cast<uint32_t>(z.on_shift.size());
-  z.on_shift.push_back({t.index, t.skills, t.free_at});
+  z.on_shift.push_back({t.index, t.decline_bit, t.skills, t.free_at});
   z.on_shift_masks.push_back(t.skills.mask());
-  ++z.on_shift_version;
+  z.BumpOnShift(t.skills.mask());
 }
 
 void Engine::State::RemoveOnShift(ZoneRec& z, TechRec& t, int slot) {
   const uint32_t at = t.on_shift_pos[slot];
+  z.BumpOnShift(z.on_shift_masks[at]);  // The skills it was listed with.
   if (at + 1 != z.on_shift.size()) {
     z.on_shift[at] = z.on_shift.back();
     z.on_shift_masks[at] = z.on_shift_masks.back();
@@ -285,14 +279,13 @@ void Engine::State::RemoveOnShift(ZoneRec& z, TechRec& t, int slot) {
   z.on_shift.pop_back();
   z.on_shift_masks.pop_back();
   t.on_shift_pos[slot] = internal::kNoTech;
-  ++z.on_shift_version;
 }
 
 void Engine::State::UpdateOnShift(ZoneRec& z, const TechRec& t, int slot) {
   internal::OnShiftMember& m = z.on_shift[t.on_shift_pos[slot]];
   if (m.free_at == t.free_at) return;
   m.free_at = t.free_at;
-  ++z.on_shift_version;
+  z.BumpOnShift(m.skills.mask());
 }
 
 void Engine::State::IndexAvailable(TechRec& t, uint32_t home, uint32_t current,
@@ -324,6 +317,7 @@ void Engine::State::IndexAvailable(TechRec& t, uint32_t home, uint32_t current,
 
 void Engine::State::IndexTech(TechRec& t) {
   t.free_at = FreeAt(t);
+  t.decline_bit = internal::DeclineBit(t.pub.technician_id);
   zones_[t.home].members.insert(t.index);
   ZoneRec& here = zones_[t.current];
   here.members.insert(t.index);
@@ -331,7 +325,6 @@ void Engine::State::IndexTech(TechRec& t) {
     AddOnShift(zones_[t.home], t, 0);
     if (t.current != t.home) AddOnShift(here, t, 1);
   }
-  here.present.emplace(t.pub.technician_id, t.index);
   if (t.pub.state == TechnicianState::kAvailable) {
     IndexAvailable(t, t.home, t.current, t.skills, +1);
   }
@@ -343,7 +336,6 @@ void Engine::State::UnindexTech(TechRec& t, const TechPlace& place) {
   here.members.erase(t.index);
   if (t.on_shift_pos[0] != internal::kNoTech) RemoveOnShift(zones_[place.home], t, 0);
   if (t.on_shift_pos[1] != internal::kNoTech) RemoveOnShift(here, t, 1);
-  here.present.erase(t.pub.technician_id);
   if (place.state == TechnicianState::kAvailable) {
     IndexAvailable(t, place.home, place.current, place.skills, -1);
   }
@@ -410,6 +402,17 @@ void Engine::State::BindTech(TechRec& t, TechnicianState s, const ReqRec& r,
     x.job = r.number;
     x.busy_since = at;
   });
+}
+
+std::vector<uint32_t> Engine::State::PresentIn(const ZoneRec& z) const {
+  std::vector<uint32_t> out;
+  for (uint32_t index : z.members) {
+    if (techs_[index].current == z.index) out.push_back(index);
+  }
+  std::sort(out.begin(), out.end(), [&](uint32_t a, uint32_t b) {
+    return techs_[a].pub.technician_id < techs_[b].pub.technician_id;
+  });
+  return out;
 }
 
 // --- Zones. ---

@@ -17,7 +17,8 @@
 // exclusions are listed in technician order until the Decision's list is
 // full and the rest are counted, not visited; the wait reads the zone's
 // dense on-shift list (expected free times kept by IndexTech), and the
-// pull side's wait test a per-zone cache of it (EarliestLocalFree).
+// pull side's wait test a cache of it kept with each requirement queue
+// (LocalFree).
 #include <algorithm>
 #include <bit>
 #include <optional>
@@ -70,25 +71,31 @@ void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
       rare_bit = bit;
     }
   }
-  if (mode == ScanMode::kLocal && r.pub.declined_by.empty()) {
-    // Every available technician here is a candidate (adequate) or an
-    // exclusion (not). The candidates come from the zone's dense list (the
-    // builder's order is total, so the visiting order does not matter);
-    // the exclusions are listed in technician order until the list is
-    // full, and the rest only counted. Same result as walking them all.
-    const uint32_t candidates = AddAvailableCandidates(r, z, travel, false, b);
+  if (mode == ScanMode::kLocal) {
+    // Every available technician here is a candidate (adequate, did not
+    // decline) or an exclusion. The candidates come from the zone's dense
+    // list (the builder's order is total, so the visiting order does not
+    // matter); the exclusions are listed in technician order until the
+    // list is full, and the rest only counted. Same result as walking them
+    // all.
+    const uint32_t candidates = AddAvailableCandidates(r, z, travel, true, b);
     uint32_t excluded = 0;
     for (auto it = z.available.begin(); it != z.available.end() && !b.exclusions_full(); ++it) {
       const TechRec& t = techs_[*it];
-      if (internal::Covers(t.skills, r.need)) continue;
-      b.AddExclusion(t.pub.technician_id,
-                     [&] { return internal::Shortfall(t.skills, r.need, skills_); });
+      if (Declined(r, t)) {
+        b.AddExclusion(t.pub.technician_id, [] { return std::string("declined this job"); });
+      } else if (!internal::Covers(t.skills, r.need)) {
+        b.AddExclusion(t.pub.technician_id,
+                       [&] { return internal::Shortfall(t.skills, r.need, skills_); });
+      } else {
+        continue;
+      }
       ++excluded;
     }
     b.OmitExclusions(static_cast<uint32_t>(z.available.size()) - candidates - excluded);
     return;
   }
-  if (mode != ScanMode::kLocal && b.exclusions_full()) {
+  if (b.exclusions_full()) {
     // Exclusions are only counted from here on: each of the `set_size`
     // technicians with the rarest skill is a candidate (adequate, did not
     // decline, within reach) or one.
@@ -97,7 +104,6 @@ void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
     b.OmitExclusions(static_cast<uint32_t>(set_size) - candidates);
     return;
   }
-  if (mode == ScanMode::kLocal) rare_bit = -1;  // Exclusions in order.
   for (uint32_t index : z.available) {
     const TechRec& t = techs_[index];
     if (rare_bit >= 0 && ((t.skills.mask() >> rare_bit) & 1) == 0) continue;
@@ -139,105 +145,107 @@ std::optional<Engine::State::Wait> Engine::State::ScanMembers(
     bool* adequate_on_shift) const {
   std::optional<Wait> wait;
   const ZoneRec& z = zones_[r.zone];
-  if (r.pub.declined_by.empty()) {
-    // Every member not available is an exclusion: list them in technician
-    // order while the list has room, count the rest. The wait comes from
-    // the zone's on-shift list (busy: a job, so free_at is set); ties go
-    // to the lowest technician index, as in a walk in member order.
-    if (b != nullptr) {
-      uint32_t seen = 0;
-      for (auto it = z.members.begin(); it != z.members.end() && !b->exclusions_full(); ++it) {
-        const TechRec& t = techs_[*it];
-        if (t.pub.state == TechnicianState::kAvailable) continue;  // Scanned.
-        ++seen;
-        if (t.pub.state == TechnicianState::kOffShift) {
-          b->AddExclusion(t.pub.technician_id, [] { return std::string("off shift"); });
-        } else if (!internal::Covers(t.skills, r.need)) {
-          b->AddExclusion(t.pub.technician_id,
-                          [&] { return internal::Shortfall(t.skills, r.need, skills_); });
-        } else {
-          b->AddExclusion(t.pub.technician_id,
-                          [&] { return absl::StrCat("busy with ", t.pub.request_id); });
-        }
-      }
-      b->OmitExclusions(static_cast<uint32_t>(z.members.size()) - z.available_members - seen);
-    }
-    const uint64_t need_mask = r.need.mask();
-    for (size_t i = 0; i < z.on_shift.size(); ++i) {
-      if ((z.on_shift_masks[i] & need_mask) != need_mask) continue;
-      const internal::OnShiftMember& m = z.on_shift[i];
-      if (m.free_at == absl::InfinitePast() || !internal::Covers(m.skills, r.need)) continue;
-      *adequate_on_shift = true;
-      const absl::Time free = std::max(now, m.free_at);
-      if (!wait || free < wait->expected_free ||
-          (free == wait->expected_free && m.tech < wait->tech)) {
-        wait = Wait{m.tech, free};
+  // Every member not available is an exclusion: list them in technician
+  // order while the list has room, count the rest. The wait comes from
+  // the zone's on-shift list (busy: a job, so free_at is set), leaving out
+  // those who declined r; ties go to the lowest technician index, as in a
+  // walk in member order.
+  if (b != nullptr) {
+    uint32_t seen = 0;
+    for (auto it = z.members.begin(); it != z.members.end() && !b->exclusions_full(); ++it) {
+      const TechRec& t = techs_[*it];
+      if (t.pub.state == TechnicianState::kAvailable) continue;  // Scanned.
+      ++seen;
+      if (t.pub.state == TechnicianState::kOffShift) {
+        b->AddExclusion(t.pub.technician_id, [] { return std::string("off shift"); });
+      } else if (Declined(r, t)) {
+        b->AddExclusion(t.pub.technician_id, [] { return std::string("declined this job"); });
+      } else if (!internal::Covers(t.skills, r.need)) {
+        b->AddExclusion(t.pub.technician_id,
+                        [&] { return internal::Shortfall(t.skills, r.need, skills_); });
+      } else {
+        b->AddExclusion(t.pub.technician_id,
+                        [&] { return absl::StrCat("busy with ", t.pub.request_id); });
       }
     }
-    return wait;
+    b->OmitExclusions(static_cast<uint32_t>(z.members.size()) - z.available_members - seen);
   }
-  auto exclude = [&](const TechRec& t, auto reason) {
-    if (b != nullptr) b->AddExclusion(t.pub.technician_id, reason);
-  };
-  for (uint32_t index : z.members) {
-    const TechRec& t = techs_[index];
-    if (t.pub.state == TechnicianState::kAvailable) continue;  // Scanned.
-    if (t.pub.state == TechnicianState::kOffShift) {
-      exclude(t, [] { return std::string("off shift"); });
-    } else if (Declined(r, t)) {
-      exclude(t, [] { return std::string("declined this job"); });
-    } else if (!internal::Covers(t.skills, r.need)) {
-      exclude(t, [&] { return internal::Shortfall(t.skills, r.need, skills_); });
-    } else {
-      *adequate_on_shift = true;
-      exclude(t, [&] { return absl::StrCat("busy with ", t.pub.request_id); });
-      const absl::Time free = ExpectedFree(t, now);
-      if (!wait || free < wait->expected_free) wait = Wait{index, free};
+  const uint64_t need_mask = r.need.mask();
+  for (size_t i = 0; i < z.on_shift.size(); ++i) {
+    if ((z.on_shift_masks[i] & need_mask) != need_mask) continue;
+    const internal::OnShiftMember& m = z.on_shift[i];
+    if (m.free_at == absl::InfinitePast() || !internal::Covers(m.skills, r.need)) continue;
+    if ((r.declined_bits & m.decline_bit) != 0 && Declined(r, techs_[m.tech])) continue;
+    *adequate_on_shift = true;
+    const absl::Time free = std::max(now, m.free_at);
+    if (!wait || free < wait->expected_free ||
+        (free == wait->expected_free && m.tech < wait->tech)) {
+      wait = Wait{m.tech, free};
     }
   }
   return wait;
 }
 
-std::optional<absl::Time> Engine::State::EarliestLocalFree(
-    uint32_t zone, const internal::SkillSet& need, const ReqRec* r,
-    absl::Time now) const {
-  if (r == nullptr || r->pub.declined_by.empty()) {
-    // min over members of max(now, free_at) = max(now, min free_at): the
-    // minimum does not depend on `now`, so it is kept per requirement
-    // until the zone's on-shift members change.
-    const ZoneRec& z = zones_[zone];
-    if (z.free_by_need_version != z.on_shift_version) {
-      z.free_by_need.clear();
-      z.free_by_need_version = z.on_shift_version;
-    }
-    auto [it, inserted] = z.free_by_need.try_emplace(need);
-    if (inserted) {
-      const uint64_t need_mask = need.mask();
-      for (size_t i = 0; i < z.on_shift.size(); ++i) {
-        if ((z.on_shift_masks[i] & need_mask) != need_mask) continue;
-        const internal::OnShiftMember& m = z.on_shift[i];
-        if (internal::Covers(m.skills, need) && (!it->second || m.free_at < *it->second)) {
-          it->second = m.free_at;
-        }
-      }
-    }
-    if (!it->second) return std::nullopt;
-    return std::max(now, *it->second);
-  }
-  // Someone declined r: the zone's on-shift members (busy, or available:
-  // free now, as several released at once pull in turn), adequate and not
-  // among them; a technician's record is read only once its skills match.
-  std::optional<absl::Time> earliest;
-  const ZoneRec& z = zones_[zone];
+namespace {
+
+// max(now, min): min over members of max(now, free_at) = max(now, min
+// free_at), so the minimum, which does not depend on `now`, is what is
+// cached. InfiniteFuture: no adequate member (nullopt).
+std::optional<absl::Time> FreeFrom(absl::Time min, absl::Time now) {
+  if (min == absl::InfiniteFuture()) return std::nullopt;
+  return std::max(now, min);
+}
+
+}  // namespace
+
+absl::Time Engine::State::EarliestFreeAt(const ZoneRec& z, const internal::SkillSet& need,
+                                         const ReqRec* r) const {
+  // The zone's on-shift members (busy, or available: free now, as several
+  // released at once pull in turn), adequate and not among those who
+  // declined r; a technician's record is read only if its decline bit is
+  // set in r's.
+  absl::Time earliest = absl::InfiniteFuture();
   const uint64_t need_mask = need.mask();
   for (size_t i = 0; i < z.on_shift.size(); ++i) {
     if ((z.on_shift_masks[i] & need_mask) != need_mask) continue;
     const internal::OnShiftMember& m = z.on_shift[i];
-    if (!internal::Covers(m.skills, need) || Declined(*r, techs_[m.tech])) continue;
-    const absl::Time free = std::max(now, m.free_at);
-    if (!earliest || free < *earliest) earliest = free;
+    if (m.free_at >= earliest || !internal::Covers(m.skills, need)) continue;
+    if (r != nullptr && (r->declined_bits & m.decline_bit) != 0 &&
+        Declined(*r, techs_[m.tech])) {
+      continue;
+    }
+    earliest = m.free_at;
   }
   return earliest;
+}
+
+std::optional<absl::Time> Engine::State::LocalFree(const ZoneRec& z,
+                                                   const internal::NeedQueue& q) const {
+  // Kept with the queue until an on-shift member of the zone with all of
+  // the requirement's skills changes.
+  const uint64_t stamp = z.OnShiftStamp(q.need.mask());
+  if (q.free_version != stamp) {
+    q.free_min = EarliestFreeAt(z, q.need, nullptr);
+    q.free_version = stamp;
+  }
+  return FreeFrom(q.free_min, now_);
+}
+
+std::optional<absl::Time> Engine::State::EarliestLocalFree(const ZoneRec& z,
+                                                           const internal::NeedQueue& q,
+                                                           const ReqRec& r) const {
+  // Kept with the queue for the last job asked about (usually its head)
+  // and its number of decliners, as long as LocalFree's.
+  const uint32_t declines = static_cast<uint32_t>(r.pub.declined_by.size());
+  const uint64_t stamp = z.OnShiftStamp(q.need.mask());
+  if (q.declined_version != stamp || q.declined_number != r.number ||
+      q.declined_count != declines) {
+    q.declined_min = EarliestFreeAt(z, q.need, &r);
+    q.declined_version = stamp;
+    q.declined_number = r.number;
+    q.declined_count = declines;
+  }
+  return FreeFrom(q.declined_min, now_);
 }
 
 std::optional<Engine::State::Wait> Engine::State::LocalWait(const ReqRec& r,
@@ -301,7 +309,7 @@ bool Engine::State::Preempt(ReqRec& r, DecisionBuilder& b) {
       break;
     }
     if (best && reach.travel_minutes > best->travel) break;  // Nearest first.
-    for (const auto& [id, index] : zones_[reach.zone].present) {
+    for (uint32_t index : PresentIn(zones_[reach.zone])) {
       const TechRec& t = techs_[index];
       if (t.job == 0 || Declined(r, t) || !internal::Covers(t.skills, r.need)) continue;
       const Request& job = ByNumber(t.job).pub;

@@ -8,12 +8,13 @@
 // only when no adequate local technician is expected free in time for them
 // (the same test the push side uses before going cross-zone).
 //
-// Cost: zones in travel order up to the limit; in each, only requirement
-// queues whose skill mask is a subset of the technician's, found by
-// enumerating those subsets (7 for three skills) when the zone has more
-// masks than that, each probed only if the zone's mask filter says it may
-// be there. The local-wait test of a cross-zone queue reads the
-// zone's cached earliest free time per requirement (matcher.cc).
+// Cost: zones in travel order up to the limit, skipping those with nothing
+// queued in a class that could still win; in each, one scan of the zone's
+// requirement masks (a dense array, ZoneQueues), and for a requirement the
+// technician covers its inline head key, which settles it unless someone
+// declined that job or it waits for a local technician. The local-wait test
+// of a cross-zone queue reads the earliest free time cached with the queue
+// (LocalFree, matcher.cc).
 //
 // Bundling (Bundle, tried first after a completion): in a quiet zone, the
 // next waiting low job at the place the technician just finished a low job
@@ -21,40 +22,46 @@
 #include <bit>
 #include <tuple>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "engine/internal/state.h"
 
 namespace dispatchd::engine {
 
-const internal::QueueKey* Engine::State::FirstEligible(
-    const internal::Queue& queue, const internal::SkillSet& need, uint32_t zone,
-    const TechRec& t, bool own_zone, uint8_t max_rank) const {
-  // Only the keys are read (rank, deadline, number, whether declined),
-  // and the record only of a job someone declined.
-  const bool no_wait = own_zone || zones_[zone].surge;  // Surge: no local wait.
-  // Cross-zone only: when the zone's adequate busy technicians are expected
-  // free (the same for the whole queue, barring declines); computed once.
-  std::optional<std::optional<absl::Time>> local_free;
-  for (auto it = queue.begin(); it != queue.end() && it->rank <= max_rank;) {
-    const ReqRec* declined = it->declined ? &ByNumber(it->number) : nullptr;
-    if (declined != nullptr && Declined(*declined, t)) {
-      ++it;
+const internal::QueueKey* Engine::State::FirstEligible(const internal::NeedQueue& q,
+                                                       const ZoneRec& z, const TechRec& t,
+                                                       bool own_zone, uint8_t max_rank) const {
+  // Only the keys are read (rank, deadline, number, who declined), and the
+  // record only of a job t's decline bit says it may have declined, or
+  // (cross-zone) of a job someone declined. The inline head first, then,
+  // past it, the queue itself.
+  const bool no_wait = own_zone || z.surge;  // Surge: no local wait.
+  const internal::QueueKey* key = &q.head;
+  internal::Queue::const_iterator it;  // At *key once past the head.
+  bool at_head = true;
+  auto next = [&](internal::Queue::const_iterator to) -> const internal::QueueKey* {
+    it = to;
+    at_head = false;
+    return it != q.queue.end() && it->rank <= max_rank ? &*it : nullptr;
+  };
+  while (key != nullptr) {
+    if ((key->declined_bits & t.decline_bit) != 0 && Declined(ByNumber(key->number), t)) {
+      key = next(at_head ? std::next(q.queue.begin()) : std::next(it));
       continue;
     }
-    if (no_wait) return &*it;
-    std::optional<absl::Time> free;
-    if (declined == nullptr) {
-      if (!local_free) local_free = EarliestLocalFree(zone, need, nullptr, now_);
-      free = *local_free;
-    } else {
-      free = EarliestLocalFree(zone, need, declined, now_);
-    }
-    if (!free || *free >= it->deadline) return &*it;
+    if (no_wait) return key;
+    // Cross-zone only: when the zone's adequate busy technicians are
+    // expected free (the same for the whole queue, barring declines).
+    const std::optional<absl::Time> free =
+        key->declined_bits == 0 ? LocalFree(z, q)
+                                : EarliestLocalFree(z, q, ByNumber(key->number));
+    if (!free || *free >= key->deadline) return key;
     // It waits for a local technician; so do the later deadlines of its
     // class. Skip to the next class.
-    it = queue.lower_bound(internal::QueueKey{
-        static_cast<uint8_t>(it->rank + 1), 0, absl::InfinitePast(), 0});
+    if (key->rank >= max_rank) return nullptr;
+    key = next(q.queue.lower_bound(internal::QueueKey{
+        static_cast<uint8_t>(key->rank + 1), 0, absl::InfinitePast(), 0}));
   }
   return nullptr;
 }
@@ -107,8 +114,20 @@ void Engine::State::Pull(TechRec& t) {
   const internal::QueueKey* best = nullptr;
   uint32_t best_travel = 0;
   const uint64_t have = t.skills.mask();
-  const int have_count = std::popcount(have);
-  for (const internal::Reach& reach : graph().Nearest(t.current)) {
+  const std::vector<internal::Reach>& nearest = graph().Nearest(t.current);
+  // The zones in reach are known up front: start loading the line Pull
+  // reads first of each (counts, surge, where the masks are) at once,
+  // rather than one cache miss after another.
+  for (const internal::Reach& reach : nearest) {
+    if (reach.zone != t.current &&
+        reach.travel_minutes > policy_.cross_zone_max_travel_minutes) {
+      break;
+    }
+    __builtin_prefetch(&zones_[reach.zone].queued_counts);
+  }
+  // Positions of the requirement queues of one zone that t's mask covers.
+  absl::InlinedVector<uint32_t, 16> covered;
+  for (const internal::Reach& reach : nearest) {
     const bool own = reach.zone == t.current;
     if (!own && reach.travel_minutes > policy_.cross_zone_max_travel_minutes) break;
     // Farther away, only a strictly more urgent class can still win.
@@ -123,35 +142,30 @@ void Engine::State::Pull(TechRec& t) {
       eligible += z.queued_counts[u - 1];
     }
     if (eligible == 0) continue;
+    // The best job of each requirement queue t covers: a scan of the
+    // zone's requirement masks; which queue comes first does not matter
+    // (the comparison is a total order).
+    // The queues are loaded together (prefetched while the masks are
+    // scanned), then read.
     const internal::ZoneQueues& queues = z.queues;
-    // The best job of each requirement queue t covers. Which queue is
-    // visited first does not matter: the comparison is a total order.
-    auto visit = [&](const absl::btree_map<internal::SkillSet, internal::Queue>& by_need) {
-      for (const auto& [need, queue] : by_need) {
-        if (queue.begin()->rank > max_rank || !internal::Covers(t.skills, need)) continue;
-        const internal::QueueKey* k =
-            FirstEligible(queue, need, reach.zone, t, own, static_cast<uint8_t>(max_rank));
-        if (k == nullptr) continue;
-        if (best == nullptr ||
-            std::tie(k->rank, reach.travel_minutes, k->tier, k->deadline, k->number) <
-                std::tie(best->rank, best_travel, best->tier, best->deadline, best->number)) {
-          best = k;
-          best_travel = reach.travel_minutes;
-        }
-      }
-    };
-    if (have_count < 16 && (size_t{1} << have_count) <= queues.size()) {
-      // The masks t covers are the subsets of its own: look each up.
-      // The zone's mask filter skips most absent masks without a probe.
-      for (uint64_t sub = have;; sub = (sub - 1) & have) {
-        if (z.MaskMayBeQueued(sub)) {
-          if (auto at = queues.find(sub); at != queues.end()) visit(at->second);
-        }
-        if (sub == 0) break;
-      }
-    } else {
-      for (const auto& [mask, by_need] : queues) {
-        if ((mask & ~have) == 0) visit(by_need);
+    const uint64_t* masks = queues.masks();
+    covered.clear();
+    for (uint32_t i = 0, n = static_cast<uint32_t>(queues.size()); i < n; ++i) {
+      if ((masks[i] & ~have) != 0) continue;
+      covered.push_back(i);
+      __builtin_prefetch(&queues[i]);
+    }
+    for (uint32_t i : covered) {
+      const internal::NeedQueue& q = queues[i];
+      if (q.head.rank > max_rank || !internal::Covers(t.skills, q.need)) continue;
+      const internal::QueueKey* k =
+          FirstEligible(q, z, t, own, static_cast<uint8_t>(max_rank));
+      if (k == nullptr) continue;
+      if (best == nullptr ||
+          std::tie(k->rank, reach.travel_minutes, k->tier, k->deadline, k->number) <
+              std::tie(best->rank, best_travel, best->tier, best->deadline, best->number)) {
+        best = k;
+        best_travel = reach.travel_minutes;
       }
     }
   }

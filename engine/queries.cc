@@ -73,7 +73,7 @@ std::vector<const Technician*> Engine::State::ListTechnicians(
   }
   const auto z = ZoneIndex(zone_id);
   if (!z) return out;
-  for (const auto& [id, index] : zones_[*z].present) out.push_back(&techs_[index].pub);
+  for (uint32_t index : PresentIn(zones_[*z])) out.push_back(&techs_[index].pub);
   return out;
 }
 

@@ -73,10 +73,8 @@ void Engine::State::UpdateSurge() {
     }
     // Requests waiting for a busy local technician now go cross-zone.
     std::vector<uint32_t> queued;
-    for (const auto& [mask, by_need] : z.queues) {
-      for (const auto& [need, queue] : by_need) {
-        for (const internal::QueueKey& key : queue) queued.push_back(key.number);
-      }
+    for (const internal::NeedQueue& q : z.queues) {
+      for (const internal::QueueKey& key : q.queue) queued.push_back(key.number);
     }
     std::sort(queued.begin(), queued.end(), [&](uint32_t a, uint32_t b) {
       return ByNumber(a).Key() < ByNumber(b).Key();

@@ -1,6 +1,7 @@
 // Timers. Three kinds live in one ordered set keyed by (time, kind, request):
 // offer expiries, scheduled windows opening, and live re-evaluations of
-// requests waiting for a local technician. Aging is kept apart, keyed by
+// requests waiting for a local technician (internal::TimerSet keeps the
+// windows in a set of their own, read as one). Aging is kept apart, keyed by
 // the time a request's aging started, so a policy change needs no re-key:
 // due = aging base + policy.aging_promote_minutes.
 //
@@ -35,8 +36,8 @@ std::optional<absl::Time> Engine::State::AgingDue() const {
 
 std::optional<absl::Time> Engine::State::NextTimer() const {
   std::optional<absl::Time> next = AgingDue();
-  if (!timers_.empty() && (!next || timers_.begin()->at < *next)) {
-    next = timers_.begin()->at;
+  if (!timers_.empty() && (!next || timers_.first().at < *next)) {
+    next = timers_.first().at;
   }
   if (const std::optional<absl::Time> departure = DepartureDue();
       departure && (!next || *departure < *next)) {
@@ -62,13 +63,13 @@ absl::Status Engine::State::Do(const cmd::Tick&) {
       }
     };
     if (!timers_.empty()) {
-      consider(timers_.begin()->at, Order(timers_.begin()->kind), Due::kTimer);
+      consider(timers_.first().at, Order(timers_.first().kind), Due::kTimer);
     }
     consider(AgingDue(), kAgingOrder, Due::kAging);
     consider(DepartureDue(), kDepartureOrder, Due::kDeparture);
     if (due == Due::kNone) break;
     if (due == Due::kTimer) {
-      FireTimer(*timers_.begin());
+      FireTimer(timers_.first());
     } else if (due == Due::kAging) {
       PromoteAged(ByNumber(aging_.begin()->second));
     } else {
@@ -115,10 +116,8 @@ void Engine::State::PromoteAged(ReqRec& r) {
 void Engine::State::Sweep() {
   std::vector<internal::QueueKey> keys;
   for (const ZoneRec& z : zones_) {
-    for (const auto& [mask, by_need] : z.queues) {
-      for (const auto& [need, queue] : by_need) {
-        keys.insert(keys.end(), queue.begin(), queue.end());
-      }
+    for (const internal::NeedQueue& q : z.queues) {
+      keys.insert(keys.end(), q.queue.begin(), q.queue.end());
     }
   }
   std::sort(keys.begin(), keys.end());

@@ -33,6 +33,15 @@ namespace dispatchd::engine::internal {
 
 inline constexpr uint32_t kNoTech = std::numeric_limits<uint32_t>::max();
 
+// One of 16 bits for a technician id (a hash of it): a request keeps the
+// OR of its decliners' bits (ReqRec::declined_bits), so a technician whose
+// bit is clear there did not decline it, without comparing ids.
+inline uint16_t DeclineBit(std::string_view technician_id) {
+  uint32_t h = 2166136261u;  // FNV-1a.
+  for (char c : technician_id) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  return static_cast<uint16_t>(1u << ((h ^ (h >> 16)) & 15));
+}
+
 // Dispatch order inside a queue: most urgent effective class first, then
 // jobs an emergency displaced, then key departments, then earliest SLA
 // deadline, then lowest request number.
@@ -41,10 +50,10 @@ struct QueueKey {
   uint8_t tier = 0;  // 0: displaced by an emergency, 1: key department, 2: other.
   absl::Time deadline;
   uint32_t number = 0;
-  // Not part of the order: someone declined it (declined_by not empty), so
-  // a pulling technician must look at the record; otherwise pull reads
-  // only the key.
-  bool declined = false;
+  // Not part of the order: the request's declined_bits (0: nobody declined
+  // it). A pulling technician whose DeclineBit is clear here did not
+  // decline it; only otherwise does pull read the record's declined_by.
+  uint16_t declined_bits = 0;
 
   friend bool operator<(const QueueKey& a, const QueueKey& b) {
     return std::tie(a.rank, a.tier, a.deadline, a.number) <
@@ -76,10 +85,85 @@ inline uint8_t RankOf(Urgency u) {
 }
 
 using Queue = absl::btree_set<QueueKey>;
-// A zone's queued requests: by required skill mask, then exact requirement
-// (mask and levels), so a technician visits only requirements it covers.
-// (Unordered by mask: every reader either looks masks up or sorts keys.)
-using ZoneQueues = absl::flat_hash_map<uint64_t, absl::btree_map<SkillSet, Queue>>;
+
+// One requirement queue of a zone: the queued requests needing exactly
+// `need` (mask and levels) in dispatch order, with the first key copied
+// inline (what Pull reads first) and the zone's cached earliest local free
+// time for `need` (what Pull's cross-zone wait test reads), also for the
+// last job someone declined that the test looked at.
+struct alignas(64) NeedQueue {
+  // The head, the mask and the levels of skills 0..31 on the first cache
+  // line: what a pull scan reads of a queue it may take from.
+  QueueKey head;  // == *queue.begin(); a listed queue is never empty.
+  SkillSet need;
+  Queue queue;
+  // Derived caches (Engine::State::LocalFree, EarliestLocalFree): the
+  // earliest free_at of an adequate on-shift member of the zone
+  // (InfiniteFuture: none), valid while free_version equals the zone's
+  // OnShiftStamp(need.mask()); the same without those who declined request
+  // `declined_number` (`declined_count` of them: declined_by only grows),
+  // valid while declined_version equals it too.
+  mutable uint64_t free_version = ~uint64_t{0};
+  mutable absl::Time free_min;
+  mutable uint64_t declined_version = ~uint64_t{0};
+  mutable absl::Time declined_min;
+  mutable uint32_t declined_number = 0;
+  mutable uint32_t declined_count = 0;
+};
+
+// A zone's queued requests, one NeedQueue per distinct requirement, kept
+// dense and in no order, with the requirement masks side by side: a
+// pulling technician scans the masks (one contiguous array; a zone holds a
+// few dozen requirements) and reads a queue's entry only if it covers the
+// mask, and its btree only if the inline head does not settle it. Every
+// other reader sorts what it collects.
+class ZoneQueues {
+ public:
+  size_t size() const { return queues_.size(); }
+  bool empty() const { return queues_.empty(); }
+  const uint64_t* masks() const { return masks_.data(); }
+  const NeedQueue& operator[](size_t i) const { return queues_[i]; }
+  std::vector<NeedQueue>::const_iterator begin() const { return queues_.begin(); }
+  std::vector<NeedQueue>::const_iterator end() const { return queues_.end(); }
+
+  // Adds `key` to the queue of `need` (made if absent).
+  void Insert(const SkillSet& need, const QueueKey& key) {
+    auto [at, added] = pos_.try_emplace(need, static_cast<uint32_t>(queues_.size()));
+    if (added) {
+      masks_.push_back(need.mask());
+      queues_.emplace_back();
+      queues_.back().need = need;
+    }
+    NeedQueue& q = queues_[at->second];
+    q.queue.insert(key);
+    q.head = *q.queue.begin();
+  }
+  // Removes `key` from the queue of `need`, dropping the queue once empty.
+  // REQUIRES: `key` is queued there (equal by its order).
+  void Erase(const SkillSet& need, const QueueKey& key) {
+    auto at = pos_.find(need);
+    const uint32_t i = at->second;
+    NeedQueue& q = queues_[i];
+    q.queue.erase(key);
+    if (!q.queue.empty()) {
+      q.head = *q.queue.begin();
+      return;
+    }
+    pos_.erase(at);
+    if (i + 1 != queues_.size()) {
+      queues_[i] = std::move(queues_.back());
+      masks_[i] = masks_.back();
+      pos_[queues_[i].need] = i;
+    }
+    queues_.pop_back();
+    masks_.pop_back();
+  }
+
+ private:
+  std::vector<uint64_t> masks_;       // masks_[i] == queues_[i].need.mask()
+  std::vector<NeedQueue> queues_;
+  absl::flat_hash_map<SkillSet, uint32_t> pos_;  // Position in queues_.
+};
 
 enum class TimerKind : uint8_t {
   kOfferExpiry = 0,  // An offer lapses (OfferExpired).
@@ -100,6 +184,32 @@ struct TimerKey {
   }
 };
 
+// The timers of requests, ordered by TimerKey, in two sets: scheduled
+// windows (many, filed days ahead, rarely touched) apart from offer
+// expiries and re-evaluations (few, churning with every offer), so the
+// busy set stays small and in cache. first() is the earlier of the two
+// sets' firsts, so the order is that of one set.
+class TimerSet {
+ public:
+  bool empty() const { return hot_.empty() && windows_.empty(); }
+  // REQUIRES: !empty().
+  const TimerKey& first() const {
+    if (windows_.empty()) return *hot_.begin();
+    if (hot_.empty()) return *windows_.begin();
+    return *windows_.begin() < *hot_.begin() ? *windows_.begin() : *hot_.begin();
+  }
+  void insert(const TimerKey& key) { SetOf(key.kind).insert(key); }
+  void erase(const TimerKey& key) { SetOf(key.kind).erase(key); }
+
+ private:
+  absl::btree_set<TimerKey>& SetOf(TimerKind kind) {
+    return kind == TimerKind::kWindowOpen ? windows_ : hot_;
+  }
+
+  absl::btree_set<TimerKey> hot_;      // Offer expiries and re-evaluations.
+  absl::btree_set<TimerKey> windows_;  // Scheduled windows opening.
+};
+
 struct ReqRec {
   Request pub;
   uint32_t number = 0;  // R-000042 -> 42.
@@ -107,6 +217,10 @@ struct ReqRec {
   SkillSet need;        // Packed pub.spec.required_skills.
   uint32_t tech = kNoTech;  // Index of pub.technician_id.
   Urgency submitted_urgency = Urgency::kNormal;  // For idempotent retries.
+  // DeclineBit of every id in pub.declined_by, OR-ed (kept by
+  // IndexRequest): a technician whose bit is clear did not decline it, so
+  // most Declined tests compare no strings. (Fills padding: no bytes.)
+  uint16_t declined_bits = 0;
   // Aging counts from here: window start, or the last promotion/change.
   absl::Time aging_base;
   // Live-only re-evaluation timer (a wait for a local technician); not
@@ -117,8 +231,7 @@ struct ReqRec {
     return pub.preemptions > 0 ? 0 : pub.spec.key_department ? 1 : 2;
   }
   QueueKey Key() const {
-    return {RankOf(pub.effective_urgency), Tier(), pub.sla_deadline, number,
-            !pub.declined_by.empty()};
+    return {RankOf(pub.effective_urgency), Tier(), pub.sla_deadline, number, declined_bits};
   }
   StockWaitKey WaitKey() const {
     return {RankOf(pub.effective_urgency),
@@ -181,6 +294,7 @@ struct TechRec {
   uint32_t current = 0;  // Zone index of pub.current_zone_id.
   SkillSet skills;
   uint32_t job = 0;  // Request number offered/assigned/worked; 0: none.
+  uint16_t decline_bit = 0;  // DeclineBit(pub.technician_id), set by IndexTech.
   absl::Time available_since;  // When they last became available.
   absl::Time busy_since;       // When the current job was offered/taken/started.
   // When the current job should be done (busy_since + its estimated
@@ -204,16 +318,10 @@ struct TechRec {
 // (EarliestLocalFree) reads it: a dense copy of what it needs.
 struct OnShiftMember {
   uint32_t tech = 0;
+  uint16_t decline_bit = 0;  // TechRec::decline_bit.
   SkillSet skills;
   absl::Time free_at;  // TechRec::free_at.
 };
-
-// Slot of a requirement mask in ZoneRec::mask_filter: a single skill its
-// own slot (exact), any other mask one of 64 slots by hash.
-inline size_t MaskFilterSlot(uint64_t mask) {
-  if (std::popcount(mask) == 1) return static_cast<size_t>(std::countr_zero(mask));
-  return 64 + static_cast<size_t>((mask * 0x9E3779B97F4A7C15ull) >> 58);
-}
 
 // An available technician located in a zone, as ScanAvailable scores it: a
 // dense copy of what it needs, so a scan does not load technician records.
@@ -226,28 +334,11 @@ struct AvailableTech {
 struct ZoneRec {
   Zone pub;
   uint32_t index = 0;
-  ZoneQueues queues;
-  // How many masks in `queues` map to each MaskFilterSlot: a pulling
-  // technician looks up a subset of its skills only if its slot is used
-  // (mask_bits; most are not), saving a hash probe per absent mask.
-  std::array<uint32_t, 128> mask_filter{};
-  bool MaskMayBeQueued(uint64_t mask) const {
-    const size_t slot = MaskFilterSlot(mask);
-    return (mask_bits[slot / 64] >> (slot % 64)) & 1;
-  }
-  // Counts a mask in / out of `queues`.
-  void AddMask(uint64_t mask) {
-    const size_t slot = MaskFilterSlot(mask);
-    if (mask_filter[slot]++ == 0) mask_bits[slot / 64] |= uint64_t{1} << (slot % 64);
-  }
-  void RemoveMask(uint64_t mask) {
-    const size_t slot = MaskFilterSlot(mask);
-    if (--mask_filter[slot] == 0) mask_bits[slot / 64] &= ~(uint64_t{1} << (slot % 64));
-  }
   // What Pull reads of every zone in reach, on one cache line: the queued
-  // counts per class, and which MaskFilterSlots are used (mask_filter > 0).
+  // counts per class, the surge flag, and where the requirement masks are.
   alignas(64) std::array<uint32_t, kUrgencyCount> queued_counts{};  // Urgency value - 1.
-  std::array<uint64_t, 2> mask_bits{};
+  bool surge = false;  // In surge (ZoneSurgeStarted .. ZoneSurgeEnded).
+  ZoneQueues queues;
   absl::btree_set<uint32_t> available;  // Available techs located here.
   // How many of `available` have each skill (bit): scans walk the rarest.
   std::array<uint32_t, kMaxSkills> available_by_skill{};
@@ -256,26 +347,40 @@ struct ZoneRec {
   std::vector<AvailableTech> available_list;
   std::vector<uint64_t> available_masks;
   absl::btree_set<uint32_t> members;  // Techs whose home or location is here.
-  absl::btree_map<std::string_view, uint32_t> present;  // Located here, by id.
   absl::btree_set<uint32_t> active;   // Requests offered .. on hold here.
   uint32_t at_risk = 0;  // Queued requests whose SLA is at risk (IsAtRisk).
   // Queued low-urgency requests with a location, per location (bundling).
   absl::btree_map<std::string, absl::btree_set<QueueKey>> low_by_location;
-  bool surge = false;    // In surge (ZoneSurgeStarted .. ZoneSurgeEnded).
   // On-shift members (home or located here), in no particular order; kept
-  // by IndexTech / UnindexTech / ReindexTech, which bump on_shift_version
-  // on any change (a member joining or leaving, or its free_at moving).
+  // by IndexTech / UnindexTech / ReindexTech, which call BumpOnShift on any
+  // change (a member joining or leaving, or its free_at moving).
   std::vector<OnShiftMember> on_shift;
   // on_shift[i].skills.mask(), side by side: scans test the mask first.
   std::vector<uint64_t> on_shift_masks;
+  // Change counters of the on-shift members: of all, and per skill bit of
+  // the members having it. A member adequate for a requirement has all of
+  // its skills, so a change that can move the requirement's answer bumps
+  // every counter OnShiftStamp adds up for it; the stamp of a requirement
+  // no changed member covers may stay (so its cache does).
   uint64_t on_shift_version = 0;
+  std::array<uint64_t, kMaxSkills> on_shift_skill_versions{};
+  void BumpOnShift(uint64_t member_mask) {
+    ++on_shift_version;
+    for (uint64_t m = member_mask; m != 0; m &= m - 1) {
+      ++on_shift_skill_versions[std::countr_zero(m)];
+    }
+  }
+  // Changes (grows) whenever an on-shift member that has every skill in
+  // `need_mask` changes; the counters only grow, so never repeats.
+  uint64_t OnShiftStamp(uint64_t need_mask) const {
+    if (need_mask == 0) return on_shift_version;  // Everyone covers it.
+    uint64_t stamp = 0;
+    for (uint64_t m = need_mask; m != 0; m &= m - 1) {
+      stamp += on_shift_skill_versions[std::countr_zero(m)];
+    }
+    return stamp;
+  }
   uint32_t available_members = 0;  // Members (as above) that are available.
-  // Derived cache of EarliestLocalFree per requirement: the earliest
-  // free_at of an adequate on-shift member (nullopt: none), valid while
-  // free_by_need_version == on_shift_version.
-  mutable absl::flat_hash_map<SkillSet, std::optional<absl::Time>> free_by_need;
-  mutable uint64_t free_by_need_version = ~uint64_t{0};
-
   uint32_t QueuedTotal() const {
     uint32_t n = 0;
     for (uint32_t c : queued_counts) n += c;

@@ -270,6 +270,9 @@ class Engine::State {
   TechRec* Tech(std::string_view technician_id);
   const TechRec* Tech(std::string_view technician_id) const;
   std::optional<uint32_t> ZoneIndex(std::string_view zone_id) const;
+  // The technicians located in `z`, by id (a scan of its members, for
+  // queries and preemption; nothing on the common path needs the order).
+  std::vector<uint32_t> PresentIn(const ZoneRec& z) const;
   ReqRec& ByNumber(uint32_t number) { return requests_[number - 1]; }
   const ReqRec& ByNumber(uint32_t number) const { return requests_[number - 1]; }
   // INVALID_ARGUMENT if empty, NOT_FOUND if unknown.
@@ -320,23 +323,31 @@ class Engine::State {
   // expected free before the request's SLA deadline.
   std::optional<Wait> LocalWait(const ReqRec& r, absl::Time now) const;
   bool Declined(const ReqRec& r, const TechRec& t) const {
+    if ((r.declined_bits & t.decline_bit) == 0) return false;  // Also: none declined.
     const std::vector<std::string>& d = r.pub.declined_by;
-    return !d.empty() && std::find(d.begin(), d.end(), t.pub.technician_id) != d.end();
+    return std::find(d.begin(), d.end(), t.pub.technician_id) != d.end();
   }
   internal::Scored ScoreFor(const ReqRec& r, const TechRec& t,
                             uint32_t travel) const;
   void MakeOffer(ReqRec& r, uint32_t tech, Decision decision);
-  // The key of the job `t` should pull from `queue` (zone `zone`,
-  // requirement `need`; entries up to `max_rank`), if any.
-  const internal::QueueKey* FirstEligible(const internal::Queue& queue,
-                                          const internal::SkillSet& need, uint32_t zone,
+  // The key of the job `t` should pull from requirement queue `q` of zone
+  // `z` (entries up to `max_rank`), if any.
+  const internal::QueueKey* FirstEligible(const internal::NeedQueue& q, const ZoneRec& z,
                                           const TechRec& t, bool own_zone,
                                           uint8_t max_rank) const;
-  // When the earliest adequate on-shift member of `zone` is expected free
-  // (now, if available); skips those who declined `r` (if set).
-  std::optional<absl::Time> EarliestLocalFree(uint32_t zone,
-                                              const internal::SkillSet& need,
-                                              const ReqRec* r, absl::Time now) const;
+  // When the earliest adequate on-shift member of `z` for `q`'s
+  // requirement is expected free (now, if available); nullopt if none.
+  // Cached in `q` until an on-shift member of `z` with all of its skills
+  // changes (ZoneRec::OnShiftStamp).
+  std::optional<absl::Time> LocalFree(const ZoneRec& z, const internal::NeedQueue& q) const;
+  // The same, skipping those who declined `r` (a job queued in `q`);
+  // cached in `q` for the last such job asked about.
+  std::optional<absl::Time> EarliestLocalFree(const ZoneRec& z, const internal::NeedQueue& q,
+                                              const ReqRec& r) const;
+  // The earliest free_at of an on-shift member of `z` adequate for `need`
+  // (and, if `r` is set, who did not decline it); InfiniteFuture if none.
+  absl::Time EarliestFreeAt(const ZoneRec& z, const internal::SkillSet& need,
+                            const ReqRec* r) const;
   std::string WaitingReason(const ReqRec& r, absl::Time now) const;
   std::string WaitingReasonNoSurge(const ReqRec& r, absl::Time now) const;
   // Why no one on shift can do `need`, given the best level per skill.
@@ -483,7 +494,7 @@ class Engine::State {
   uint64_t queued_total_ = 0;
   // Zones whose queue changed since the last UpdateSurge (derived).
   absl::btree_set<uint32_t> surge_dirty_;
-  absl::btree_set<internal::TimerKey> timers_;
+  internal::TimerSet timers_;
   absl::btree_set<std::pair<absl::Time, uint32_t>> aging_;  // (base, number)
   internal::StatsBook stats_;
 
