@@ -102,13 +102,16 @@ void Snapshotter::Loop() {
     bool answering = false;
     {
       absl::MutexLock lock(&mu_);
+      // Not woken per event: each wake-up would cost the engine's core a
+      // context switch per durable call. It wakes for a snapshot asked
+      // for, once kWakeAt events wait, or after a short while.
       mu_.AwaitWithTimeout(absl::Condition(
                                +[](Snapshotter* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-                                 return s->stopping_ || !s->queue_.empty() ||
+                                 return s->stopping_ || s->queue_.size() >= kWakeAt ||
                                         s->asked_ > s->answered_;
                                },
                                this),
-                           absl::Seconds(1));
+                           queue_.empty() ? absl::Seconds(1) : kFollowLag);
       if (stopping_) return;
       batch.swap(queue_);
       // Every event queued before these tickets were issued is in this

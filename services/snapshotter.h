@@ -4,7 +4,9 @@
 // durable events as the live one (handed over by Follow, which only queues
 // a copy), and every `every_events` events or `every` time it exports the
 // follower's image and writes it through the SnapshotStore. The engine
-// thread's whole cost is the copy into the queue. At start dispatchd
+// thread's whole cost is the copy into the queue: the follower is not
+// woken per event but by a full queue, a snapshot asked for, or a timer
+// (it trails the live engine by up to a second when quiet). At start dispatchd
 // primes it the way the live engine recovered — the snapshot it loaded, if
 // any, plus the journal after it — on the follower's own thread once the
 // daemon serves (PrimeFrom), so start-up does not wait for it. Prime
@@ -77,6 +79,11 @@ class Snapshotter {
   absl::Status SnapshotNow();
 
  private:
+  // The follower thread wakes once this many events are queued, or
+  // kFollowLag after it last found some queued, or for SnapshotNow.
+  static constexpr size_t kWakeAt = 1024;
+  static constexpr absl::Duration kFollowLag = absl::Milliseconds(50);
+
   void Loop();
   absl::Status Take() ABSL_EXCLUSIVE_LOCKS_REQUIRED(engine_mu_);
   // Applies the events the follower has not seen yet, in order.
