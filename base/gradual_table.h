@@ -68,12 +68,10 @@ class GradualTable {
     auto it = old_.find(key);
     return it == old_.end() ? nullptr : &*it;
   }
+  // Mutable for maps (the mapped value); sets hand out const elements.
   template <typename K>
   Pointer Find(const K& key) {
-    if (auto it = live_.find(key); it != live_.end()) return &*it;
-    if (old_.empty()) return nullptr;
-    auto it = old_.find(key);
-    return it == old_.end() ? nullptr : &*it;
+    return const_cast<Pointer>(std::as_const(*this).Find(key));
   }
 
   // Inserts `value`, whose key must not be in the table yet (Find first).
