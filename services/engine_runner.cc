@@ -263,11 +263,9 @@ void EngineRunner::HandleCommand(const engine::Command& command, BuildFn* build,
 }
 
 void EngineRunner::AppendBatch(const std::vector<engine::Event>& events) {
-  auto protos = std::make_shared<std::vector<::dispatch::v1::Event>>(events.size());
-  for (size_t i = 0; i < events.size(); ++i) EventToProto(events[i], &(*protos)[i]);
   Batch batch;
   batch.last_sequence = events.back().sequence;
-  batch.events = std::move(protos);
+  batch.events = std::make_shared<const std::vector<::dispatch::v1::Event>>(EventsToProto(events));
   batch.updates = AssignmentUpdatesFor(events, engine_);
   EventBatch shared = batch.events;
   const uint64_t last = batch.last_sequence;
@@ -323,7 +321,7 @@ void EngineRunner::OnDurable(uint64_t sequence, const absl::Status& status) {
     hub_.Publish(*batch.events, batch.updates);
     RunDeliveries();
   }
-  if (durable_sequence_ > published_durable_.load()) published_durable_.store(durable_sequence_);
+  published_durable_.store(durable_sequence_);  // Only ever grows, here.
 }
 
 void EngineRunner::Poison(const absl::Status& status) {

@@ -9,8 +9,10 @@
 #ifndef DISPATCHD_SERVICES_EVENT_LOG_H_
 #define DISPATCHD_SERVICES_EVENT_LOG_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <utility>
@@ -26,6 +28,33 @@ namespace dispatchd::services {
 // it: the log (a memory log, a journal's tail), the runner's streams and
 // request index. Sharing it saves a deep copy of every event per append.
 using EventBatch = std::shared_ptr<const std::vector<::dispatch::v1::Event>>;
+
+// The batch of `batches` (consecutive and ascending, none empty) that holds
+// `sequence`, or end() if none does. For logs that keep appended batches.
+inline std::deque<EventBatch>::const_iterator BatchHolding(const std::deque<EventBatch>& batches,
+                                                           uint64_t sequence) {
+  if (batches.empty() || sequence < batches.front()->front().sequence() ||
+      sequence > batches.back()->back().sequence()) {
+    return batches.end();
+  }
+  auto it = std::upper_bound(
+      batches.begin(), batches.end(), sequence,
+      [](uint64_t s, const EventBatch& b) { return s < b->front().sequence(); });
+  return --it;
+}
+
+// Appends to `*out` the events of `batches` (as above) from sequence `from`
+// on, in order, until `*out` holds `max_events`; nothing if no batch holds
+// `from`.
+inline void CopyFromBatches(const std::deque<EventBatch>& batches, uint64_t from,
+                            size_t max_events, std::vector<::dispatch::v1::Event>* out) {
+  auto it = BatchHolding(batches, from);
+  if (it == batches.end()) return;
+  for (size_t i = from - (*it)->front().sequence(); it != batches.end() && out->size() < max_events;
+       ++it, i = 0) {
+    for (; i < (*it)->size() && out->size() < max_events; ++i) out->push_back((**it)[i]);
+  }
+}
 
 class EventLog {
  public:

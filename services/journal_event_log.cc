@@ -13,20 +13,6 @@ using ::dispatch::v1::Event;
 
 namespace {
 
-// The batch in `batches` (consecutive, ascending) holding `sequence`, or
-// end() if none does.
-template <typename Deque>
-auto BatchHolding(Deque& batches, uint64_t sequence) {
-  if (batches.empty() || sequence < batches.front()->front().sequence() ||
-      sequence > batches.back()->back().sequence()) {
-    return batches.end();
-  }
-  auto it = std::upper_bound(
-      batches.begin(), batches.end(), sequence,
-      [](uint64_t s, const EventBatch& b) { return s < b->front().sequence(); });
-  return --it;
-}
-
 // Frames `events` as journal records into `*framed` (its buffer reused),
 // serialising each event once, in place.
 absl::Status Frame(const std::vector<Event>& events, journal::FramedBatch* framed) {
@@ -172,11 +158,7 @@ absl::StatusOr<std::vector<Event>> JournalEventLog::Read(uint64_t from,
   {
     absl::MutexLock lock(&mu_);
     if (!tail_.empty() && from >= tail_.front()->front().sequence()) {
-      auto it = BatchHolding(tail_, from);
-      size_t i = it == tail_.end() ? 0 : from - (*it)->front().sequence();
-      for (; it != tail_.end() && out.size() < max_events; ++it, i = 0) {
-        for (; i < (*it)->size() && out.size() < max_events; ++i) out.push_back((**it)[i]);
-      }
+      CopyFromBatches(tail_, from, max_events, &out);
       return out;
     }
   }

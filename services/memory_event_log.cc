@@ -57,17 +57,8 @@ absl::StatusOr<std::vector<::dispatch::v1::Event>> MemoryEventLog::Read(
   std::vector<::dispatch::v1::Event> out;
   const uint64_t first = std::max<uint64_t>(from, 1);
   if (first > size_ || max_events == 0) return out;
-  // The last batch that starts at or before `first`.
-  auto it = std::upper_bound(batches_.begin(), batches_.end(), first,
-                             [](uint64_t sequence, const EventBatch& b) {
-                               return sequence < b->front().sequence();
-                             });
-  --it;
-  size_t i = first - (*it)->front().sequence();
   out.reserve(std::min<uint64_t>(max_events, size_ - first + 1));
-  for (; it != batches_.end() && out.size() < max_events; ++it, i = 0) {
-    for (; i < (*it)->size() && out.size() < max_events; ++i) out.push_back((**it)[i]);
-  }
+  CopyFromBatches(batches_, first, max_events, &out);
   return out;
 }
 

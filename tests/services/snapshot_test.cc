@@ -69,6 +69,19 @@ class SnapshotTest : public ServerTest {
     return resp;
   }
 
+  // Has the follower snapshot now, restarts from that snapshot and expects
+  // the live state back with nothing left to replay: the follower's state
+  // was the live one.
+  void ExpectTheFollowersSnapshotIsTheLiveState() {
+    ASSERT_TRUE(snapshotter_->SnapshotNow().ok());
+    const v1::GetStateDigestResponse before = Digest();
+    Restart(/*from_snapshot=*/true);
+    ASSERT_TRUE(loaded_.has_value());
+    EXPECT_EQ(loaded_->last_sequence, before.last_sequence());
+    EXPECT_EQ(server_->recovered_events(), 0u);
+    EXPECT_EQ(Digest().digest(), before.digest());
+  }
+
   // Segments in dir_/journal, oldest first.
   std::vector<journal::SegmentFile> Segments() {
     auto found = journal::ListSegments(journal::PosixFileSystem(), dir_.path() + "/journal");
@@ -118,14 +131,7 @@ TEST_F(SnapshotTest, AFollowerPrimedFromASnapshotCatchesUpThroughTheTail) {
   ASSERT_TRUE(loaded_.has_value());
   ASSERT_GT(server_->recovered_events(), 0u);
   Submit(LightRequest("d"));  // Followed live, after the catch-up.
-  ASSERT_TRUE(snapshotter_->SnapshotNow().ok());
-  const v1::GetStateDigestResponse before = Digest();
-
-  Restart(/*from_snapshot=*/true);  // From the follower's new snapshot.
-  ASSERT_TRUE(loaded_.has_value());
-  EXPECT_EQ(loaded_->last_sequence, before.last_sequence());
-  EXPECT_EQ(server_->recovered_events(), 0u);
-  EXPECT_EQ(Digest().digest(), before.digest());
+  ExpectTheFollowersSnapshotIsTheLiveState();
 }
 
 // After a start without a snapshot the follower replays the journal itself,
@@ -139,14 +145,7 @@ TEST_F(SnapshotTest, AFollowerPrimedFromTheJournalAloneCatchesUp) {
   ASSERT_FALSE(loaded_.has_value());
   ASSERT_GT(server_->recovered_events(), 0u);
   Submit(LightRequest("c"));  // Followed live, after the catch-up.
-  ASSERT_TRUE(snapshotter_->SnapshotNow().ok());
-  const v1::GetStateDigestResponse before = Digest();
-
-  Restart(/*from_snapshot=*/true);  // From the follower's snapshot.
-  ASSERT_TRUE(loaded_.has_value());
-  EXPECT_EQ(loaded_->last_sequence, before.last_sequence());
-  EXPECT_EQ(server_->recovered_events(), 0u);
-  EXPECT_EQ(Digest().digest(), before.digest());
+  ExpectTheFollowersSnapshotIsTheLiveState();
 }
 
 // The events before the snapshot are not replayed, but a request's history
