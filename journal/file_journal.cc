@@ -276,7 +276,7 @@ absl::Status FileJournal::Read(uint64_t from,
           }
           return r.sequence >= from ? fn(r) : absl::OkStatus();
         },
-        &scan, /*check_from=*/from);
+        &scan, /*check_from=*/from, ChecksumHelp::kAhead);
     if (past_durable) return absl::OkStatus();
     RETURN_IF_ERROR(st);
     // Open checked every record, so a segment that now ends early was

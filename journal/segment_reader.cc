@@ -1,7 +1,10 @@
 #include "journal/segment_reader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/str_format.h"
 
@@ -36,11 +39,94 @@ void StopAt(SegmentScan* scan, SegmentScan::End end, uint64_t offset, std::strin
   scan->problem = std::move(problem);
 }
 
+// Checks record checksums of one segment on its own thread, from the first
+// record boundary at or after `from_offset` to the end or the first record
+// that fails (which it leaves to the scanning thread to report).
+class Checker {
+ public:
+  Checker(std::string_view data, size_t from_offset)
+      : data_(data), thread_([this, from_offset] { Run(from_offset); }) {}
+  ~Checker() {
+    stop_.store(true, std::memory_order_relaxed);
+    thread_.join();
+  }
+  Checker(const Checker&) = delete;
+  Checker& operator=(const Checker&) = delete;
+
+  // True if the record at [pos, pos + total) was checked and its checksum
+  // matches; waits while the checker is behind it. False for a record it
+  // will not check (before its start, or after it stopped).
+  bool Checked(size_t pos, size_t total) {
+    const size_t start = start_.load(std::memory_order_acquire);
+    if (start == kUnknown || pos < start) return false;
+    uint64_t end = end_.load(std::memory_order_acquire);
+    while ((end & ~kDone) < pos + total) {
+      if ((end & kDone) != 0) return false;
+      end_.wait(end, std::memory_order_acquire);
+      end = end_.load(std::memory_order_acquire);
+    }
+    return true;
+  }
+
+ private:
+  static constexpr size_t kUnknown = SIZE_MAX;
+  static constexpr uint64_t kDone = uint64_t{1} << 63;  // In end_: no further progress.
+  static constexpr size_t kPublishBytes = 64 << 10;
+
+  // The length of the record framed at `pos`, or 0 if none is.
+  size_t RecordAt(size_t pos) const {
+    if (data_.size() - pos < kRecordHeaderSize) return 0;
+    const uint32_t length = DecodeFixed32(data_.data() + pos + 4);
+    if (length > kMaxPayloadSize || data_.size() - pos - kRecordHeaderSize < length) return 0;
+    return kRecordHeaderSize + length;
+  }
+
+  void Run(size_t from_offset) {
+    size_t pos = kSegmentHeaderSize;
+    while (pos < from_offset) {
+      const size_t total = RecordAt(pos);
+      if (total == 0) {
+        Publish(pos | kDone);
+        return;
+      }
+      pos += total;
+    }
+    end_.store(pos, std::memory_order_relaxed);
+    start_.store(pos, std::memory_order_release);
+    size_t published = pos;
+    while (pos < data_.size() && !stop_.load(std::memory_order_relaxed)) {
+      const size_t total = RecordAt(pos);
+      if (total == 0) break;
+      const char* p = data_.data() + pos;
+      if (Crc32c(std::string_view(p + 4, total - 4)) != DecodeFixed32(p)) break;
+      pos += total;
+      if (pos - published >= kPublishBytes) {
+        Publish(pos);
+        published = pos;
+      }
+    }
+    Publish(pos | kDone);
+  }
+
+  void Publish(uint64_t end) {
+    end_.store(end, std::memory_order_release);
+    end_.notify_all();
+  }
+
+  const std::string_view data_;
+  std::atomic<size_t> start_{kUnknown};
+  std::atomic<uint64_t> end_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // Last: started once the members above exist.
+};
+
+constexpr size_t kAheadAfterRecords = 1024;
+
 }  // namespace
 
 absl::Status ScanSegment(std::string_view data,
                          const std::function<absl::Status(const Record&)>& fn,
-                         SegmentScan* scan, uint64_t check_from) {
+                         SegmentScan* scan, uint64_t check_from, ChecksumHelp help) {
   *scan = SegmentScan{};
   if (data.size() < kSegmentHeaderSize) {
     StopAt(scan, SegmentScan::End::kTorn, 0, "incomplete segment header");
@@ -53,6 +139,12 @@ absl::Status ScanSegment(std::string_view data,
   uint64_t expected = scan->first_sequence;
   scan->last_sequence = expected - 1;
   size_t pos = kSegmentHeaderSize;
+  std::optional<Checker> checker;
+  constexpr size_t kHalfAtLeast = 1 << 20;  // Smaller segments are not worth a thread.
+  if (help == ChecksumHelp::kHalf && data.size() >= kHalfAtLeast) {
+    checker.emplace(data, data.size() / 2);
+  }
+  uint64_t passed = 0;  // Records given to fn.
   while (pos < data.size()) {
     const size_t left = data.size() - pos;
     if (left < kRecordHeaderSize) {
@@ -81,7 +173,8 @@ absl::Status ScanSegment(std::string_view data,
       pos += total;
       continue;
     }
-    if (Crc32c(std::string_view(p + 4, total - 4)) != crc) {
+    const bool checked = checker.has_value() && checker->Checked(pos, total);
+    if (!checked && Crc32c(std::string_view(p + 4, total - 4)) != crc) {
       const bool at_end = total == left;
       StopAt(scan, at_end ? SegmentScan::End::kTorn : SegmentScan::End::kCorrupt, pos,
              "record checksum mismatch");
@@ -98,6 +191,9 @@ absl::Status ScanSegment(std::string_view data,
       Record rec{sequence, static_cast<RecordType>(type),
                  std::string(p + kRecordHeaderSize, length)};
       if (absl::Status st = fn(rec); !st.ok()) return st;
+      if (++passed == kAheadAfterRecords && help == ChecksumHelp::kAhead) {
+        checker.emplace(data, pos + total);
+      }
     }
     scan->last_sequence = sequence;
     ++scan->records;
@@ -122,9 +218,10 @@ absl::StatusOr<std::vector<SegmentFile>> ListSegments(FileSystem* fs, const std:
   return found;
 }
 
-SegmentScan CheckSegment(const SegmentFile& seg, std::string_view data, uint64_t last) {
+SegmentScan CheckSegment(const SegmentFile& seg, std::string_view data, uint64_t last,
+                         ChecksumHelp help) {
   SegmentScan scan;
-  (void)ScanSegment(data, nullptr, &scan);  // No callback: cannot fail.
+  (void)ScanSegment(data, nullptr, &scan, 0, help);  // No callback: cannot fail.
   if (scan.end_offset == 0 && scan.end != SegmentScan::End::kClean) return scan;  // Header.
   std::string problem;
   if (scan.first_sequence != seg.first_sequence) {
