@@ -73,6 +73,22 @@ void FillHistory(const EventLog& log, std::vector<uint64_t> sequences,
   for (const v1::Event& e : *events) resp->add_history(EventLineWithTime(e));
 }
 
+// Says so while the events logged before this start are not all in the
+// request index yet (indexed in the background after a start), or could
+// not be indexed: the history below may lack some of them.
+void NoteUnindexedHistory(const UnindexedHistory& unindexed,
+                          v1::ExplainAssignmentResponse* resp) {
+  if (unindexed.through == 0) return;
+  resp->add_history(
+      unindexed.problem.empty()
+          ? absl::StrCat("(events up to #", unindexed.through,
+                         ", logged before this start, are still being indexed: this history "
+                         "may lack some of them; ask again in a moment)")
+          : absl::StrCat("(events up to #", unindexed.through,
+                         ", logged before this start, could not be indexed (", unindexed.problem,
+                         "): this history may lack some of them)"));
+}
+
 // Everything but the history, which FillHistory adds off the engine thread.
 absl::Status FillExplanation(const EngineView& view, const std::string& request_id,
                              v1::ExplainAssignmentResponse* resp) {
@@ -135,6 +151,7 @@ grpc::ServerUnaryReactor* ConsoleServiceImpl::ExplainAssignment(
   runner_->Query(
       [id = request->request_id(), response, sequences](const EngineView& view) {
         RETURN_IF_ERROR(FillExplanation(view, id, response));
+        NoteUnindexedHistory(view.unindexed, response);
         *sequences = view.requests.SequencesOf(id);
         return absl::OkStatus();
       },

@@ -71,15 +71,14 @@ absl::StatusOr<uint64_t> EngineRunner::Recover(const engine::StateImage* snapsho
           return absl::DataLossError(absl::StrCat("replaying event ", e.sequence(),
                                                   " of the log: ", applied.message()));
         }
-        requests_.Add(e);
         ++replayed;
         return absl::OkStatus();
       });
   if (!scanned.ok()) return scanned;
   durable_sequence_ = engine_.last_sequence();
-  if (snapshot != nullptr && log_->first_sequence() <= snapshot->last_sequence) {
-    older_history_through_ = snapshot->last_sequence;
-  }
+  // The request index is built after the start, in the background: the
+  // daemon serves sooner, and only ExplainAssignment's history waits.
+  if (log_->first_sequence() <= durable_sequence_) unindexed_.through = durable_sequence_;
   if (durable_sequence_ != log_->durable_sequence()) {
     return absl::DataLossError(absl::StrCat("the log holds events up to ",
                                             log_->durable_sequence(), " but replay stopped at ",
@@ -89,11 +88,14 @@ absl::StatusOr<uint64_t> EngineRunner::Recover(const engine::StateImage* snapsho
 }
 
 void EngineRunner::Start() {
+  const uint64_t unindexed_through = unindexed_.through;  // Before the strand runs.
   thread_ = std::thread([this] { io_.run(); });
   // Timers that fell due while the daemon was down fire at once.
   RunExclusive([this] { RescheduleTimer(); });
-  if (older_history_through_ > 0) {
-    history_thread_ = std::thread([this] { IndexOlderHistory(older_history_through_); });
+  if (unindexed_through > 0) {
+    history_thread_ = std::thread([this, unindexed_through] {
+      IndexOlderHistory(unindexed_through);
+    });
   }
 }
 
@@ -109,8 +111,13 @@ void EngineRunner::IndexOlderHistory(uint64_t through) {
         return absl::OkStatus();
       });
   if (!scanned.ok() && !absl::IsCancelled(scanned)) {
-    std::fprintf(stderr, "dispatchd: history before the snapshot not indexed: %s\n",
-                 std::string(scanned.message()).c_str());
+    std::string problem = absl::StrCat(absl::StatusCodeToString(scanned.code()), ": ",
+                                       scanned.message());
+    std::fprintf(stderr, "dispatchd: history up to event %llu not indexed: %s\n",
+                 static_cast<unsigned long long>(through), problem.c_str());
+    if (!stopping_) {
+      RunExclusive([this, problem = std::move(problem)] { unindexed_.problem = problem; });
+    }
     return;
   }
   if (!stopping_) RunExclusive([this, older] { MergeOlderHistory(older); });
@@ -120,6 +127,8 @@ void EngineRunner::MergeOlderHistory(std::shared_ptr<RequestIndex> older) {
   constexpr size_t kSlice = 2048;  // Requests per pause of the engine thread.
   if (!requests_.MergeOlder(older.get(), kSlice)) {
     RunExclusive([this, older] { MergeOlderHistory(older); });
+  } else {
+    unindexed_ = UnindexedHistory{};
   }
 }
 
@@ -232,7 +241,7 @@ void EngineRunner::Query(QueryFn build, DoneFn done) {
                    done = std::move(done)]() mutable {
     if (!poisoned_.ok()) return done(poisoned_);
     if (absl::Status late = CheckQueueWait(posted); !late.ok()) return done(late);
-    absl::Status reply = build(EngineView{engine_, requests_, *log_});
+    absl::Status reply = build(EngineView{engine_, requests_, *log_, unindexed_});
     DeliverWhenDurable(engine_.last_sequence(),
                        [reply = std::move(reply), done = std::move(done)](
                            absl::Status durable) mutable {

@@ -64,11 +64,20 @@
 
 namespace dispatchd::services {
 
+// The start of the log's history that the request index does not hold
+// yet: a start replays the log into the engine and leaves indexing the
+// replayed events to a background thread (EngineRunner::Start).
+struct UnindexedHistory {
+  uint64_t through = 0;  // Events up to here are not in the index; 0: none.
+  std::string problem;   // Empty while they are being indexed; else why not.
+};
+
 // What a query may read, on the engine thread.
 struct EngineView {
   const engine::Engine& engine;
   const RequestIndex& requests;  // Durable events only.
   const EventLog& log;
+  const UnindexedHistory& unindexed;  // What `requests` lacks for now.
 };
 
 class EngineRunner {
@@ -109,7 +118,9 @@ class EngineRunner {
   // event that cannot be decoded or does not fit the state. Observers do
   // not see replayed events. REQUIRES: before Start.
   // With `snapshot`, the engine first loads it and replays only the events
-  // after it; a snapshot the log does not reach is DATA_LOSS.
+  // after it; a snapshot the log does not reach is DATA_LOSS. The request
+  // index behind ExplainAssignment's history is not built here: Start
+  // indexes the log up to here in the background (EngineView::unindexed).
   absl::StatusOr<uint64_t> Recover(const engine::StateImage* snapshot = nullptr);
   // The engine, for a look right after Recover. REQUIRES: before Start.
   const engine::Engine& engine_before_start() const { return engine_; }
@@ -198,10 +209,10 @@ class EngineRunner {
   void RescheduleTimer();
   void StartAssignmentStream(const std::string& technician_id,
                              std::shared_ptr<AssignmentStream> stream);
-  // Started from a snapshot: the events up to `through` were not replayed,
-  // so ExplainAssignment's history would lack them. Indexes them on a
-  // background thread, then merges the result on the engine thread a
-  // slice at a time (a short pause each, not one long one).
+  // The events up to `through` were replayed (or covered by the snapshot)
+  // but not indexed, so ExplainAssignment's history lacks them. Indexes
+  // them on a background thread, then merges the result on the engine
+  // thread a slice at a time (a short pause each, not one long one).
   void IndexOlderHistory(uint64_t through);
   void MergeOlderHistory(std::shared_ptr<RequestIndex> older);
 
@@ -221,7 +232,6 @@ class EngineRunner {
   std::atomic<uint64_t> reported_durable_{0};
   std::atomic<uint64_t> published_durable_{0};
   std::atomic<bool> publish_scheduled_{false};
-  uint64_t older_history_through_ = 0;  // Set by Recover from a snapshot.
   std::atomic<bool> stopping_{false};
   std::thread history_thread_;
 
@@ -247,6 +257,7 @@ class EngineRunner {
   std::deque<Batch> in_flight_;       // Appended, not yet durable; in order.
   std::deque<Delivery> deliveries_;   // Non-decreasing after_sequence.
   RequestIndex requests_;
+  UnindexedHistory unindexed_;
   StreamHub hub_;
   absl::Status poisoned_;
   std::optional<grpc::Status> streams_closed_;

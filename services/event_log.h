@@ -124,6 +124,7 @@ class EventLog {
   // stopping at the first non-OK status from `fn` (returned). One pass
   // over the log: recovery and history indexing use it instead of Read
   // in chunks. The default reads in chunks; logs that can stream override.
+  // The event passed to `fn` lives only for that call: copy what is kept.
   virtual absl::Status Scan(
       uint64_t from, const std::function<absl::Status(const ::dispatch::v1::Event&)>& fn) const {
     constexpr size_t kChunk = 4096;

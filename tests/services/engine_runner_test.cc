@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "engine/commands.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -186,6 +187,128 @@ TEST(EngineRunnerTest, NothingRunsAfterStop) {
   }, [&](absl::Status) { ran = true; });
   EXPECT_FALSE(ran);
   EXPECT_EQ(log.next_sequence(), 1u) << "a command was handled after Stop";
+}
+
+// A log over a MemoryEventLog whose scans after the first (recovery's) wait
+// for Release, or fail with `scan_error` once released if it is set: the
+// background history indexing, held where a test can look at it.
+class HeldHistoryLog final : public EventLog {
+ public:
+  explicit HeldHistoryLog(MemoryEventLog* inner) : inner_(inner) {}
+  void Append(std::vector<::dispatch::v1::Event> events, DurableCallback done) override {
+    inner_->Append(std::move(events), std::move(done));
+  }
+  uint64_t next_sequence() const override { return inner_->next_sequence(); }
+  uint64_t durable_sequence() const override { return inner_->durable_sequence(); }
+  absl::StatusOr<std::vector<::dispatch::v1::Event>> Read(uint64_t from,
+                                                          size_t max_events) const override {
+    return inner_->Read(from, max_events);
+  }
+  absl::Status Scan(uint64_t from, const std::function<absl::Status(
+                                       const ::dispatch::v1::Event&)>& fn) const override {
+    if (scans_.fetch_add(1) > 0) {
+      released_.WaitForNotification();
+      if (!scan_error.ok()) return scan_error;
+    }
+    return inner_->Scan(from, fn);
+  }
+  void Release() { released_.Notify(); }
+  absl::Status scan_error;  // Set before Release.
+
+ private:
+  MemoryEventLog* const inner_;
+  mutable std::atomic<int> scans_{0};
+  absl::Notification released_;
+};
+
+// Fills `log` with a zone and a request; returns the request's id.
+std::string LogOneRequest(MemoryEventLog* log) {
+  EngineRunner runner(log, NoTimers());
+  runner.Start();
+  runner.Submit(ZoneCommand("north"), nullptr, [](absl::Status) {});
+  engine::RequestSpec spec;
+  spec.zone_id = "north";
+  spec.required_skills = {engine::SkillLevel{"plumbing", 1}};
+  spec.estimated_minutes = 30;
+  spec.description = "a dripping tap";
+  std::string id;
+  runner.Submit(
+      engine::cmd::SubmitRequest{spec},
+      [&](const absl::StatusOr<engine::Outcome>& outcome, const engine::Engine&) {
+        if (outcome.ok()) id = outcome->request_id;
+        return outcome.status();
+      },
+      [](absl::Status) {});
+  runner.Stop();
+  return id;
+}
+
+// What a query on `runner` sees of the request index: how far it lacks the
+// log's history, why (if it failed), and how many events of `id` it holds.
+struct IndexLook {
+  uint64_t unindexed_through = 0;
+  std::string problem;
+  size_t events_of_request = 0;
+};
+IndexLook LookAtIndex(EngineRunner& runner, const std::string& id) {
+  IndexLook look;
+  absl::Notification done;
+  runner.Query(
+      [&](const EngineView& view) {
+        look.unindexed_through = view.unindexed.through;
+        look.problem = view.unindexed.problem;
+        look.events_of_request = view.requests.SequencesOf(id).size();
+        return absl::OkStatus();
+      },
+      [&](absl::Status) { done.Notify(); });
+  done.WaitForNotification();
+  return look;
+}
+
+TEST(EngineRunnerTest, AStartServesBeforeTheHistoryIsIndexedAndSaysSoUntilItIs) {
+  MemoryEventLog memory;
+  const std::string id = LogOneRequest(&memory);
+  ASSERT_FALSE(id.empty());
+  const uint64_t logged = memory.durable_sequence();
+  HeldHistoryLog log(&memory);
+  EngineRunner runner(&log, NoTimers());
+  ASSERT_TRUE(runner.Recover().ok());
+  runner.Start();
+  // Serving, with the replayed state, while the indexing is held.
+  EXPECT_NE(runner.engine_before_start().FindZone("north"), nullptr);
+  IndexLook held = LookAtIndex(runner, id);
+  EXPECT_EQ(held.unindexed_through, logged);
+  EXPECT_EQ(held.problem, "");
+  EXPECT_EQ(held.events_of_request, 0u);
+
+  log.Release();
+  IndexLook after = LookAtIndex(runner, id);
+  for (int i = 0; i < 500 && after.unindexed_through != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+    after = LookAtIndex(runner, id);
+  }
+  EXPECT_EQ(after.unindexed_through, 0u);
+  EXPECT_EQ(after.events_of_request, 1u);  // Submitted (and queued: nobody on shift).
+  runner.Stop();
+}
+
+TEST(EngineRunnerTest, HistoryThatCannotBeIndexedStaysMarkedWithTheReason) {
+  MemoryEventLog memory;
+  const std::string id = LogOneRequest(&memory);
+  HeldHistoryLog log(&memory);
+  log.scan_error = absl::DataLossError("record 2 damaged");
+  EngineRunner runner(&log, NoTimers());
+  ASSERT_TRUE(runner.Recover().ok());
+  runner.Start();
+  log.Release();
+  IndexLook after = LookAtIndex(runner, id);
+  for (int i = 0; i < 500 && after.problem.empty(); ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+    after = LookAtIndex(runner, id);
+  }
+  EXPECT_EQ(after.unindexed_through, memory.durable_sequence());
+  EXPECT_THAT(after.problem, ::testing::HasSubstr("record 2 damaged"));
+  runner.Stop();
 }
 
 }  // namespace
