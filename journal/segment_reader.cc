@@ -145,6 +145,7 @@ absl::Status ScanSegment(std::string_view data,
     checker.emplace(data, data.size() / 2);
   }
   uint64_t passed = 0;  // Records given to fn.
+  Record rec;           // Handed to fn, one record at a time.
   while (pos < data.size()) {
     const size_t left = data.size() - pos;
     if (left < kRecordHeaderSize) {
@@ -188,8 +189,9 @@ absl::Status ScanSegment(std::string_view data,
       return absl::OkStatus();
     }
     if (fn) {
-      Record rec{sequence, static_cast<RecordType>(type),
-                 std::string(p + kRecordHeaderSize, length)};
+      rec.sequence = sequence;
+      rec.type = static_cast<RecordType>(type);
+      rec.payload.assign(p + kRecordHeaderSize, length);  // Its buffer is reused.
       if (absl::Status st = fn(rec); !st.ok()) return st;
       if (++passed == kAheadAfterRecords && help == ChecksumHelp::kAhead) {
         checker.emplace(data, pos + total);

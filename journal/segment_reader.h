@@ -49,11 +49,12 @@ enum class ChecksumHelp {
 };
 
 // Scans `data` (a whole segment). Calls `fn` for each valid record in order
-// (fn may be empty); a non-OK status from fn stops the scan and is
-// returned. A header that is incomplete is a torn tail at offset 0; a
-// complete header that fails its checks is corruption at offset 0. A record
-// whose checksum fails and that ends exactly at the end of the data is
-// treated as torn too (a write that was never acknowledged).
+// (fn may be empty; the record it gets lives only for that call); a non-OK
+// status from fn stops the scan and is returned. A header that is
+// incomplete is a torn tail at offset 0; a complete header that fails its
+// checks is corruption at offset 0. A record whose checksum fails and that
+// ends exactly at the end of the data is treated as torn too (a write that
+// was never acknowledged).
 // Records with a sequence below `check_from` are framed and their sequence
 // checked, but neither checksummed nor passed to `fn`: a reader that wants
 // the records from `check_from` on skips the ones before at the cost of
