@@ -55,7 +55,7 @@ absl::Status Engine::State::On(const ev::RequestSubmitted& e, absl::Time t) {
   if (!e.crew_of.empty()) r.pub.rare.mut().crew_of = e.crew_of;
   if (lead != nullptr) lead->pub.crew_request_ids.push_back(e.request_id);
   if (!r.pub.spec.idempotency_key.empty()) {
-    idempotency_.Insert(number);
+    idempotency_.Insert(number, r.pub.spec.idempotency_key);
   }
   IndexRequest(r);
   return absl::OkStatus();

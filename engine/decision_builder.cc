@@ -26,6 +26,14 @@ void DecisionBuilder::AddCandidate(const Scored& s) {
 }
 
 Decision DecisionBuilder::Build(std::string rule, std::string detail) const {
+  // Callers that note exclusions build through a renderer. Should one not,
+  // its exclusions are counted instead of listed: less said, nothing wrong.
+  Decision d = BuildCandidates(std::move(rule), std::move(detail));
+  d.exclusions_omitted += static_cast<uint32_t>(exclusions_.size());
+  return d;
+}
+
+Decision DecisionBuilder::BuildCandidates(std::string rule, std::string detail) const {
   Decision d;
   d.rule = std::move(rule);
   d.detail = std::move(detail);
@@ -35,7 +43,6 @@ Decision DecisionBuilder::Build(std::string rule, std::string detail) const {
         {*s.technician_id, s.travel_minutes, s.overqualification, s.score});
   }
   d.candidates_omitted = candidates_ - static_cast<uint32_t>(top_.size());
-  d.exclusions = exclusions_;
   d.exclusions_omitted = exclusions_omitted_;
   return d;
 }

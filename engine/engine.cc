@@ -18,7 +18,11 @@ Engine::State::State(const Clock* clock) : clock_(clock) {}
 absl::StatusOr<Outcome> Engine::State::Handle(const Command& command) {
   now_ = clock_->Now();
   Outcome outcome;
-  outcome.events.reserve(4);  // Most commands emit one to four events.
+  // Most commands emit one or two events. Room for two (976 bytes) is
+  // reused from malloc's per-thread cache; room for four (1,952 bytes) was
+  // carved from the top of the heap, which glibc trims again on free, so
+  // many took a page fault there (about 10 % of a submit's time).
+  outcome.events.reserve(2);
   outcome_ = &outcome;
   absl::Status status =
       std::visit([this](const auto& c) { return Do(c); }, command);

@@ -284,7 +284,7 @@ absl::Status Engine::State::LoadRequests(const std::vector<RequestImage>& reques
     r.submitted_urgency = requests[i].submitted_urgency;
     r.aging_base = requests[i].aging_base;
     r.reevaluate_at = requests[i].reevaluate_at;
-    if (!key.empty()) idempotency_.Insert(number);  // Reads the key from r.
+    if (!key.empty()) idempotency_.Insert(number, key);
   }
   return absl::OkStatus();
 }

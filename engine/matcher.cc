@@ -14,16 +14,20 @@
 //
 // Cost: candidates come from the zone's dense list of available
 // technicians (skill masks tested first, no technician record loaded);
-// exclusions are listed in technician order until the Decision's list is
-// full and the rest are counted, not visited; the wait reads the zone's
+// exclusions are the lowest technician indices of the rest of that list
+// (technician order) until the Decision's list is full, and the rest are
+// counted; only listed ones' records are read, and their reasons are
+// rendered only if the dispatch builds a Decision (Finish); the wait reads the zone's
 // dense on-shift list (expected free times kept by IndexTech), and the
 // pull side's wait test a cache of it kept with each requirement queue
 // (LocalFree).
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <optional>
 #include <tuple>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "engine/internal/state.h"
@@ -57,6 +61,43 @@ Scored Engine::State::ScoreFor(const ReqRec& r, const TechRec& t,
   return ScoreOf(r, t.index, t.skills, t.available_since, &t.pub.technician_id, travel);
 }
 
+namespace {
+
+// The `room` lowest technician indices offered to it, in order, and how
+// many were offered: the first exclusions a walk in technician order would
+// list, without the walk.
+class LowestTechs {
+ public:
+  explicit LowestTechs(size_t room) : room_(room) {}
+  void Offer(uint32_t tech) {
+    ++count_;
+    if (room_ == 0) return;
+    if (size_ == room_) {
+      if (tech > techs_[size_ - 1]) return;
+      --size_;
+    }
+    size_t at = size_;
+    while (at > 0 && techs_[at - 1] > tech) {
+      techs_[at] = techs_[at - 1];
+      --at;
+    }
+    techs_[at] = tech;
+    ++size_;
+  }
+  const uint32_t* begin() const { return techs_.data(); }
+  const uint32_t* end() const { return techs_.data() + size_; }
+  uint32_t count() const { return count_; }
+  uint32_t listed() const { return static_cast<uint32_t>(size_); }
+
+ private:
+  size_t room_;
+  size_t size_ = 0;
+  uint32_t count_ = 0;
+  std::array<uint32_t, Decision::kMaxListed> techs_{};
+};
+
+}  // namespace
+
 void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
                                   uint32_t travel, ScanMode mode,
                                   DecisionBuilder& b) const {
@@ -71,31 +112,7 @@ void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
       rare_bit = bit;
     }
   }
-  if (mode == ScanMode::kLocal) {
-    // Every available technician here is a candidate (adequate, did not
-    // decline) or an exclusion. The candidates come from the zone's dense
-    // list (the builder's order is total, so the visiting order does not
-    // matter); the exclusions are listed in technician order until the
-    // list is full, and the rest only counted. Same result as walking them
-    // all.
-    const uint32_t candidates = AddAvailableCandidates(r, z, travel, true, b);
-    uint32_t excluded = 0;
-    for (auto it = z.available.begin(); it != z.available.end() && !b.exclusions_full(); ++it) {
-      const TechRec& t = techs_[*it];
-      if (Declined(r, t)) {
-        b.AddExclusion(t.pub.technician_id, [] { return std::string("declined this job"); });
-      } else if (!internal::Covers(t.skills, r.need)) {
-        b.AddExclusion(t.pub.technician_id,
-                       [&] { return internal::Shortfall(t.skills, r.need, skills_); });
-      } else {
-        continue;
-      }
-      ++excluded;
-    }
-    b.OmitExclusions(static_cast<uint32_t>(z.available.size()) - candidates - excluded);
-    return;
-  }
-  if (b.exclusions_full()) {
+  if (b.exclusions_full() && mode != ScanMode::kLocal) {
     // Exclusions are only counted from here on: each of the `set_size`
     // technicians with the rarest skill is a candidate (adequate, did not
     // decline, within reach) or one.
@@ -104,23 +121,44 @@ void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
     b.OmitExclusions(static_cast<uint32_t>(set_size) - candidates);
     return;
   }
-  for (uint32_t index : z.available) {
+  // kLocal: every available technician here is a candidate (adequate, did
+  // not decline) or an exclusion; otherwise those with the rarest skill,
+  // and kTooFar makes every one an exclusion. All come from the zone's
+  // dense list (the builder's order is total, so the visiting order does
+  // not matter); the exclusions listed are the lowest technician indices
+  // (technician order), the rest only counted: the same result as walking
+  // the ordered set, without loading a technician record per entry.
+  const uint64_t need_mask = r.need.mask();
+  const uint64_t rare_mask = rare_bit >= 0 && mode != ScanMode::kLocal ? uint64_t{1} << rare_bit : 0;
+  const bool declines = !r.pub.declined_by.empty();
+  LowestTechs excluded(b.exclusion_room());
+  for (size_t i = 0; i < z.available_list.size(); ++i) {
+    const uint64_t mask = z.available_masks[i];
+    if ((mask & rare_mask) != rare_mask) continue;
+    const internal::AvailableTech& a = z.available_list[i];
+    if ((mask & need_mask) != need_mask || !internal::Covers(a.skills, r.need) ||
+        mode == ScanMode::kTooFar) {
+      excluded.Offer(a.tech);
+      continue;
+    }
+    const TechRec& t = techs_[a.tech];
+    if (declines && Declined(r, t)) {
+      excluded.Offer(a.tech);
+      continue;
+    }
+    b.AddCandidate(ScoreOf(r, a.tech, a.skills, a.since, &t.pub.technician_id, travel));
+  }
+  for (uint32_t index : excluded) {
     const TechRec& t = techs_[index];
-    if (rare_bit >= 0 && ((t.skills.mask() >> rare_bit) & 1) == 0) continue;
-    const std::string& id = t.pub.technician_id;
     if (Declined(r, t)) {
-      b.AddExclusion(id, [] { return std::string("declined this job"); });
+      b.AddExclusion(index, internal::ExclusionCode::kDeclined);
     } else if (!internal::Covers(t.skills, r.need)) {
-      b.AddExclusion(id, [&] { return internal::Shortfall(t.skills, r.need, skills_); });
-    } else if (mode == ScanMode::kTooFar) {
-      b.AddExclusion(id, [&] {
-        return absl::StrCat("too far: ", travel, " min > ",
-                            policy_.cross_zone_max_travel_minutes);
-      });
+      b.AddExclusion(index, internal::ExclusionCode::kShortfall);
     } else {
-      b.AddCandidate(ScoreFor(r, t, travel));
+      b.AddExclusion(index, internal::ExclusionCode::kTooFar, travel);
     }
   }
+  b.OmitExclusions(excluded.count() - excluded.listed());
 }
 
 uint32_t Engine::State::AddAvailableCandidates(const ReqRec& r, const ZoneRec& z, uint32_t travel,
@@ -150,25 +188,37 @@ std::optional<Engine::State::Wait> Engine::State::ScanMembers(
   // the zone's on-shift list (busy: a job, so free_at is set), leaving out
   // those who declined r; ties go to the lowest technician index, as in a
   // walk in member order.
-  if (b != nullptr) {
+  if (b != nullptr && !b->exclusions_full()) {
+    // The available members (on shift without a job), from the dense
+    // on-shift list and sorted, are skipped in a merge with the ordered
+    // members, so only the records of members listed are loaded.
+    absl::InlinedVector<uint32_t, 64> available;
+    for (const internal::OnShiftMember& m : z.on_shift) {
+      if (m.free_at == absl::InfinitePast()) available.push_back(m.tech);
+    }
+    std::sort(available.begin(), available.end());
+    auto skip = available.begin();
     uint32_t seen = 0;
     for (auto it = z.members.begin(); it != z.members.end() && !b->exclusions_full(); ++it) {
+      while (skip != available.end() && *skip < *it) ++skip;
+      if (skip != available.end() && *skip == *it) continue;  // Available: scanned.
       const TechRec& t = techs_[*it];
-      if (t.pub.state == TechnicianState::kAvailable) continue;  // Scanned.
       ++seen;
       if (t.pub.state == TechnicianState::kOffShift) {
-        b->AddExclusion(t.pub.technician_id, [] { return std::string("off shift"); });
+        b->AddExclusion(t.index, internal::ExclusionCode::kOffShift);
       } else if (Declined(r, t)) {
-        b->AddExclusion(t.pub.technician_id, [] { return std::string("declined this job"); });
+        b->AddExclusion(t.index, internal::ExclusionCode::kDeclined);
       } else if (!internal::Covers(t.skills, r.need)) {
-        b->AddExclusion(t.pub.technician_id,
-                        [&] { return internal::Shortfall(t.skills, r.need, skills_); });
+        b->AddExclusion(t.index, internal::ExclusionCode::kShortfall);
+      } else if (t.job != 0) {  // pub.request_id is that job's id.
+        b->AddExclusion(t.index, internal::ExclusionCode::kBusy, t.job);
       } else {
-        b->AddExclusion(t.pub.technician_id,
-                        [&] { return absl::StrCat("busy with ", t.pub.request_id); });
+        b->AddExclusionText(t.index, [&] { return absl::StrCat("busy with ", t.pub.request_id); });
       }
     }
     b->OmitExclusions(static_cast<uint32_t>(z.members.size()) - z.available_members - seen);
+  } else if (b != nullptr) {
+    b->OmitExclusions(static_cast<uint32_t>(z.members.size()) - z.available_members);
   }
   const uint64_t need_mask = r.need.mask();
   for (size_t i = 0; i < z.on_shift.size(); ++i) {
@@ -256,6 +306,26 @@ std::optional<Engine::State::Wait> Engine::State::LocalWait(const ReqRec& r,
   return std::nullopt;
 }
 
+Decision Engine::State::Finish(const ReqRec& r, const DecisionBuilder& b, std::string rule,
+                               std::string detail) const {
+  using internal::ExclusionCode;
+  return b.Build(std::move(rule), std::move(detail), [&](const internal::PendingExclusion& e) {
+    const TechRec& t = techs_[e.tech];
+    Exclusion x{t.pub.technician_id, {}};
+    switch (e.code) {
+      case ExclusionCode::kText: x.reason = e.text; break;
+      case ExclusionCode::kDeclined: x.reason = "declined this job"; break;
+      case ExclusionCode::kShortfall: x.reason = internal::Shortfall(t.skills, r.need, skills_); break;
+      case ExclusionCode::kTooFar:
+        x.reason = absl::StrCat("too far: ", e.arg, " min > ", policy_.cross_zone_max_travel_minutes);
+        break;
+      case ExclusionCode::kOffShift: x.reason = "off shift"; break;
+      case ExclusionCode::kBusy: x.reason = absl::StrCat("busy with ", ByNumber(e.arg).pub.request_id); break;
+    }
+    return x;
+  });
+}
+
 void Engine::State::MakeOffer(ReqRec& r, uint32_t tech, Decision decision) {
   Emit(ev::OfferMade{r.pub.request_id, techs_[tech].pub.technician_id,
                      now_ + absl::Seconds(policy_.offer_timeout_seconds),
@@ -270,7 +340,7 @@ void Engine::State::Dispatch(ReqRec& r) {
   bool adequate_on_shift = b.best() != nullptr;
   const std::optional<Wait> wait = ScanMembers(r, now_, &b, &adequate_on_shift);
   if (const Scored* best = b.best()) {
-    MakeOffer(r, best->tech, b.Build("zone-first", absl::StrCat(
+    MakeOffer(r, best->tech, Finish(r, b, "zone-first", absl::StrCat(
         "Offered to ", *best->technician_id, ", the least over-qualified of ",
         b.candidate_count(), " adequate technician(s) available in zone ",
         zone_id, " (overqualification ", best->overqualification, ").")));
@@ -309,13 +379,26 @@ bool Engine::State::Preempt(ReqRec& r, DecisionBuilder& b) {
       break;
     }
     if (best && reach.travel_minutes > best->travel) break;  // Nearest first.
-    for (uint32_t index : PresentIn(zones_[reach.zone])) {
+    // The technicians located here holding a job (so on shift) with r's
+    // skills, in technician order: from the zone's dense on-shift list,
+    // loading only those records (an off-shift technician holds no job).
+    const ZoneRec& z = zones_[reach.zone];
+    const uint64_t need_mask = r.need.mask();
+    absl::InlinedVector<uint32_t, 16> busy;
+    for (size_t i = 0; i < z.on_shift.size(); ++i) {
+      if ((z.on_shift_masks[i] & need_mask) != need_mask) continue;
+      const internal::OnShiftMember& m = z.on_shift[i];
+      if (m.free_at == absl::InfinitePast() || !internal::Covers(m.skills, r.need)) continue;
+      if (techs_[m.tech].current == reach.zone) busy.push_back(m.tech);
+    }
+    std::sort(busy.begin(), busy.end());
+    for (uint32_t index : busy) {
       const TechRec& t = techs_[index];
       if (t.job == 0 || Declined(r, t) || !internal::Covers(t.skills, r.need)) continue;
       const Request& job = ByNumber(t.job).pub;
       if (job.effective_urgency == Urgency::kEmergency) continue;
       if (job.preemptions >= policy_.max_preemptions_per_job) {
-        b.AddExclusion(t.pub.technician_id, [&] {
+        b.AddExclusionText(index, [&] {
           return absl::StrCat("on ", job.request_id, ", already bumped ", job.preemptions,
                               " time(s) (max ", policy_.max_preemptions_per_job, ")");
         });
@@ -335,8 +418,8 @@ bool Engine::State::Preempt(ReqRec& r, DecisionBuilder& b) {
                             absl::StrCat("preempted by emergency ", r.pub.request_id, " (",
                                          what, ") in zone ", r.pub.spec.zone_id)});
   b.AddCandidate(ScoreFor(r, t, best->travel));  // No free one was found: the only one.
-  Decision d = b.Build(
-      "emergency: preemption",
+  Decision d = Finish(
+      r, b, "emergency: preemption",
       absl::StrCat("No free adequate technician within ", policy_.cross_zone_max_travel_minutes,
                    " min; took ", t.pub.technician_id, " off ", job_id, " (bumped ",
                    displaced.pub.preemptions, " of at most ", policy_.max_preemptions_per_job,
@@ -382,7 +465,7 @@ bool Engine::State::DispatchCrossZone(ReqRec& r, bool adequate_local_on_shift,
   absl::StrAppend(&detail, "offered to ", t.pub.technician_id, " in zone ",
                   t.pub.current_zone_id, ", ", best->travel_minutes, " min away.");
   MakeOffer(r, best->tech,
-            b.Build(home.surge                ? "cross-zone: surge"
+            Finish(r, b, home.surge                ? "cross-zone: surge"
                     : adequate_local_on_shift ? "cross-zone: SLA at risk"
                                               : "cross-zone: no local match",
                     std::move(detail)));

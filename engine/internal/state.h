@@ -330,6 +330,10 @@ class Engine::State {
   internal::Scored ScoreFor(const ReqRec& r, const TechRec& t,
                             uint32_t travel) const;
   void MakeOffer(ReqRec& r, uint32_t tech, Decision decision);
+  // `b`'s Decision for `r`: the listed exclusions' reasons are rendered
+  // here (matcher.cc), not when they were noted.
+  Decision Finish(const ReqRec& r, const internal::DecisionBuilder& b, std::string rule,
+                  std::string detail) const;
   // The key of the job `t` should pull from requirement queue `q` of zone
   // `z` (entries up to `max_rank`), if any.
   const internal::QueueKey* FirstEligible(const internal::NeedQueue& q, const ZoneRec& z,

@@ -1,6 +1,7 @@
 // The matching rules: zone first, strict classes, deadlines, aging, skill
 // levels, least over-qualified, cross-zone, waiting for a local
 // technician, and pull when a technician becomes free.
+#include "absl/strings/str_cat.h"
 #include "tests/engine/test_util.h"
 
 namespace dispatchd::engine::testing {
@@ -129,6 +130,50 @@ TEST_F(MatcherTest, AgingEmitsOnePromotionPerPeriodViaTick) {
   Advance(absl::Minutes(1));
   EXPECT_THAT(Kinds(Tick().events), ElementsAre("RequestPromoted"));
   EXPECT_EQ(Req(low).effective_urgency, Urgency::kNormal);
+}
+
+TEST_F(MatcherTest, ExclusionsListTheFirstTechniciansInRegistrationOrder) {
+  // Seven available plumbers in A (P1 left and came back, so it is no
+  // longer first among the available in any order but registration's),
+  // one off shift, and the electrician who gets the job: the Decision
+  // lists the first five plumbers by registration, with reasons, and counts
+  // the other two and the one off shift.
+  Map();
+  for (int i = 1; i <= 7; ++i) Tech(absl::StrCat("P", i), "A", "plumbing:1");
+  Tech("Off", "A", "plumbing:1", /*start=*/false);
+  Tech("E1", "A", "electrical:2");
+  Do(cmd::EndShift{"P1"});
+  Do(cmd::StartShift{"P1", ""});
+  const std::string r = Submit("A", "electrical:1");
+  EXPECT_EQ(Holder(r), "E1");
+  const Decision& d = *Req(r).decision;
+  ASSERT_EQ(d.exclusions.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(d.exclusions[i].technician_id, absl::StrCat("P", i + 1));
+    EXPECT_EQ(d.exclusions[i].reason, "missing skill electrical");
+  }
+  EXPECT_EQ(d.exclusions_omitted, 3u);  // P6, P7 and Off.
+}
+
+TEST_F(MatcherTest, CrossZoneDecisionListsBusyAndOffShiftLocalsFirst) {
+  // Locals: a busy plumber and an electrician off shift; the job goes
+  // cross-zone and the Decision names both, in registration order, with
+  // what kept each out.
+  Map();
+  Tech("L1", "A", "plumbing:1");
+  Tech("L2", "A", "electrical:1", /*start=*/false);
+  Tech("B1", "B", "electrical:1");
+  const std::string busy = Occupy("L1", "A", 30, "plumbing:1");
+  const std::string r = Submit("A", "electrical:1");
+  EXPECT_EQ(Holder(r), "B1");
+  const Decision& d = *Req(r).decision;
+  EXPECT_EQ(d.rule, "cross-zone: no local match");
+  ASSERT_EQ(d.exclusions.size(), 2u);
+  EXPECT_EQ(d.exclusions[0].technician_id, "L1");
+  EXPECT_EQ(d.exclusions[0].reason, "missing skill electrical");
+  EXPECT_EQ(d.exclusions[1].technician_id, "L2");
+  EXPECT_EQ(d.exclusions[1].reason, "off shift");
+  EXPECT_EQ(d.exclusions_omitted, 0u);
 }
 
 TEST_F(MatcherTest, SkillLevelsMustBeCovered) {
