@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/str_format.h"
@@ -41,11 +43,15 @@ void StopAt(SegmentScan* scan, SegmentScan::End end, uint64_t offset, std::strin
 
 // Checks record checksums of one segment on its own thread, from the first
 // record boundary at or after `from_offset` to the end or the first record
-// that fails (which it leaves to the scanning thread to report).
+// that fails (which it leaves to the scanning thread to report), staying at
+// most `max_lead` bytes ahead of the scanning thread, so that a reader who
+// stops early has not had a whole segment checked for nothing.
 class Checker {
  public:
-  Checker(std::string_view data, size_t from_offset)
-      : data_(data), thread_([this, from_offset] { Run(from_offset); }) {}
+  Checker(std::string_view data, size_t from_offset, size_t max_lead)
+      : data_(data),
+        max_lead_(max_lead),
+        thread_([this, from_offset] { Run(from_offset); }) {}
   ~Checker() {
     stop_.store(true, std::memory_order_relaxed);
     thread_.join();
@@ -57,6 +63,7 @@ class Checker {
   // matches; waits while the checker is behind it. False for a record it
   // will not check (before its start, or after it stopped).
   bool Checked(size_t pos, size_t total) {
+    reader_.store(pos, std::memory_order_relaxed);
     const size_t start = start_.load(std::memory_order_acquire);
     if (start == kUnknown || pos < start) return false;
     uint64_t end = end_.load(std::memory_order_acquire);
@@ -95,6 +102,12 @@ class Checker {
     start_.store(pos, std::memory_order_release);
     size_t published = pos;
     while (pos < data_.size() && !stop_.load(std::memory_order_relaxed)) {
+      if (pos - std::min(pos, reader_.load(std::memory_order_relaxed)) > max_lead_) {
+        Publish(pos);  // The reader may be waiting for the last bytes checked.
+        published = pos;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        continue;
+      }
       const size_t total = RecordAt(pos);
       if (total == 0) break;
       const char* p = data_.data() + pos;
@@ -114,6 +127,8 @@ class Checker {
   }
 
   const std::string_view data_;
+  const size_t max_lead_;
+  std::atomic<size_t> reader_{0};  // Where the scanning thread has got to.
   std::atomic<size_t> start_{kUnknown};
   std::atomic<uint64_t> end_{0};
   std::atomic<bool> stop_{false};
@@ -121,6 +136,18 @@ class Checker {
 };
 
 constexpr size_t kAheadAfterRecords = 1024;
+constexpr size_t kAheadMaxLead = 8 << 20;
+
+// Starts a checker in `*checker`. A thread that cannot be started (the
+// process is out of threads) is no error: the scan checks alone.
+void StartChecker(std::optional<Checker>* checker, std::string_view data, size_t from_offset,
+                  size_t max_lead) {
+  try {
+    checker->emplace(data, from_offset, max_lead);
+  } catch (const std::system_error&) {
+    checker->reset();
+  }
+}
 
 }  // namespace
 
@@ -142,7 +169,7 @@ absl::Status ScanSegment(std::string_view data,
   std::optional<Checker> checker;
   constexpr size_t kHalfAtLeast = 1 << 20;  // Smaller segments are not worth a thread.
   if (help == ChecksumHelp::kHalf && data.size() >= kHalfAtLeast) {
-    checker.emplace(data, data.size() / 2);
+    StartChecker(&checker, data, data.size() / 2, /*max_lead=*/SIZE_MAX);
   }
   uint64_t passed = 0;  // Records given to fn.
   Record rec;           // Handed to fn, one record at a time.
@@ -194,7 +221,7 @@ absl::Status ScanSegment(std::string_view data,
       rec.payload.assign(p + kRecordHeaderSize, length);  // Its buffer is reused.
       if (absl::Status st = fn(rec); !st.ok()) return st;
       if (++passed == kAheadAfterRecords && help == ChecksumHelp::kAhead) {
-        checker.emplace(data, pos + total);
+        StartChecker(&checker, data, pos + total, kAheadMaxLead);
       }
     }
     scan->last_sequence = sequence;

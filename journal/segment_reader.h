@@ -43,9 +43,11 @@ enum class ChecksumHelp {
   kHalf,   // A second thread checks the second half of the segment while the
            // scanning thread checks the first (recovery, which only checks).
   kAhead,  // Once 1,024 records have gone to `fn`, a second thread checks the
-           // rest ahead of the scanning thread: a reader that parses and
-           // applies each record is far slower than the checksum, so it no
-           // longer waits for one. Short reads never start the thread.
+           // rest ahead of the scanning thread (at most 8 MiB ahead): a
+           // reader that parses and applies each record is far slower than
+           // the checksum, so it no longer waits for one. Short reads never
+           // start the thread.
+// If the second thread cannot be started, the scanning thread checks alone.
 };
 
 // Scans `data` (a whole segment). Calls `fn` for each valid record in order
