@@ -1,9 +1,8 @@
 // RequestIndex: request id -> the sequences of the events about that
 // request, so ExplainAssignment can show a request's history by reading a
 // handful of events from the log instead of scanning it. Built from durable
-// events as they are published and on replay; after a start from a
-// snapshot, the events before it are indexed in the background and merged
-// in (EngineRunner).
+// events as they are published; the events a start replayed (or a snapshot
+// covered) are indexed in the background and merged in (EngineRunner).
 // Memory: one 8-byte sequence per request event. The table grows a little
 // with each new request (base::GradualTable), not in one rehash of every
 // request at once, which would hold the engine's strand.
