@@ -5,8 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/arena.h"
 #include "base/status_macros.h"
+#include "google/protobuf/arena.h"
 #include "journal/record_format.h"
 
 namespace dispatchd::services {
