@@ -151,8 +151,12 @@ grpc::ServerUnaryReactor* ConsoleServiceImpl::ExplainAssignment(
   runner_->Query(
       [id = request->request_id(), response, sequences](const EngineView& view) {
         RETURN_IF_ERROR(FillExplanation(view, id, response));
-        NoteUnindexedHistory(view.unindexed, response);
         *sequences = view.requests.SequencesOf(id);
+        // A request's older events are merged in all at once: one indexed
+        // up to the start already has them all.
+        if (sequences->empty() || sequences->front() > view.unindexed.through) {
+          NoteUnindexedHistory(view.unindexed, response);
+        }
         return absl::OkStatus();
       },
       [runner = runner_, reactor, response, sequences](absl::Status status) {

@@ -18,6 +18,7 @@
 #include "services/engine_runner.h"
 #include "services/event_log.h"
 #include "services/memory_event_log.h"
+#include "tests/services/held_history_log.h"
 
 namespace dispatchd::services {
 namespace {
@@ -188,38 +189,6 @@ TEST(EngineRunnerTest, NothingRunsAfterStop) {
   EXPECT_FALSE(ran);
   EXPECT_EQ(log.next_sequence(), 1u) << "a command was handled after Stop";
 }
-
-// A log over a MemoryEventLog whose scans after the first (recovery's) wait
-// for Release, or fail with `scan_error` once released if it is set: the
-// background history indexing, held where a test can look at it.
-class HeldHistoryLog final : public EventLog {
- public:
-  explicit HeldHistoryLog(MemoryEventLog* inner) : inner_(inner) {}
-  void Append(std::vector<::dispatch::v1::Event> events, DurableCallback done) override {
-    inner_->Append(std::move(events), std::move(done));
-  }
-  uint64_t next_sequence() const override { return inner_->next_sequence(); }
-  uint64_t durable_sequence() const override { return inner_->durable_sequence(); }
-  absl::StatusOr<std::vector<::dispatch::v1::Event>> Read(uint64_t from,
-                                                          size_t max_events) const override {
-    return inner_->Read(from, max_events);
-  }
-  absl::Status Scan(uint64_t from, const std::function<absl::Status(
-                                       const ::dispatch::v1::Event&)>& fn) const override {
-    if (scans_.fetch_add(1) > 0) {
-      released_.WaitForNotification();
-      if (!scan_error.ok()) return scan_error;
-    }
-    return inner_->Scan(from, fn);
-  }
-  void Release() { released_.Notify(); }
-  absl::Status scan_error;  // Set before Release.
-
- private:
-  MemoryEventLog* const inner_;
-  mutable std::atomic<int> scans_{0};
-  absl::Notification released_;
-};
 
 // Fills `log` with a zone and a request; returns the request's id.
 std::string LogOneRequest(MemoryEventLog* log) {

@@ -1,7 +1,9 @@
 // ExplainAssignment over a journal damaged on disk after start-up: the
 // dispatcher still gets the decision and the current state, with a history
 // line saying what could not be read, instead of an error for the whole
-// call; and nothing else changes.
+// call; and nothing else changes. Also right after a start, while the
+// replayed events are still being indexed: the history says it may be
+// short, until it is whole.
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -11,7 +13,9 @@
 #include "journal/file_system.h"
 #include "journal/segment_reader.h"
 #include "services/journal_event_log.h"
+#include "services/memory_event_log.h"
 #include "tests/journal/test_dir.h"
+#include "tests/services/held_history_log.h"
 #include "tests/services/test_server.h"
 
 namespace dispatchd::services::testing {
@@ -99,5 +103,55 @@ TEST_F(ExplainHistoryTest, ADamagedRecordCostsTheHistoryNotTheExplanation) {
   EXPECT_EQ(Submit(LightRequest("after-damage")).state(), v1::REQUEST_STATE_QUEUED);
 }
 
+
+class ExplainWhileIndexingTest : public ServerTest {
+ protected:
+  void SetUp() override {}  // The test starts its own servers.
+
+  // Starts a server on `memory` whose history indexing waits for Release.
+  HeldHistoryLog* StartHeld(MemoryEventLog* memory) {
+    auto log = std::make_unique<HeldHistoryLog>(memory);
+    HeldHistoryLog* held = log.get();
+    ServerOptions options;
+    options.log = std::move(log);
+    StartServer(std::move(options));
+    return held;
+  }
+
+  std::vector<std::string> HistoryOf(const std::string& request_id) {
+    v1::ExplainAssignmentRequest req;
+    req.set_request_id(request_id);
+    v1::ExplainAssignmentResponse resp;
+    EXPECT_TRUE(
+        Call(console_.get(), &v1::ConsoleService::Stub::ExplainAssignment, req, &resp).ok());
+    return std::vector<std::string>(resp.history().begin(), resp.history().end());
+  }
+};
+
+TEST_F(ExplainWhileIndexingTest, TheHistorySaysItMayBeShortUntilTheStartHasIndexedIt) {
+  MemoryEventLog memory;
+  StartHeld(&memory)->Release();  // Nothing logged yet: nothing to index.
+  SetUpCampus();
+  const v1::Request r = Submit(LightRequest("explain-after-start"));
+  const std::vector<std::string> before = HistoryOf(r.request_id());
+  ASSERT_GE(before.size(), 2u) << "submitted and offered";
+  server_->Shutdown(absl::Seconds(2));
+
+  HeldHistoryLog* held = StartHeld(&memory);
+  const std::vector<std::string> during = HistoryOf(r.request_id());
+  ASSERT_EQ(during.size(), 1u);
+  EXPECT_THAT(during[0], ::testing::HasSubstr(absl::StrCat(
+                             "events up to #", memory.durable_sequence(),
+                             ", logged before this start, are still being indexed")));
+  EXPECT_EQ(GetRequest(r.request_id()).state(), v1::REQUEST_STATE_OFFERED);  // Served.
+
+  held->Release();
+  std::vector<std::string> after = HistoryOf(r.request_id());
+  for (int i = 0; i < 200 && after != before; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+    after = HistoryOf(r.request_id());
+  }
+  EXPECT_EQ(after, before);
+}
 }  // namespace
 }  // namespace dispatchd::services::testing
