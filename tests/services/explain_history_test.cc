@@ -117,15 +117,6 @@ class ExplainWhileIndexingTest : public ServerTest {
     StartServer(std::move(options));
     return held;
   }
-
-  std::vector<std::string> HistoryOf(const std::string& request_id) {
-    v1::ExplainAssignmentRequest req;
-    req.set_request_id(request_id);
-    v1::ExplainAssignmentResponse resp;
-    EXPECT_TRUE(
-        Call(console_.get(), &v1::ConsoleService::Stub::ExplainAssignment, req, &resp).ok());
-    return std::vector<std::string>(resp.history().begin(), resp.history().end());
-  }
 };
 
 TEST_F(ExplainWhileIndexingTest, TheHistorySaysItMayBeShortUntilTheStartHasIndexedIt) {

@@ -152,17 +152,9 @@ TEST_F(SnapshotTest, AFollowerPrimedFromTheJournalAloneCatchesUp) {
 // in the background, so a request's history in ExplainAssignment is whole
 // once that is done, and until then it says that it may not be.
 TEST_F(SnapshotTest, ExplainShowsTheWholeHistoryOnceAStartHasIndexedIt) {
-  auto history = [this](const std::string& id) {
-    v1::ExplainAssignmentRequest req;
-    req.set_request_id(id);
-    v1::ExplainAssignmentResponse resp;
-    EXPECT_TRUE(
-        Call(console_.get(), &v1::ConsoleService::Stub::ExplainAssignment, req, &resp).ok());
-    return std::vector<std::string>(resp.history().begin(), resp.history().end());
-  };
   SetUpCampus();
   const v1::Request a = Submit(LightRequest("a"));
-  const std::vector<std::string> before = history(a.request_id());
+  const std::vector<std::string> before = HistoryOf(a.request_id());
   ASSERT_GE(before.size(), 2u);  // Submitted and offered.
   ASSERT_TRUE(snapshotter_->SnapshotNow().ok());
 
@@ -170,12 +162,12 @@ TEST_F(SnapshotTest, ExplainShowsTheWholeHistoryOnceAStartHasIndexedIt) {
     SCOPED_TRACE(from_snapshot ? "from a snapshot" : "full replay");
     Restart(from_snapshot);
     ASSERT_EQ(loaded_.has_value(), from_snapshot);
-    std::vector<std::string> after = history(a.request_id());
+    std::vector<std::string> after = HistoryOf(a.request_id());
     for (int i = 0; i < 200 && after != before; ++i) {
       ASSERT_FALSE(after.empty());
       EXPECT_THAT(after.front(), ::testing::HasSubstr("still being indexed"));
       absl::SleepFor(absl::Milliseconds(10));
-      after = history(a.request_id());
+      after = HistoryOf(a.request_id());
     }
     EXPECT_EQ(after, before);
   }

@@ -296,6 +296,16 @@ class ServerTest : public ::testing::Test {
     return resp.request();
   }
 
+  // ExplainAssignment's history lines for request `id`.
+  std::vector<std::string> HistoryOf(const std::string& id) {
+    v1::ExplainAssignmentRequest req;
+    req.set_request_id(id);
+    v1::ExplainAssignmentResponse resp;
+    EXPECT_TRUE(
+        Call(console_.get(), &v1::ConsoleService::Stub::ExplainAssignment, req, &resp).ok());
+    return std::vector<std::string>(resp.history().begin(), resp.history().end());
+  }
+
   v1::GetBoardResponse Board() {
     v1::GetBoardResponse resp;
     EXPECT_TRUE(
