@@ -62,15 +62,13 @@ absl::Status CheckFraming(const FramedBatch& batch) {
       return absl::InvalidArgumentError(absl::StrCat(
           "journal append: framed batch ends inside record ", batch.first_sequence + i));
     }
-    const char* p = b.data() + offset;
-    const uint32_t length = DecodeFixed32(p + 4);
-    if (!IsKnownRecordType(static_cast<uint8_t>(p[8])) ||
-        DecodeFixed64(p + 9) != batch.first_sequence + i || length > kMaxPayloadSize ||
-        b.size() - offset - kRecordHeaderSize < length) {
+    const RecordHeader h = DecodeRecordHeader(b.data() + offset);
+    if (!IsKnownRecordType(h.type) || h.sequence != batch.first_sequence + i ||
+        h.length > kMaxPayloadSize || b.size() - offset - kRecordHeaderSize < h.length) {
       return absl::InvalidArgumentError(absl::StrCat(
           "journal append: framed record ", batch.first_sequence + i, " is malformed"));
     }
-    offset += kRecordHeaderSize + length;
+    offset += kRecordHeaderSize + h.length;
   }
   if (offset != b.size()) {
     return absl::InvalidArgumentError("journal append: bytes after the framed records");

@@ -70,7 +70,8 @@ class Journal {
 
   // Calls `fn` for each durable record with sequence >= `from`, in order,
   // stopping early (and returning its status) if `fn` returns an error.
-  // The record `fn` gets lives only for that call. OUT_OF_RANGE if records from `from` on were dropped by retention.
+  // The record `fn` gets lives only for that call. OUT_OF_RANGE if records
+  // from `from` on were dropped by retention.
   virtual absl::Status Read(uint64_t from,
                             const std::function<absl::Status(const Record&)>& fn) const = 0;
 };

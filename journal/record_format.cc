@@ -56,6 +56,15 @@ uint64_t DecodeFixed64(const char* p) {
   return v;
 }
 
+RecordHeader DecodeRecordHeader(const char* p) {
+  return RecordHeader{DecodeFixed32(p), DecodeFixed32(p + 4), static_cast<uint8_t>(p[8]),
+                      DecodeFixed64(p + 9)};
+}
+
+bool RecordChecksumMatches(const char* p, const RecordHeader& h) {
+  return Crc32c(std::string_view(p + 4, kRecordHeaderSize - 4 + h.length)) == h.crc;
+}
+
 void FrameRecord(RecordType type, uint64_t sequence, uint32_t payload_size, char* record) {
   StoreFixed32(record + 4, payload_size);
   record[8] = static_cast<char>(type);

@@ -52,6 +52,21 @@ void PutFixed64(std::string* dst, uint64_t v);
 uint32_t DecodeFixed32(const char* p);
 uint64_t DecodeFixed64(const char* p);
 
+// A record's header fields, as framed (see the layout above).
+struct RecordHeader {
+  uint32_t crc = 0;
+  uint32_t length = 0;  // Payload bytes; may be anything in damaged data.
+  uint8_t type = 0;     // May be unknown in damaged data.
+  uint64_t sequence = 0;
+};
+
+// Reads the header at `p`. REQUIRES: kRecordHeaderSize readable bytes.
+RecordHeader DecodeRecordHeader(const char* p);
+
+// True if the checksum of the record at `p`, whose header says `h`, matches
+// its bytes. REQUIRES: kRecordHeaderSize + h.length readable bytes.
+bool RecordChecksumMatches(const char* p, const RecordHeader& h);
+
 // Appends one framed record to `*dst`.
 void EncodeRecord(RecordType type, uint64_t sequence, std::string_view payload,
                   std::string* dst);

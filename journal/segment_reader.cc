@@ -80,23 +80,25 @@ class Checker {
   static constexpr uint64_t kDone = uint64_t{1} << 63;  // In end_: no further progress.
   static constexpr size_t kPublishBytes = 64 << 10;
 
-  // The length of the record framed at `pos`, or 0 if none is.
-  size_t RecordAt(size_t pos) const {
-    if (data_.size() - pos < kRecordHeaderSize) return 0;
-    const uint32_t length = DecodeFixed32(data_.data() + pos + 4);
-    if (length > kMaxPayloadSize || data_.size() - pos - kRecordHeaderSize < length) return 0;
-    return kRecordHeaderSize + length;
+  // The header of the record framed at `pos`, if a whole one fits there.
+  std::optional<RecordHeader> RecordAt(size_t pos) const {
+    if (data_.size() - pos < kRecordHeaderSize) return std::nullopt;
+    const RecordHeader h = DecodeRecordHeader(data_.data() + pos);
+    if (h.length > kMaxPayloadSize || data_.size() - pos - kRecordHeaderSize < h.length) {
+      return std::nullopt;
+    }
+    return h;
   }
 
   void Run(size_t from_offset) {
     size_t pos = kSegmentHeaderSize;
     while (pos < from_offset) {
-      const size_t total = RecordAt(pos);
-      if (total == 0) {
+      const std::optional<RecordHeader> h = RecordAt(pos);
+      if (!h) {
         Publish(pos | kDone);
         return;
       }
-      pos += total;
+      pos += kRecordHeaderSize + h->length;
     }
     end_.store(pos, std::memory_order_relaxed);
     start_.store(pos, std::memory_order_release);
@@ -108,11 +110,9 @@ class Checker {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
         continue;
       }
-      const size_t total = RecordAt(pos);
-      if (total == 0) break;
-      const char* p = data_.data() + pos;
-      if (Crc32c(std::string_view(p + 4, total - 4)) != DecodeFixed32(p)) break;
-      pos += total;
+      const std::optional<RecordHeader> h = RecordAt(pos);
+      if (!h || !RecordChecksumMatches(data_.data() + pos, *h)) break;
+      pos += kRecordHeaderSize + h->length;
       if (pos - published >= kPublishBytes) {
         Publish(pos);
         published = pos;
@@ -180,16 +180,15 @@ absl::Status ScanSegment(std::string_view data,
       return absl::OkStatus();
     }
     const char* p = data.data() + pos;
-    const uint32_t crc = DecodeFixed32(p);
-    const uint32_t length = DecodeFixed32(p + 4);
-    const uint8_t type = static_cast<uint8_t>(p[8]);
-    const uint64_t sequence = DecodeFixed64(p + 9);
-    if (length > kMaxPayloadSize) {
+    const RecordHeader h = DecodeRecordHeader(p);
+    const uint8_t type = h.type;
+    const uint64_t sequence = h.sequence;
+    if (h.length > kMaxPayloadSize) {
       StopAt(scan, SegmentScan::End::kCorrupt, pos,
-             absl::StrFormat("record length %u exceeds the maximum", length));
+             absl::StrFormat("record length %u exceeds the maximum", h.length));
       return absl::OkStatus();
     }
-    const size_t total = kRecordHeaderSize + length;
+    const size_t total = kRecordHeaderSize + h.length;
     if (total > left) {
       StopAt(scan, SegmentScan::End::kTorn, pos, "incomplete record");
       return absl::OkStatus();
@@ -202,7 +201,7 @@ absl::Status ScanSegment(std::string_view data,
       continue;
     }
     const bool checked = checker.has_value() && checker->Checked(pos, total);
-    if (!checked && Crc32c(std::string_view(p + 4, total - 4)) != crc) {
+    if (!checked && !RecordChecksumMatches(p, h)) {
       const bool at_end = total == left;
       StopAt(scan, at_end ? SegmentScan::End::kTorn : SegmentScan::End::kCorrupt, pos,
              "record checksum mismatch");
@@ -218,7 +217,7 @@ absl::Status ScanSegment(std::string_view data,
     if (fn) {
       rec.sequence = sequence;
       rec.type = static_cast<RecordType>(type);
-      rec.payload.assign(p + kRecordHeaderSize, length);  // Its buffer is reused.
+      rec.payload.assign(p + kRecordHeaderSize, h.length);  // Its buffer is reused.
       if (absl::Status st = fn(rec); !st.ok()) return st;
       if (++passed == kAheadAfterRecords && help == ChecksumHelp::kAhead) {
         StartChecker(&checker, data, pos + total, kAheadMaxLead);

@@ -51,7 +51,7 @@ std::vector<uint64_t> RecordEnds(const std::string& data) {
   std::vector<uint64_t> ends;
   uint64_t pos = kSegmentHeaderSize;
   while (pos < data.size()) {
-    pos += kRecordHeaderSize + DecodeFixed32(data.data() + pos + 4);
+    pos += kRecordHeaderSize + DecodeRecordHeader(data.data() + pos).length;
     ends.push_back(pos);
   }
   return ends;

@@ -5,12 +5,12 @@
 // replayed events are still being indexed: the history says it may be
 // short, until it is whole.
 #include <cstdint>
-#include <cstring>
 #include <fstream>
 #include <string>
 
 #include "journal/file_journal.h"
 #include "journal/file_system.h"
+#include "journal/record_format.h"
 #include "journal/segment_reader.h"
 #include "services/journal_event_log.h"
 #include "services/memory_event_log.h"
@@ -42,17 +42,15 @@ class ExplainHistoryTest : public ServerTest {
     if (!segments.ok()) return false;
     for (const journal::SegmentFile& seg : *segments) {
       std::fstream f(seg.path, std::ios::in | std::ios::out | std::ios::binary);
-      std::streamoff at = 32;  // Past the segment header.
+      std::streamoff at = journal::kSegmentHeaderSize;
       for (;;) {
-        char header[17];
+        char header[journal::kRecordHeaderSize];
         f.seekg(at);
         if (!f.read(header, sizeof(header))) break;
-        uint32_t length = 0;
-        uint64_t seq = 0;
-        std::memcpy(&length, header + 4, 4);  // Little-endian, as written.
-        std::memcpy(&seq, header + 9, 8);
-        if (seq == sequence && length > 0) {
-          const std::streamoff byte_at = at + 17 + length / 2;
+        const journal::RecordHeader h = journal::DecodeRecordHeader(header);
+        const uint32_t length = h.length;
+        if (h.sequence == sequence && length > 0) {
+          const std::streamoff byte_at = at + journal::kRecordHeaderSize + length / 2;
           char byte = 0;
           f.seekg(byte_at);
           f.read(&byte, 1);
@@ -61,7 +59,7 @@ class ExplainHistoryTest : public ServerTest {
           f.write(&byte, 1);
           return static_cast<bool>(f);
         }
-        at += 17 + static_cast<std::streamoff>(length);
+        at += journal::kRecordHeaderSize + static_cast<std::streamoff>(length);
       }
     }
     return false;
