@@ -12,35 +12,21 @@
 #include "absl/strings/str_cat.h"
 #include "journal/fault_injection_file_system.h"
 #include "journal/segment_reader.h"
+#include "tests/journal/journal_test_util.h"
 #include "tests/journal/test_dir.h"
 
 namespace dispatchd::journal {
 namespace {
 
+using ::dispatchd::testing::ReadAll;
 using ::dispatchd::testing::TestDir;
-
-std::vector<Record> Batch(uint64_t first, int n) {
-  std::vector<Record> out;
-  for (int i = 0; i < n; ++i) {
-    out.push_back({first + i, RecordType::kEvent, absl::StrCat("event-", first + i)});
-  }
-  return out;
-}
+using ::dispatchd::testing::TestRecords;
 
 // Appends and waits for the durability answer.
 absl::Status AppendSync(Journal& j, std::vector<Record> records) {
   std::promise<absl::Status> p;
   j.Append(std::move(records), [&p](absl::Status st) { p.set_value(st); });
   return p.get_future().get();
-}
-
-std::vector<Record> ReadAll(const Journal& j, uint64_t from = 1) {
-  std::vector<Record> out;
-  EXPECT_TRUE(j.Read(from, [&](const Record& r) {
-                 out.push_back(r);
-                 return absl::OkStatus();
-               }).ok());
-  return out;
 }
 
 std::unique_ptr<FileJournal> OpenOrDie(FileJournalOptions options, RecoveryReport* report = nullptr) {
@@ -53,8 +39,8 @@ TEST(FileJournalTest, AppendedRecordsAreReadBackAfterReopen) {
   TestDir dir;
   {
     auto j = OpenOrDie({.dir = dir.path()});
-    ASSERT_TRUE(AppendSync(*j, Batch(1, 3)).ok());
-    ASSERT_TRUE(AppendSync(*j, Batch(4, 2)).ok());
+    ASSERT_TRUE(AppendSync(*j, TestRecords(1, 3)).ok());
+    ASSERT_TRUE(AppendSync(*j, TestRecords(4, 2)).ok());
     EXPECT_EQ(j->durable_sequence(), 5u);
   }
   RecoveryReport report;
@@ -72,8 +58,8 @@ TEST(FileJournalTest, AppendedRecordsAreReadBackAfterReopen) {
 TEST(FileJournalTest, AppendAtTheWrongSequenceIsFencedAndWritesNothing) {
   TestDir dir;
   auto j = OpenOrDie({.dir = dir.path()});
-  ASSERT_TRUE(AppendSync(*j, Batch(1, 2)).ok());
-  absl::Status st = AppendSync(*j, Batch(2, 1));  // A stale writer.
+  ASSERT_TRUE(AppendSync(*j, TestRecords(1, 2)).ok());
+  absl::Status st = AppendSync(*j, TestRecords(2, 1));  // A stale writer.
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("next sequence is 3"));
   EXPECT_TRUE(j->status().ok());
@@ -95,7 +81,7 @@ TEST(FileJournalTest, ConcurrentAppendsAreAllDurableInOrder) {
       for (int i = 0; i < kBatches / 4; ++i) {
         std::lock_guard<std::mutex> lock(append_mu);
         uint64_t first = next++;
-        j->Append(Batch(first, 1), [&, first](absl::Status st) {
+        j->Append(TestRecords(first, 1), [&, first](absl::Status st) {
           EXPECT_TRUE(st.ok());
           std::lock_guard<std::mutex> l(order_mu);
           acked.push_back(first);
@@ -114,7 +100,7 @@ TEST(FileJournalTest, RollsToNewSegmentsAndReadsAcrossThem) {
   TestDir dir;
   {
     auto j = OpenOrDie({.dir = dir.path(), .segment_bytes = 200});
-    for (uint64_t s = 1; s <= 40; s += 4) ASSERT_TRUE(AppendSync(*j, Batch(s, 4)).ok());
+    for (uint64_t s = 1; s <= 40; s += 4) ASSERT_TRUE(AppendSync(*j, TestRecords(s, 4)).ok());
   }
   RecoveryReport report;
   auto j = OpenOrDie({.dir = dir.path(), .segment_bytes = 200}, &report);
@@ -123,7 +109,7 @@ TEST(FileJournalTest, RollsToNewSegmentsAndReadsAcrossThem) {
   std::vector<Record> from_17 = ReadAll(*j, 17);
   ASSERT_EQ(from_17.size(), 24u);
   EXPECT_EQ(from_17.front().sequence, 17u);
-  ASSERT_TRUE(AppendSync(*j, Batch(41, 1)).ok());
+  ASSERT_TRUE(AppendSync(*j, TestRecords(41, 1)).ok());
 }
 
 // A record damaged on disk after Open (bit rot, a stray write) ends a read
@@ -132,7 +118,7 @@ TEST(FileJournalTest, RollsToNewSegmentsAndReadsAcrossThem) {
 TEST(FileJournalTest, ARecordDamagedAfterOpenFailsTheReadInsteadOfSkippingAhead) {
   TestDir dir;
   auto j = OpenOrDie({.dir = dir.path(), .segment_bytes = 200});
-  for (uint64_t s = 1; s <= 40; s += 4) ASSERT_TRUE(AppendSync(*j, Batch(s, 4)).ok());
+  for (uint64_t s = 1; s <= 40; s += 4) ASSERT_TRUE(AppendSync(*j, TestRecords(s, 4)).ok());
   auto segments = ListSegments(PosixFileSystem(), dir.path());
   ASSERT_TRUE(segments.ok()) << segments.status();
   ASSERT_GT(segments->size(), 2u);
@@ -169,7 +155,7 @@ TEST(FileJournalTest, DroppingCoveredSegmentsKeepsTheRestReadableAcrossReopen) {
   std::vector<uint64_t> firsts;
   {
     auto j = OpenOrDie({.dir = dir.path(), .segment_bytes = 200});
-    for (uint64_t s = 1; s <= 40; s += 4) ASSERT_TRUE(AppendSync(*j, Batch(s, 4)).ok());
+    for (uint64_t s = 1; s <= 40; s += 4) ASSERT_TRUE(AppendSync(*j, TestRecords(s, 4)).ok());
     auto segments = ListSegments(PosixFileSystem(), dir.path());
     ASSERT_TRUE(segments.ok());
     for (const SegmentFile& f : *segments) firsts.push_back(f.first_sequence);
@@ -184,7 +170,7 @@ TEST(FileJournalTest, DroppingCoveredSegmentsKeepsTheRestReadableAcrossReopen) {
     ASSERT_TRUE(j->DropSegmentsThrough(covered).ok());
     ASSERT_TRUE(j->DropSegmentsThrough(1000).ok());
     EXPECT_EQ(j->first_sequence(), firsts.back());
-    ASSERT_TRUE(AppendSync(*j, Batch(41, 1)).ok());
+    ASSERT_TRUE(AppendSync(*j, TestRecords(41, 1)).ok());
   }
   RecoveryReport report;
   auto j = OpenOrDie({.dir = dir.path(), .segment_bytes = 200}, &report);
@@ -197,7 +183,7 @@ TEST(FileJournalTest, DroppingCoveredSegmentsKeepsTheRestReadableAcrossReopen) {
   absl::Status gone = j->Read(1, [](const Record&) { return absl::OkStatus(); });
   EXPECT_EQ(gone.code(), absl::StatusCode::kOutOfRange) << gone;
   EXPECT_THAT(std::string(gone.message()), ::testing::HasSubstr("dropped by retention"));
-  ASSERT_TRUE(AppendSync(*j, Batch(42, 1)).ok());
+  ASSERT_TRUE(AppendSync(*j, TestRecords(42, 1)).ok());
 }
 
 // For every k, the k-th write or fsync fails: that batch and every later one
@@ -216,7 +202,7 @@ TEST(FileJournalTest, AFailedWriteOrSyncPoisonsTheJournalAndNothingUnsyncedIsAck
           fs.FailNth(op, k, persistent);
           bool failed = false;
           for (uint64_t s = 1; s <= 30; s += 3) {
-            absl::Status st = AppendSync(*j, Batch(s, 3));
+            absl::Status st = AppendSync(*j, TestRecords(s, 3));
             if (st.ok()) {
               EXPECT_FALSE(failed) << "acknowledged after a failure";
               acked = s + 2;
@@ -247,7 +233,7 @@ TEST(FileJournalTest, AFullDiskFailsTheAppendAndRecoveryCutsThePartialRecord) {
     auto j = OpenOrDie({.dir = dir.path(), .fs = &fs});
     fs.FillDiskAfter(300);
     for (uint64_t s = 1; s <= 50; ++s) {
-      absl::Status st = AppendSync(*j, Batch(s, 1));
+      absl::Status st = AppendSync(*j, TestRecords(s, 1));
       if (!st.ok()) {
         EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted);
         break;
@@ -270,10 +256,10 @@ TEST(FileJournalTest, AFailedSegmentRollPoisonsTheJournal) {
     auto j = OpenOrDie({.dir = dir.path(), .fs = &fs, .segment_bytes = 100});
     fs.FailNth(op, 1, false);
     absl::Status st;
-    for (uint64_t s = 1; s <= 20 && st.ok(); s += 2) st = AppendSync(*j, Batch(s, 2));
+    for (uint64_t s = 1; s <= 20 && st.ok(); s += 2) st = AppendSync(*j, TestRecords(s, 2));
     EXPECT_FALSE(st.ok());
     EXPECT_FALSE(j->status().ok());
-    EXPECT_FALSE(AppendSync(*j, Batch(j->next_sequence(), 1)).ok());
+    EXPECT_FALSE(AppendSync(*j, TestRecords(j->next_sequence(), 1)).ok());
   }
 }
 

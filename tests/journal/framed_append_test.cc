@@ -12,20 +12,15 @@
 #include "absl/strings/str_cat.h"
 #include "journal/file_journal.h"
 #include "journal/record_format.h"
+#include "tests/journal/journal_test_util.h"
 #include "tests/journal/test_dir.h"
 
 namespace dispatchd::journal {
 namespace {
 
+using ::dispatchd::testing::ReadAll;
 using ::dispatchd::testing::TestDir;
-
-std::vector<Record> FramedTestRecords(uint64_t first, int n) {
-  std::vector<Record> out;
-  for (int i = 0; i < n; ++i) {
-    out.push_back({first + i, RecordType::kEvent, absl::StrCat("framed-", first + i)});
-  }
-  return out;
-}
+using ::dispatchd::testing::TestRecords;
 
 FramedBatch FrameTestRecords(const std::vector<Record>& records) {
   FramedBatch batch;
@@ -39,15 +34,6 @@ absl::Status AppendFramedSync(Journal& j, FramedBatch batch) {
   std::promise<absl::Status> p;
   j.AppendFramed(batch, [&p](absl::Status st) { p.set_value(st); });
   return p.get_future().get();
-}
-
-std::vector<Record> ReadAllFramed(const Journal& j) {
-  std::vector<Record> out;
-  EXPECT_TRUE(j.Read(1, [&](const Record& r) {
-                 out.push_back(r);
-                 return absl::OkStatus();
-               }).ok());
-  return out;
 }
 
 std::unique_ptr<FileJournal> OpenFramedOrDie(const std::string& dir) {
@@ -69,7 +55,7 @@ TEST(FramedAppendTest, FrameRecordWritesTheBytesEncodeRecordWrites) {
 
 TEST(FramedAppendTest, AFramedBatchIsReadBackAfterReopen) {
   TestDir dir;
-  std::vector<Record> all = FramedTestRecords(1, 5);
+  std::vector<Record> all = TestRecords(1, 5);
   {
     auto j = OpenFramedOrDie(dir.path());
     ASSERT_TRUE(AppendFramedSync(*j, FrameTestRecords({all.begin(), all.begin() + 3})).ok());
@@ -77,15 +63,15 @@ TEST(FramedAppendTest, AFramedBatchIsReadBackAfterReopen) {
     j->Append({all.begin() + 3, all.end()}, [&p](absl::Status st) { p.set_value(st); });
     ASSERT_TRUE(p.get_future().get().ok());
     EXPECT_EQ(j->durable_sequence(), 5u);
-    EXPECT_EQ(ReadAllFramed(*j), all);
+    EXPECT_EQ(ReadAll(*j), all);
   }
   auto reopened = OpenFramedOrDie(dir.path());
-  EXPECT_EQ(ReadAllFramed(*reopened), all);
+  EXPECT_EQ(ReadAll(*reopened), all);
 }
 
 TEST(FramedAppendTest, AFramedBatchThatDoesNotHoldTogetherIsRefusedAndNothingIsWritten) {
   TestDir dir;
-  const std::vector<Record> good = FramedTestRecords(1, 3);
+  const std::vector<Record> good = TestRecords(1, 3);
   {
     auto j = OpenFramedOrDie(dir.path());
     FramedBatch short_count = FrameTestRecords(good);
@@ -99,7 +85,7 @@ TEST(FramedAppendTest, AFramedBatchThatDoesNotHoldTogetherIsRefusedAndNothingIsW
       absl::Status st = AppendFramedSync(*j, std::move(*bad));
       EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
     }
-    FramedBatch stale = FrameTestRecords(FramedTestRecords(2, 1));
+    FramedBatch stale = FrameTestRecords(TestRecords(2, 1));
     EXPECT_EQ(AppendFramedSync(*j, std::move(stale)).code(),
               absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(j->next_sequence(), 1u);
@@ -107,7 +93,7 @@ TEST(FramedAppendTest, AFramedBatchThatDoesNotHoldTogetherIsRefusedAndNothingIsW
     ASSERT_TRUE(AppendFramedSync(*j, FrameTestRecords(good)).ok());
   }
   auto reopened = OpenFramedOrDie(dir.path());
-  EXPECT_EQ(ReadAllFramed(*reopened), good);
+  EXPECT_EQ(ReadAll(*reopened), good);
 }
 
 }  // namespace
