@@ -117,7 +117,7 @@ void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
     // technicians with the rarest skill is a candidate (adequate, did not
     // decline, within reach) or one.
     const uint32_t candidates =
-        mode == ScanMode::kCrossZone ? AddAvailableCandidates(r, z, travel, true, b) : 0;
+        mode == ScanMode::kCrossZone ? AddAvailableCandidates(r, z, travel, b) : 0;
     b.OmitExclusions(static_cast<uint32_t>(set_size) - candidates);
     return;
   }
@@ -162,9 +162,9 @@ void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
 }
 
 uint32_t Engine::State::AddAvailableCandidates(const ReqRec& r, const ZoneRec& z, uint32_t travel,
-                                               bool skip_declined, DecisionBuilder& b) const {
+                                               DecisionBuilder& b) const {
   const uint64_t need_mask = r.need.mask();
-  const bool declines = skip_declined && !r.pub.declined_by.empty();
+  const bool declines = !r.pub.declined_by.empty();
   uint32_t candidates = 0;
   for (size_t i = 0; i < z.available_list.size(); ++i) {
     if ((z.available_masks[i] & need_mask) != need_mask) continue;

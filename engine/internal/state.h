@@ -239,10 +239,10 @@ class Engine::State {
   // available sets and counts.
   void IndexAvailable(TechRec& t, uint32_t home, uint32_t current, const internal::SkillSet& skills,
                       int sign);
-  // Adds to `b` every available technician in `z` adequate for `r` (and,
-  // if `skip_declined`, who did not decline it); returns how many.
+  // Adds to `b` every available technician in `z` adequate for `r` who did
+  // not decline it; returns how many.
   uint32_t AddAvailableCandidates(const ReqRec& r, const ZoneRec& z, uint32_t travel,
-                                  bool skip_declined, internal::DecisionBuilder& b) const;
+                                  internal::DecisionBuilder& b) const;
   // Expected free time of t's current job (TechRec::free_at).
   absl::Time FreeAt(const TechRec& t) const {
     return t.job == 0 ? absl::InfinitePast()
