@@ -3,6 +3,10 @@
 #include <boost/crc.hpp>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 
@@ -25,11 +29,54 @@ void StoreFixed64(char* p, uint64_t v) {
 
 }  // namespace
 
-uint32_t Crc32c(std::string_view data, uint32_t crc) {
-  // Boost applies the final XOR on checksum(); undo it to continue.
-  Crc32cComputer c(crc ^ 0xFFFFFFFFu);
+namespace internal {
+
+uint32_t Crc32cByTable(std::string_view data, uint32_t crc) {
+  // checksum() is the remainder reflected, then XORed; the constructor
+  // takes a remainder unreflected. Undo both to continue from `crc`.
+  uint32_t remainder = 0;
+  for (uint32_t bits = crc ^ 0xFFFFFFFFu, i = 0; i < 32; ++i, bits >>= 1) {
+    remainder = (remainder << 1) | (bits & 1);
+  }
+  Crc32cComputer c(remainder);
   c.process_bytes(data.data(), data.size());
   return c.checksum();
+}
+
+#if defined(__x86_64__)
+// SSE4.2's crc32 instruction computes CRC-32C (the reflected 0x1EDC6F41)
+// on the raw register: the XORs before and after are ours to apply.
+__attribute__((target("sse4.2"))) uint32_t Crc32cByInstruction(std::string_view data,
+                                                                uint32_t crc) {
+  const char* p = data.data();
+  size_t n = data.size();
+  uint64_t state = ~crc;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);  // Little-endian, as the instruction expects.
+    state = _mm_crc32_u64(state, word);
+  }
+  uint32_t low = static_cast<uint32_t>(state);
+  for (; n > 0; ++p, --n) low = _mm_crc32_u8(low, static_cast<uint8_t>(*p));
+  return ~low;
+}
+
+bool HasCrc32cInstruction() {
+  static const bool has = __builtin_cpu_supports("sse4.2");
+  return has;
+}
+#else
+uint32_t Crc32cByInstruction(std::string_view data, uint32_t crc) {
+  return Crc32cByTable(data, crc);
+}
+bool HasCrc32cInstruction() { return false; }
+#endif
+
+}  // namespace internal
+
+uint32_t Crc32c(std::string_view data, uint32_t crc) {
+  return internal::HasCrc32cInstruction() ? internal::Crc32cByInstruction(data, crc)
+                                          : internal::Crc32cByTable(data, crc);
 }
 
 void PutFixed32(std::string* dst, uint32_t v) {

@@ -45,7 +45,18 @@ enum class RecordType : uint8_t {
 inline bool IsKnownRecordType(uint8_t t) { return t == 1; }
 
 // CRC-32C (Castagnoli) over `data`, continuing from `crc` (0 to start).
+// Uses the CPU's crc32 instruction where there is one (x86-64 with
+// SSE4.2: several GB/s), Boost.CRC's table otherwise (about 0.2 GB/s);
+// both give the same value.
 uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
+
+namespace internal {
+// The two ways Crc32c computes, for tests that compare them.
+uint32_t Crc32cByTable(std::string_view data, uint32_t crc);
+// Only where HasCrc32cInstruction() is true.
+uint32_t Crc32cByInstruction(std::string_view data, uint32_t crc);
+bool HasCrc32cInstruction();
+}  // namespace internal
 
 void PutFixed32(std::string* dst, uint32_t v);
 void PutFixed64(std::string* dst, uint64_t v);
