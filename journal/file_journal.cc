@@ -274,7 +274,7 @@ absl::Status FileJournal::Read(uint64_t from,
           }
           return r.sequence >= from ? fn(r) : absl::OkStatus();
         },
-        &scan, /*check_from=*/from, ChecksumHelp::kAhead);
+        &scan, /*check_from=*/from);
     if (past_durable) return absl::OkStatus();
     RETURN_IF_ERROR(st);
     // Open checked every record, so a segment that now ends early was

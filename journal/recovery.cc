@@ -40,7 +40,7 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
   for (size_t i = 0; i < found.size(); ++i) {
     const SegmentFile& seg = found[i];
     ASSIGN_OR_RETURN(std::string data, fs->ReadFile(seg.path));
-    SegmentScan scan = CheckSegment(seg, data, last, ChecksumHelp::kHalf);
+    SegmentScan scan = CheckSegment(seg, data, last);
     const bool torn_tail = scan.end == End::kTorn && i + 1 == found.size();
     if (scan.end != End::kClean && !torn_tail) {
       if (!options_.discard_after_corruption) {

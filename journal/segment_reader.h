@@ -1,8 +1,7 @@
 // Parses a segment file's bytes into records, telling a clean end, a torn
 // tail and corruption apart.
 //
-// Thread safety: pure functions (ChecksumHelp may run a second thread
-// inside a call; it is joined before the call returns).
+// Thread safety: pure functions.
 #ifndef DISPATCHD_JOURNAL_SEGMENT_READER_H_
 #define DISPATCHD_JOURNAL_SEGMENT_READER_H_
 
@@ -34,22 +33,6 @@ struct SegmentScan {
   std::string problem;  // What is wrong at end_offset, in words.
 };
 
-// Who checks the record checksums while ScanSegment walks a segment. A
-// second thread only ever checks: the scanning thread still frames every
-// record, checks its type and sequence, and checksums itself any record the
-// second thread has not found good, so the outcome is the same either way.
-enum class ChecksumHelp {
-  kNone,   // The scanning thread alone.
-  kHalf,   // A second thread checks the second half of the segment while the
-           // scanning thread checks the first (recovery, which only checks).
-  kAhead,  // Once 1,024 records have gone to `fn`, a second thread checks the
-           // rest ahead of the scanning thread (at most 8 MiB ahead): a
-           // reader that parses and applies each record is far slower than
-           // the checksum, so it no longer waits for one. Short reads never
-           // start the thread.
-// If the second thread cannot be started, the scanning thread checks alone.
-};
-
 // Scans `data` (a whole segment). Calls `fn` for each valid record in order
 // (fn may be empty; the record it gets lives only for that call); a non-OK
 // status from fn stops the scan and is returned. A header that is
@@ -63,8 +46,7 @@ enum class ChecksumHelp {
 // reading their headers (recovery checked their checksums at Open).
 absl::Status ScanSegment(std::string_view data,
                          const std::function<absl::Status(const Record&)>& fn,
-                         SegmentScan* scan, uint64_t check_from = 0,
-                         ChecksumHelp help = ChecksumHelp::kNone);
+                         SegmentScan* scan, uint64_t check_from = 0);
 
 struct SegmentFile {
   uint64_t first_sequence = 0;  // From the file name.
@@ -78,8 +60,7 @@ absl::StatusOr<std::vector<SegmentFile>> ListSegments(FileSystem* fs, const std:
 // continues a log whose last record is `last`: its header must name the
 // same first sequence as its file name, and that must be last + 1.
 // Either failing is corruption at offset 0.
-SegmentScan CheckSegment(const SegmentFile& seg, std::string_view data, uint64_t last,
-                         ChecksumHelp help = ChecksumHelp::kNone);
+SegmentScan CheckSegment(const SegmentFile& seg, std::string_view data, uint64_t last);
 
 }  // namespace dispatchd::journal
 

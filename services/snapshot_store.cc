@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -100,17 +99,10 @@ absl::StatusOr<LoadedSnapshot> SnapshotStore::Load(const std::string& path) cons
   const uint64_t length = journal::DecodeFixed64(bytes.data() + 16);
   if (length != bytes.size() - kHeaderSize) return Bad(path, "payload length mismatch");
   std::string_view payload = std::string_view(bytes).substr(kHeaderSize);
-  // The checksum and the decode each take a pass over tens of MiB: run
-  // them side by side. Decoding unchecked bytes is safe (the decoder
-  // rejects any malformed input and never reads out of bounds); nothing
-  // decoded is used unless the checksum matches.
-  uint32_t crc = 0;
-  std::thread checksum([&crc, payload] { crc = journal::Crc32c(payload); });
-  absl::StatusOr<engine::StateImage> image = engine::DecodeImageCanonical(payload);
-  checksum.join();
-  if (crc != journal::DecodeFixed32(bytes.data() + 24)) {
+  if (journal::Crc32c(payload) != journal::DecodeFixed32(bytes.data() + 24)) {
     return Bad(path, "payload checksum mismatch");
   }
+  absl::StatusOr<engine::StateImage> image = engine::DecodeImageCanonical(payload);
   if (!image.ok()) return Bad(path, std::string(image.status().message()));
   if (image->last_sequence != out.last_sequence) return Bad(path, "header and image disagree");
   out.image = *std::move(image);

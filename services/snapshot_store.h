@@ -48,7 +48,7 @@ class SnapshotStore {
   absl::StatusOr<std::optional<LoadedSnapshot>> LoadNewest() const;
 
   // Checks one file; DATA_LOSS naming the file and what is wrong. The
-  // payload's checksum runs on a second thread beside the decode.
+  // payload is decoded only once its checksum matches.
   absl::StatusOr<LoadedSnapshot> Load(const std::string& path) const;
 
   // Snapshot files, newest first.
