@@ -90,6 +90,10 @@ uint64_t Engine::last_sequence() const { return state_->last_sequence(); }
 StateImage Engine::ExportImage() const { return state_->Export(); }
 
 absl::Status Engine::LoadImage(const StateImage& image) {
+  return LoadImage(StateImage(image));
+}
+
+absl::Status Engine::LoadImage(StateImage&& image) {
   if (state_->last_sequence() != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "LoadImage: the engine is not fresh (last sequence ",

@@ -88,7 +88,7 @@ StateImage Engine::State::Export() const {
   return image;
 }
 
-absl::Status Engine::State::Load(const StateImage& image) {
+absl::Status Engine::State::Load(StateImage& image) {
   RETURN_IF_ERROR(LoadHeader(image));
   RETURN_IF_ERROR(LoadZones(image.zones));
   RETURN_IF_ERROR(LoadTechnicians(image.technicians));
@@ -234,7 +234,7 @@ absl::Status Engine::State::LoadTechnicians(const std::vector<TechnicianImage>& 
   return absl::OkStatus();
 }
 
-absl::Status Engine::State::LoadRequests(const std::vector<RequestImage>& requests) {
+absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
   for (size_t i = 0; i < requests.size(); ++i) {
     const Request& pub = requests[i].request;
     const auto number = static_cast<uint32_t>(i + 1);
@@ -274,17 +274,17 @@ absl::Status Engine::State::LoadRequests(const std::vector<RequestImage>& reques
       }
     }
     ReqRec& r = requests_.emplace_back();
-    r.pub = pub;
-    r.pub.crew_request_ids.clear();  // Derived from the crew's crew_of.
-    if (lead != nullptr) lead->pub.crew_request_ids.push_back(pub.request_id);
+    r.pub = std::move(requests[i].request);  // From here on `pub`, `where` and `key` are empty.
+    r.pub.crew_request_ids.clear();          // Derived from the crew's crew_of.
+    if (lead != nullptr) lead->pub.crew_request_ids.push_back(r.pub.request_id);
     r.number = number;
     r.zone = *zone;
-    r.need = skills_.Lookup(pub.spec.required_skills);
-    r.tech = pub.technician_id.empty() ? internal::kNoTech : Tech(pub.technician_id)->index;
+    r.need = skills_.Lookup(r.pub.spec.required_skills);
+    r.tech = r.pub.technician_id.empty() ? internal::kNoTech : Tech(r.pub.technician_id)->index;
     r.submitted_urgency = requests[i].submitted_urgency;
     r.aging_base = requests[i].aging_base;
     r.reevaluate_at = requests[i].reevaluate_at;
-    if (!key.empty()) idempotency_.Insert(number, key);
+    if (!r.pub.spec.idempotency_key.empty()) idempotency_.Insert(number, r.pub.spec.idempotency_key);
   }
   return absl::OkStatus();
 }

@@ -268,7 +268,11 @@ int Run() {
   }
   const bool options_tls = options.credentials != nullptr;
   options.log = *std::move(log);
-  if (snapshot) options.snapshot = &snapshot->image;
+  std::string snapshot_path;
+  if (snapshot) {
+    snapshot_path = snapshot->path;
+    options.snapshot = std::move(snapshot->image);  // The engine takes its contents.
+  }
   uint64_t recovered_through = 0;
   if (snapshotter != nullptr) {
     options.on_recovered = [&](const engine::Engine& recovered) {
@@ -286,15 +290,13 @@ int Run() {
     std::fprintf(stderr, "dispatchd: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  if (snapshot) store += absl::StrCat(", from snapshot ", snapshot->path);
+  if (snapshot) store += absl::StrCat(", from snapshot ", snapshot_path);
   PrintBanner(**server, store, file_tokens, options_tls);
   if (snapshotter != nullptr) {
     // The follower redoes what recovery did (load the snapshot, if any, and
     // apply the journal after it) on its own thread, while the daemon
-    // serves. Recovery is done with the image (Server::Start only reads it).
-    std::optional<engine::StateImage> image;
-    if (snapshot) image = std::move(snapshot->image);
-    snapshotter->PrimeFrom(std::move(image), event_log, recovered_through);
+    // serves.
+    snapshotter->PrimeFrom(snapshot_path, event_log, recovered_through);
     snapshotter->Start();
   }
   if ((*server)->recovered_events() > 0) {

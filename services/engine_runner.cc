@@ -43,16 +43,16 @@ void EngineRunner::OnPoison(std::function<void(const absl::Status&)> handler) {
   on_poison_ = std::move(handler);
 }
 
-absl::StatusOr<uint64_t> EngineRunner::Recover(const engine::StateImage* snapshot) {
+absl::StatusOr<uint64_t> EngineRunner::Recover(std::optional<engine::StateImage> snapshot) {
   uint64_t replayed = 0;
-  if (snapshot != nullptr) {
+  if (snapshot) {
     if (snapshot->last_sequence > log_->durable_sequence()) {
       return absl::DataLossError(absl::StrCat(
           "the snapshot includes events up to ", snapshot->last_sequence,
           " but the journal ends at ", log_->durable_sequence(),
           ": they do not belong together"));
     }
-    absl::Status loaded = engine_.LoadImage(*snapshot);
+    absl::Status loaded = engine_.LoadImage(*std::move(snapshot));
     if (!loaded.ok()) return absl::DataLossError(absl::StrCat("snapshot: ", loaded.message()));
   }
   // Retention drops only segments a kept snapshot covers; a log that starts
@@ -60,8 +60,8 @@ absl::StatusOr<uint64_t> EngineRunner::Recover(const engine::StateImage* snapsho
   if (const uint64_t first = log_->first_sequence(); first > engine_.last_sequence() + 1) {
     return absl::DataLossError(absl::StrCat(
         "the journal starts at event ", first, " but ",
-        snapshot == nullptr ? std::string("no snapshot was loaded")
-                            : absl::StrCat("the snapshot ends at event ", snapshot->last_sequence),
+        !snapshot ? std::string("no snapshot was loaded")
+                  : absl::StrCat("the snapshot ends at event ", engine_.last_sequence()),
         ": events ", engine_.last_sequence() + 1, " to ", first - 1,
         " are missing (a lost segment or snapshot)"));
   }

@@ -121,7 +121,7 @@ class EngineRunner {
   // after it; a snapshot the log does not reach is DATA_LOSS. The request
   // index behind ExplainAssignment's history is not built here: Start
   // indexes the log up to here in the background (EngineView::unindexed).
-  absl::StatusOr<uint64_t> Recover(const engine::StateImage* snapshot = nullptr);
+  absl::StatusOr<uint64_t> Recover(std::optional<engine::StateImage> snapshot = std::nullopt);
   // The engine, for a look right after Recover. REQUIRES: before Start.
   const engine::Engine& engine_before_start() const { return engine_; }
   // Called once, on the engine thread, when the log fails (fail-stop).

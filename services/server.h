@@ -72,9 +72,9 @@ struct ServerOptions {
   // Sees every durable event once, in order, on the engine thread.
   std::function<void(const ::dispatch::v1::Event&)> on_event;
   // Rebuild the engine from the log before serving (a persistent log),
-  // starting from `snapshot` if set (not owned; only read during Start).
+  // starting from `snapshot` if set (the engine takes its contents).
   bool recover = true;
-  const engine::StateImage* snapshot = nullptr;
+  std::optional<engine::StateImage> snapshot;
   // Called once recovery is done and before the engine handles anything,
   // on the starting thread (e.g. to prime the snapshot follower).
   std::function<void(const engine::Engine&)> on_recovered;

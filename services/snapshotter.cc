@@ -31,10 +31,9 @@ absl::Status Snapshotter::Prime(const engine::StateImage& recovered) {
   return follower_.LoadImage(recovered);
 }
 
-void Snapshotter::PrimeFrom(std::optional<engine::StateImage> snapshot, const EventLog* log,
-                            uint64_t through) {
+void Snapshotter::PrimeFrom(std::string snapshot_path, const EventLog* log, uint64_t through) {
   absl::MutexLock lock(&engine_mu_);
-  catch_up_image_ = std::move(snapshot);
+  catch_up_snapshot_ = std::move(snapshot_path);
   catch_up_log_ = log;
   catch_up_through_ = through;
 }
@@ -43,10 +42,9 @@ absl::Status Snapshotter::CatchUp() {
   absl::MutexLock lock(&engine_mu_);
   if (catch_up_log_ == nullptr) return absl::OkStatus();  // Primed by Prime, or not at all.
   const EventLog* const log = std::exchange(catch_up_log_, nullptr);
-  if (catch_up_image_) {
-    absl::Status loaded = follower_.LoadImage(*catch_up_image_);
-    catch_up_image_.reset();  // The follower holds the state now.
-    RETURN_IF_ERROR(loaded);
+  if (const std::string path = std::exchange(catch_up_snapshot_, ""); !path.empty()) {
+    ASSIGN_OR_RETURN(LoadedSnapshot snapshot, store_->Load(path));
+    RETURN_IF_ERROR(follower_.LoadImage(std::move(snapshot.image)));
   }
   const uint64_t through = catch_up_through_;
   if (through > follower_.last_sequence()) {

@@ -57,17 +57,19 @@ class Snapshotter {
   // is replayed once at start, not twice. REQUIRES: before Start, with the
   // image taken before the live engine handled anything new.
   absl::Status Prime(const engine::StateImage& recovered);
-  // Starts the follower the way the live engine recovered: from `snapshot`
-  // (the image the live engine loaded; nullopt: none, a full replay) plus
-  // the events of `*log` after it, up to `through` (the live engine's last
-  // sequence after recovery). The work happens on the follower thread once
-  // started, at its low priority, so start-up waits neither for an export
-  // of the live state nor for a second load or replay of it. If the
-  // follower cannot catch up, it stops and takes no snapshots (as when it
-  // cannot apply an event). "*log" must outlive this.
+  // Starts the follower the way the live engine recovered: from the
+  // snapshot file `snapshot_path` of the store (the one the live engine
+  // loaded; empty: none, a full replay) plus the events of `*log` after it,
+  // up to `through` (the live engine's last sequence after recovery). The
+  // work happens on the follower thread once started, at its low priority,
+  // so start-up waits neither for an export of the live state nor for a
+  // second load or replay of it, and the live engine can take the decoded
+  // image's contents instead of copying them. If the follower cannot catch
+  // up (the file is gone or damaged since, or the log does not reach
+  // `through`), it stops and takes no snapshots (as when it cannot apply an
+  // event). "*log" must outlive this.
   // REQUIRES: before Start, instead of Prime.
-  void PrimeFrom(std::optional<engine::StateImage> snapshot, const EventLog* log,
-                 uint64_t through);
+  void PrimeFrom(std::string snapshot_path, const EventLog* log, uint64_t through);
   // Starts the thread.
   void Start();
   // Queues one durable event (the next in sequence).
@@ -103,7 +105,7 @@ class Snapshotter {
   uint64_t since_snapshot_ ABSL_GUARDED_BY(engine_mu_) = 0;
   absl::Time last_snapshot_ ABSL_GUARDED_BY(engine_mu_);
   // Set by PrimeFrom (a log: a catch-up is due), consumed by CatchUp.
-  std::optional<engine::StateImage> catch_up_image_ ABSL_GUARDED_BY(engine_mu_);
+  std::string catch_up_snapshot_ ABSL_GUARDED_BY(engine_mu_);  // A path; empty: none.
   const EventLog* catch_up_log_ ABSL_GUARDED_BY(engine_mu_) = nullptr;
   uint64_t catch_up_through_ ABSL_GUARDED_BY(engine_mu_) = 0;
   std::atomic<bool> quitting_{false};  // Ends a catch-up early.

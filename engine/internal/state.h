@@ -70,7 +70,7 @@ class Engine::State {
   // Checks `image` and rebuilds all state from it. REQUIRES: a fresh
   // State. On error (DATA_LOSS naming what is wrong) this State is half
   // built: discard it.
-  absl::Status Load(const StateImage& image);
+  absl::Status Load(StateImage& image);  // Takes image.requests' contents.
 
   // Queries (queries.cc, board.cc, stats.cc); see engine.h.
   const Zone* FindZone(std::string_view zone_id) const;
@@ -433,7 +433,7 @@ class Engine::State {
   absl::Status LoadHeader(const StateImage& image);  // Sequence, policy, skills.
   absl::Status LoadZones(const std::vector<Zone>& zones);
   absl::Status LoadTechnicians(const std::vector<TechnicianImage>& techs);
-  absl::Status LoadRequests(const std::vector<RequestImage>& requests);
+  absl::Status LoadRequests(std::vector<RequestImage>& requests);  // Moves from them.
   // Fields of one request that must agree with each other and the technicians.
   absl::Status CheckRequestShape(const RequestImage& image) const;
   // Checks that technicians and the requests they hold name each other;

@@ -2,6 +2,7 @@
 // only the tail is replayed, and never loaded when damaged (the previous
 // one plus the journal gives the same state).
 #include <filesystem>
+#include <fstream>
 
 #include "journal/file_journal.h"
 #include "journal/segment_reader.h"
@@ -49,15 +50,13 @@ class SnapshotTest : public ServerTest {
     uint64_t through = 0;
     ServerOptions options;
     options.log = std::move(log);
-    if (loaded_) options.snapshot = &loaded_->image;
+    if (loaded_) options.snapshot = loaded_->image;
     options.on_recovered = [&through](const engine::Engine& e) { through = e.last_sequence(); };
     options.on_event = [follower = snapshotter_.get()](const v1::Event& e) {
       follower->Follow(e);
     };
     StartServer(std::move(options));
-    std::optional<engine::StateImage> image;
-    if (loaded_) image = loaded_->image;
-    snapshotter_->PrimeFrom(std::move(image), event_log, through);
+    snapshotter_->PrimeFrom(loaded_ ? loaded_->path : "", event_log, through);
     snapshotter_->Start();
   }
 
@@ -221,7 +220,7 @@ TEST_F(SnapshotTest, ASnapshotAheadOfItsJournalRefusesToStart) {
   ServerOptions options;
   options.listen_address = "127.0.0.1:0";
   options.log = std::make_unique<JournalEventLog>(*std::move(j));
-  options.snapshot = &(*newest)->image;
+  options.snapshot = std::move((*newest)->image);
   absl::StatusOr<std::unique_ptr<Server>> refused = Server::Start(std::move(options));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
@@ -346,7 +345,7 @@ TEST(SnapshotterTest, AFollowerThatCannotCatchUpRefusesToSnapshot) {
   options.every = absl::ZeroDuration();
   Snapshotter snapshotter(&store, options);
   MemoryEventLog empty;
-  snapshotter.PrimeFrom(engine::StateImage(), &empty, /*through=*/5);
+  snapshotter.PrimeFrom("", &empty, /*through=*/5);
   snapshotter.Start();
 
   const absl::Status taken = snapshotter.SnapshotNow();
@@ -355,6 +354,41 @@ TEST(SnapshotterTest, AFollowerThatCannotCatchUpRefusesToSnapshot) {
   absl::StatusOr<std::vector<std::string>> files = store.List();
   ASSERT_TRUE(files.ok()) << files.status();
   EXPECT_TRUE(files->empty());
+}
+
+// The follower reads the snapshot file itself once the daemon serves (the
+// live engine took the decoded image's contents). A file damaged since
+// then stops the follower, which names the file and takes no snapshots.
+TEST(SnapshotterTest, AFollowerWhoseSnapshotFileWasDamagedRefusesToSnapshot) {
+  dispatchd::testing::TestDir dir;
+  SnapshotStore store(dir.path() + "/snapshots", journal::PosixFileSystem(), 2);
+  engine::ManualClock clock;
+  engine::Engine live(&clock);
+  ASSERT_TRUE(live.Handle(engine::cmd::UpsertZone{{"north", "North", {}}}).ok());
+  ASSERT_TRUE(store.Write(live.last_sequence(), live.ExportImage()).ok());
+  absl::StatusOr<std::vector<std::string>> files = store.List();
+  ASSERT_TRUE(files.ok() && files->size() == 1u) << files.status();
+  const std::string path = files->front();
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(-1, std::ios::end);
+    file.put('\x5a');  // The last payload byte: the payload checksum fails.
+  }
+  SnapshotterOptions options;
+  options.every_events = 0;
+  options.every = absl::ZeroDuration();
+  Snapshotter snapshotter(&store, options);
+  MemoryEventLog empty;
+  snapshotter.PrimeFrom(path, &empty, live.last_sequence());
+  snapshotter.Start();
+
+  const absl::Status taken = snapshotter.SnapshotNow();
+  EXPECT_EQ(taken.code(), absl::StatusCode::kFailedPrecondition) << taken;
+  EXPECT_THAT(std::string(taken.message()), ::testing::HasSubstr(path));
+  EXPECT_THAT(std::string(taken.message()), ::testing::HasSubstr("checksum"));
+  files = store.List();
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ(files->size(), 1u);  // Only the damaged one; no new snapshot.
 }
 
 }  // namespace

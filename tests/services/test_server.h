@@ -159,7 +159,7 @@ class ServerTest : public ::testing::Test {
                          Snapshotter* follower) {
     ServerOptions options;
     options.log = std::move(log);
-    options.snapshot = snapshot;
+    if (snapshot != nullptr) options.snapshot = *snapshot;
     options.on_recovered = [follower](const engine::Engine& recovered) {
       ASSERT_TRUE(follower->Prime(recovered.ExportImage()).ok());
     };
