@@ -1,10 +1,15 @@
 #include "services/journal_event_log.h"
 
 #include <algorithm>
+#include <deque>
 #include <memory>
+#include <optional>
+#include <system_error>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
 #include "google/protobuf/arena.h"
 #include "journal/record_format.h"
@@ -120,29 +125,186 @@ uint64_t JournalEventLog::durable_sequence() const { return journal_->durable_se
 
 uint64_t JournalEventLog::first_sequence() const { return journal_->first_sequence(); }
 
-absl::Status JournalEventLog::Scan(uint64_t from,
-                                   const std::function<absl::Status(const Event&)>& fn) const {
-  // A scan reads the whole log (recovery, history indexing): events are
-  // parsed into an arena that is emptied every kArenaEvents, so a field
-  // costs no malloc and no free. Its first block is reused after each reset.
-  constexpr size_t kArenaEvents = 128;
-  constexpr size_t kBlockBytes = 64 << 10;
-  std::unique_ptr<char[]> block(new char[kBlockBytes]);
-  google::protobuf::ArenaOptions options;
-  options.initial_block = block.get();
-  options.initial_block_size = kBlockBytes;
-  options.max_block_size = kBlockBytes;
-  google::protobuf::Arena arena(options);
-  size_t parsed = 0;
-  return journal_->Read(from, [&](const journal::Record& r) -> absl::Status {
-    if (++parsed % kArenaEvents == 0) arena.Reset();
-    Event* e = google::protobuf::Arena::CreateMessage<Event>(&arena);
+namespace {
+
+// Events parsed into an arena, handed from the reading thread to the
+// scanning one and back. Only the reading thread empties the arena, so
+// every parsed field is freed on the thread that allocated it.
+class ParsedBatch {
+ public:
+  static constexpr size_t kEvents = 128;
+
+  ParsedBatch() : block_(new char[kBlockBytes]), arena_(ArenaOptionsFor(block_.get())) {
+    events_.reserve(kEvents);
+  }
+
+  // Parses `r` into the arena; DATA_LOSS if it is not the event it claims.
+  absl::Status Add(const journal::Record& r) {
+    Event* e = google::protobuf::Arena::CreateMessage<Event>(&arena_);
     if (!e->ParseFromString(r.payload) || e->sequence() != r.sequence) {
       return absl::DataLossError(absl::StrCat("journal record ", r.sequence,
                                               " is not a valid event"));
     }
-    return fn(*e);
+    events_.push_back(e);
+    return absl::OkStatus();
+  }
+  bool full() const { return events_.size() == kEvents; }
+  const std::vector<const Event*>& events() const { return events_; }
+  void Clear() {
+    events_.clear();
+    arena_.Reset();  // Keeps the first block for the next batch.
+  }
+
+ private:
+  static constexpr size_t kBlockBytes = 64 << 10;
+  static google::protobuf::ArenaOptions ArenaOptionsFor(char* block) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = kBlockBytes;
+    options.max_block_size = kBlockBytes;
+    return options;
+  }
+
+  std::unique_ptr<char[]> block_;
+  google::protobuf::Arena arena_;
+  std::vector<const Event*> events_;
+};
+
+// Runs fn over each batch's events; the first non-OK status ends the scan.
+absl::Status ForEachEvent(const ParsedBatch& batch,
+                          const std::function<absl::Status(const Event&)>& fn) {
+  for (const Event* e : batch.events()) RETURN_IF_ERROR(fn(*e));
+  return absl::OkStatus();
+}
+
+// A scan split over two threads: the reading thread reads, checks and
+// parses the journal into batches while the caller's thread runs `fn`
+// over the previous ones. kBatches circulate, so the reader stays at most
+// that far ahead: 8,192 events keep a replaying caller busy while the
+// reader loads the next segment file (with 4 batches it waited 0.7 s of
+// a 5 s start).
+class PipelinedScan {
+ public:
+  PipelinedScan() : batches_(kBatches) {
+    for (ParsedBatch& b : batches_) empty_.push_back(&b);
+  }
+
+  // The reading thread's part: `read` calls `add` once per record.
+  void Read(const std::function<absl::Status(
+                const std::function<absl::Status(const journal::Record&)>&)>& read) {
+    ParsedBatch* batch = TakeEmpty();
+    absl::Status status =
+        batch == nullptr ? absl::CancelledError()
+                         : read([&](const journal::Record& r) -> absl::Status {
+                             if (batch->full()) {
+                               Hand(batch, /*last=*/false, absl::OkStatus());
+                               batch = TakeEmpty();
+                               if (batch == nullptr) return absl::CancelledError();
+                             }
+                             return batch->Add(r);
+                           });
+    if (batch != nullptr) Hand(batch, /*last=*/true, std::move(status));
+  }
+
+  // The caller's part: what the scan returns.
+  absl::Status Consume(const std::function<absl::Status(const Event&)>& fn) {
+    while (true) {
+      ParsedBatch* batch;
+      bool last;
+      absl::Status end;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](std::deque<ParsedBatch*>* full) { return !full->empty(); }, &full_));
+        batch = full_.front();
+        full_.pop_front();
+        last = batch == last_;
+        end = last_status_;
+      }
+      absl::Status st = ForEachEvent(*batch, fn);
+      if (st.ok() && last) st = std::move(end);
+      absl::MutexLock lock(&mu_);
+      empty_.push_back(batch);
+      if (!st.ok() || last) {
+        stopped_ = true;  // A reader still reading stops at its next batch.
+        return st;
+      }
+    }
+  }
+
+ private:
+  static constexpr size_t kBatches = 64;  // 4 MiB of first blocks.
+
+  ParsedBatch* TakeEmpty() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](PipelinedScan* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+          return s->stopped_ || !s->empty_.empty();
+        },
+        this));
+    if (stopped_) return nullptr;
+    ParsedBatch* batch = empty_.back();
+    empty_.pop_back();
+    batch->Clear();
+    return batch;
+  }
+
+  void Hand(ParsedBatch* batch, bool last, absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    if (last) {
+      last_ = batch;
+      last_status_ = std::move(status);
+    }
+    full_.push_back(batch);
+  }
+
+  std::vector<ParsedBatch> batches_;
+  absl::Mutex mu_;
+  std::vector<ParsedBatch*> empty_ ABSL_GUARDED_BY(mu_);
+  std::deque<ParsedBatch*> full_ ABSL_GUARDED_BY(mu_);
+  const ParsedBatch* last_ ABSL_GUARDED_BY(mu_) = nullptr;
+  absl::Status last_status_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+absl::Status JournalEventLog::Scan(uint64_t from,
+                                   const std::function<absl::Status(const Event&)>& fn) const {
+  auto read = [this, from](const std::function<absl::Status(const journal::Record&)>& add) {
+    return journal_->Read(from, add);
+  };
+  // A long scan (recovery, history indexing, the follower catching up)
+  // reads and parses on a second thread, off the thread that folds. A short one, or one whose
+  // thread cannot start, does it all here, parsing into one batch that is
+  // emptied whenever it fills (no malloc or free per field either way).
+  constexpr uint64_t kPipelineFrom = 4096;  // Events; fewer are not worth a thread.
+  const uint64_t durable = journal_->durable_sequence();
+  if (durable >= from && durable - from >= kPipelineFrom) {
+    PipelinedScan scan;
+    std::optional<std::thread> reader;
+    try {
+      reader.emplace([&scan, &read] { scan.Read(read); });
+    } catch (const std::system_error&) {
+      reader.reset();
+    }
+    if (reader) {
+      absl::Status result = scan.Consume(fn);
+      reader->join();
+      return result;
+    }
+  }
+  ParsedBatch batch;
+  absl::Status read_status = read([&](const journal::Record& r) -> absl::Status {
+    if (batch.full()) {
+      RETURN_IF_ERROR(ForEachEvent(batch, fn));
+      batch.Clear();
+    }
+    return batch.Add(r);
   });
+  // What was parsed before the read ended (or failed) still goes to fn.
+  RETURN_IF_ERROR(ForEachEvent(batch, fn));
+  return read_status;
 }
 
 absl::StatusOr<std::vector<Event>> JournalEventLog::ReadSome(

@@ -1,9 +1,13 @@
 // JournalEventLog: events appended as shared batches read back the same
 // from the in-memory tail and from the journal's files, and a batch the
 // journal refused never shows up in a read.
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -96,6 +100,92 @@ TEST(JournalEventLogTest, ABatchTheJournalRefusedIsNeverRead) {
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 3u);
   for (const v1::Event& e : *all) EXPECT_EQ(e.zone_upserted().zone().name(), "kept");
+}
+
+// Scan: a long scan reads and parses on a second thread, a short one on the
+// caller's; both hand every event once, in order, and stop where fn stops.
+class JournalScanTest : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kEvents = 10'000;
+
+  void SetUp() override {
+    auto log = OpenLogForTest(dir_.path(), 16);
+    ASSERT_NE(log, nullptr);
+    for (uint64_t first = 1; first <= kEvents; first += 100) {
+      EventBatch batch = BatchForLogTest(first, 100, "scan");
+      expected_.insert(expected_.end(), batch->begin(), batch->end());
+      ASSERT_TRUE(AppendSharedSync(*log, std::move(batch)).ok());
+    }
+  }
+
+  // The events a scan from `from` handed to fn (fn stops after `stop_at`
+  // with CANCELLED), and what the scan returned.
+  std::pair<std::vector<v1::Event>, absl::Status> ScanFrom(const JournalEventLog& log,
+                                                           uint64_t from,
+                                                           uint64_t stop_at = UINT64_MAX) {
+    std::vector<v1::Event> seen;
+    absl::Status status = log.Scan(from, [&](const v1::Event& e) -> absl::Status {
+      seen.push_back(e);
+      return e.sequence() == stop_at ? absl::CancelledError("enough") : absl::OkStatus();
+    });
+    return {std::move(seen), std::move(status)};
+  }
+
+  std::vector<v1::Event> Expected(uint64_t from, uint64_t through) const {
+    return {expected_.begin() + static_cast<ptrdiff_t>(from - 1),
+            expected_.begin() + static_cast<ptrdiff_t>(through)};
+  }
+
+  dispatchd::testing::TestDir dir_;
+  std::vector<v1::Event> expected_;
+};
+
+TEST_F(JournalScanTest, EveryEventOnceInOrderAndNothingAfterFnStops) {
+  auto log = OpenLogForTest(dir_.path(), 16);
+  ASSERT_NE(log, nullptr);
+  for (uint64_t from : {uint64_t{1}, uint64_t{4'000}, kEvents - 50, kEvents}) {
+    auto [seen, status] = ScanFrom(*log, from);
+    EXPECT_TRUE(status.ok()) << from << ": " << status;
+    EXPECT_EQ(Serialized(seen), Serialized(Expected(from, kEvents))) << from;
+  }
+  // fn stops the scan: at the first event, inside a batch, at a batch's
+  // last event, and near the end; its status is the scan's.
+  for (uint64_t stop_at : {uint64_t{1}, uint64_t{130}, uint64_t{256}, kEvents - 1}) {
+    auto [seen, status] = ScanFrom(*log, 1, stop_at);
+    EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << stop_at;
+    EXPECT_EQ(status.message(), "enough");
+    EXPECT_EQ(Serialized(seen), Serialized(Expected(1, stop_at))) << stop_at;
+  }
+}
+
+TEST_F(JournalScanTest, DamageSinceOpenEndsTheScanAfterTheEventsBeforeIt) {
+  auto log = OpenLogForTest(dir_.path(), 16);
+  ASSERT_NE(log, nullptr);
+  // Flip a byte inside event 6,000's payload on disk, after Open checked it.
+  constexpr uint64_t kDamaged = 6'000;
+  const std::string payload = expected_[kDamaged - 1].SerializeAsString();
+  bool damaged = false;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    std::fstream file(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(file)), {});
+    const size_t at = bytes.find(payload);
+    if (at == std::string::npos) continue;
+    file.seekp(static_cast<std::streamoff>(at + payload.size() / 2));
+    file.put(static_cast<char>(bytes[at + payload.size() / 2] ^ 0x40));
+    damaged = true;
+  }
+  ASSERT_TRUE(damaged);
+  // From 1 the scan runs on two threads; from 10 before the damage (under
+  // 4,096 events before the end) on one.
+  for (uint64_t from : {uint64_t{1}, kDamaged - 10}) {
+    auto [seen, status] = ScanFrom(*log, from);
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << from << ": " << status;
+    EXPECT_EQ(Serialized(seen), Serialized(Expected(from, kDamaged - 1))) << from;
+  }
+  // fn's own stop before the damage still wins.
+  auto [seen, status] = ScanFrom(*log, 1, kDamaged - 3);
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  EXPECT_EQ(seen.size(), kDamaged - 3);
 }
 
 }  // namespace
