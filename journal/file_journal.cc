@@ -47,7 +47,7 @@ void FileJournal::Append(std::vector<Record> records, DurableCallback done) {
   if (shape.ok()) {
     for (const Record& r : records) EncodeRecord(r.type, r.sequence, r.payload, &batch.bytes);
   }
-  Enqueue(batch, std::move(shape), std::move(done));
+  Enqueue(batch, std::move(shape), std::move(done), /*here=*/false);
 }
 
 namespace {
@@ -79,10 +79,15 @@ absl::Status CheckFraming(const FramedBatch& batch) {
 }  // namespace
 
 void FileJournal::AppendFramed(const FramedBatch& batch, DurableCallback done) {
-  Enqueue(batch, CheckFraming(batch), std::move(done));
+  Enqueue(batch, CheckFraming(batch), std::move(done), /*here=*/false);
 }
 
-void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, DurableCallback done) {
+void FileJournal::AppendFramedHere(const FramedBatch& batch, DurableCallback done) {
+  Enqueue(batch, CheckFraming(batch), std::move(done), /*here=*/true);
+}
+
+void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, DurableCallback done,
+                          bool here) {
   absl::Status rejected;
   {
     absl::MutexLock lock(&mu_);
@@ -95,48 +100,54 @@ void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, DurableC
     } else if (!shape.ok()) {
       rejected = std::move(shape);
     } else {
+      here = here && !writing_ && waiters_.empty() && !stopping_;
       queued_bytes_.append(batch.bytes);
       next_sequence_ += batch.count;
       waiters_.push_back(Waiter{next_sequence_ - 1, std::move(done)});
-      return;
+      if (!here) return;
+      writing_ = true;  // Set before unlocking: the writer thread stays asleep.
     }
   }
-  done(rejected);
+  if (!rejected.ok()) return done(rejected);
+  WriteQueued();
 }
 
 void FileJournal::WriterLoop() {
-  // Kept between rounds, so that a steady load does not allocate (and
-  // free) a buffer per fdatasync.
-  std::string bytes;
-  std::vector<Waiter> waiters;
   while (true) {
-    absl::Status poison;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](FileJournal* j) ABSL_EXCLUSIVE_LOCKS_REQUIRED(j->mu_) {
-            return j->stopping_ || !j->waiters_.empty();
+            return !j->writing_ && (j->stopping_ || !j->waiters_.empty());
           },
           this));
       if (waiters_.empty()) return;  // Stopping, nothing left.
-      bytes.swap(queued_bytes_);
-      waiters.swap(waiters_);
-      poison = poison_;
+      writing_ = true;
     }
-    if (poison.ok()) poison = WriteBatch(bytes, waiters.back().last_sequence);
-    for (Waiter& w : waiters) w.done(poison);
-    waiters.clear();
-    bytes.clear();
-    constexpr size_t kKeepBytes = 1u << 20;  // A burst's buffer is not kept.
-    if (bytes.capacity() > kKeepBytes) std::string().swap(bytes);
-    {
-      // Hand the emptied buffer back for the next appends to fill.
-      absl::MutexLock lock(&mu_);
-      if (queued_bytes_.empty() && queued_bytes_.capacity() < bytes.capacity()) {
-        queued_bytes_.swap(bytes);
-      }
-    }
+    WriteQueued();
   }
+}
+
+void FileJournal::WriteQueued() {
+  absl::Status poison;
+  {
+    absl::MutexLock lock(&mu_);
+    write_bytes_.swap(queued_bytes_);
+    write_waiters_.swap(waiters_);
+    poison = poison_;
+  }
+  if (poison.ok()) poison = WriteBatch(write_bytes_, write_waiters_.back().last_sequence);
+  for (Waiter& w : write_waiters_) w.done(poison);
+  write_waiters_.clear();
+  write_bytes_.clear();
+  constexpr size_t kKeepBytes = 1u << 20;  // A burst's buffer is not kept.
+  if (write_bytes_.capacity() > kKeepBytes) std::string().swap(write_bytes_);
+  // Hand the emptied buffer back for the next appends to fill.
+  absl::MutexLock lock(&mu_);
+  if (queued_bytes_.empty() && queued_bytes_.capacity() < write_bytes_.capacity()) {
+    queued_bytes_.swap(write_bytes_);
+  }
+  writing_ = false;
 }
 
 absl::Status FileJournal::WriteBatch(const std::string& bytes, uint64_t last_sequence) {

@@ -75,6 +75,7 @@ class FileJournal final : public Journal {
 
   void Append(std::vector<Record> records, DurableCallback done) override;
   void AppendFramed(const FramedBatch& batch, DurableCallback done) override;
+  void AppendFramedHere(const FramedBatch& batch, DurableCallback done) override;
   uint64_t next_sequence() const override;
   uint64_t durable_sequence() const override;
   uint64_t first_sequence() const override;
@@ -104,9 +105,13 @@ class FileJournal final : public Journal {
   absl::Status OpenSegment(uint64_t first_sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
   // Queues `batch` (or answers `done` with the error), checking it fits:
   // poison first, then the expected sequence, then `shape` (the batch's
-  // own defects, found by the caller).
-  void Enqueue(const FramedBatch& batch, absl::Status shape, DurableCallback done);
+  // own defects, found by the caller). With `here`, writes the queue on
+  // this thread if no other batch is queued or being written.
+  void Enqueue(const FramedBatch& batch, absl::Status shape, DurableCallback done, bool here);
   void WriterLoop();
+  // Writes and syncs everything queued, then answers its waiters. Only the
+  // thread that set `writing_` calls it; it clears `writing_`.
+  void WriteQueued() ABSL_LOCKS_EXCLUDED(mu_);
   // Writes and syncs one batch; OK once it is durable. Poisons the journal
   // on any failure, including a failed roll to the next segment.
   absl::Status WriteBatch(const std::string& bytes, uint64_t last_sequence);
@@ -135,6 +140,13 @@ class FileJournal final : public Journal {
   uint64_t first_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   absl::Status poison_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // A thread (the writer, or an appender writing its own batch) is writing
+  // and answering a batch; batches are written one at a time, in order.
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  // The batch being written, owned by the thread that set writing_; kept
+  // between batches so a steady load does not allocate per fdatasync.
+  std::string write_bytes_;
+  std::vector<Waiter> write_waiters_;
 
   std::thread writer_;
 };

@@ -57,6 +57,13 @@ class Journal {
   // The bytes are copied before AppendFramed returns, so the caller may
   // reuse its buffer.
   virtual void AppendFramed(const FramedBatch& batch, DurableCallback done) = 0;
+  // As AppendFramed, but when nothing else is queued or being written the
+  // calling thread writes and syncs the batch itself, and `done` runs on it
+  // before this returns: a lone append skips the hand-off to a writer
+  // thread. Otherwise (and by default) it is AppendFramed.
+  virtual void AppendFramedHere(const FramedBatch& batch, DurableCallback done) {
+    AppendFramed(batch, std::move(done));
+  }
 
   // The sequence the next appended record must carry.
   virtual uint64_t next_sequence() const = 0;

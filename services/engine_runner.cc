@@ -280,8 +280,20 @@ void EngineRunner::AppendBatch(const std::vector<engine::Event>& events) {
   const uint64_t last = batch.last_sequence;
   in_flight_.push_back(std::move(batch));
   appended_sequence_.store(last, std::memory_order_seq_cst);
-  log_->AppendShared(std::move(shared),
-                     [this, last](absl::Status status) { LogCallback(last, status); });
+  auto durable = [this, last](absl::Status status) { LogCallback(last, status); };
+  bool alone;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    alone = queue_.empty();
+  }
+  if (alone && pending_.load(std::memory_order_relaxed) <= 1) {
+    // Nothing waits for the strand and at most this call for a reply: the
+    // log may write and sync here, and the reply go out from this thread
+    // (a gRPC thread, for a call), without waking the journal's writer.
+    log_->AppendSharedAlone(std::move(shared), std::move(durable));
+  } else {
+    log_->AppendShared(std::move(shared), std::move(durable));
+  }
 }
 
 void EngineRunner::LogCallback(uint64_t last, const absl::Status& status) {

@@ -80,6 +80,13 @@ class EventLog {
   virtual void AppendShared(EventBatch events, DurableCallback done) {
     Append(std::vector<::dispatch::v1::Event>(*events), std::move(done));
   }
+  // As AppendShared, from a caller that is alone (no other append is
+  // waiting on it): a log with a writer thread may write and sync the batch
+  // on the calling thread instead, so `done` may run before this returns.
+  // `done` must then not append. The default is AppendShared.
+  virtual void AppendSharedAlone(EventBatch events, DurableCallback done) {
+    AppendShared(std::move(events), std::move(done));
+  }
 
   // The sequence the next appended event must carry (1 for an empty log).
   virtual uint64_t next_sequence() const = 0;

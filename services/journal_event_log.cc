@@ -63,6 +63,14 @@ void JournalEventLog::Append(std::vector<Event> events, DurableCallback done) {
 }
 
 void JournalEventLog::AppendShared(EventBatch events, DurableCallback done) {
+  AppendSharedTo(std::move(events), std::move(done), /*here=*/false);
+}
+
+void JournalEventLog::AppendSharedAlone(EventBatch events, DurableCallback done) {
+  AppendSharedTo(std::move(events), std::move(done), /*here=*/true);
+}
+
+void JournalEventLog::AppendSharedTo(EventBatch events, DurableCallback done, bool here) {
   absl::ReleasableMutexLock frame_lock(&frame_mu_);
   if (absl::Status framed = Frame(*events, &frame_); !framed.ok()) {
     frame_lock.Release();
@@ -73,16 +81,22 @@ void JournalEventLog::AppendShared(EventBatch events, DurableCallback done) {
     absl::MutexLock lock(&mu_);
     appended_.push_back(events);
   }
-  // The journal copies the bytes before it returns (or calls back, if it
-  // refuses the batch at once: Forget and `done` take no frame_mu_).
-  journal_->AppendFramed(frame_, [this, events, done = std::move(done)](absl::Status status) {
+  // The journal copies the bytes before it returns, or calls back before
+  // it returns (it refused the batch at once, or wrote it here): the
+  // callback, Forget and `done` take no frame_mu_.
+  auto durable = [this, events, done = std::move(done)](absl::Status status) {
     if (status.ok()) {
       Remember();
     } else {
       Forget(events);
     }
     done(status);
-  });
+  };
+  if (here) {
+    journal_->AppendFramedHere(frame_, std::move(durable));
+  } else {
+    journal_->AppendFramed(frame_, std::move(durable));
+  }
 }
 
 void JournalEventLog::Remember() {

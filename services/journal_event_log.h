@@ -37,6 +37,9 @@ class JournalEventLog final : public EventLog {
 
   void Append(std::vector<::dispatch::v1::Event> events, DurableCallback done) override;
   void AppendShared(EventBatch events, DurableCallback done) override;
+  // Writes on the calling thread when the journal is idle
+  // (journal::Journal::AppendFramedHere).
+  void AppendSharedAlone(EventBatch events, DurableCallback done) override;
   uint64_t next_sequence() const override;
   uint64_t durable_sequence() const override;
   uint64_t first_sequence() const override;
@@ -53,6 +56,7 @@ class JournalEventLog final : public EventLog {
   absl::Status status() const { return journal_->status(); }
 
  private:
+  void AppendSharedTo(EventBatch events, DurableCallback done, bool here);
   // Moves the appended batches the journal now holds durable into the tail.
   void Remember();
   // Forgets `events` (refused by the journal) from the appended batches.
