@@ -62,6 +62,10 @@ std::optional<std::string> JobView::Apply(const v1::AssignmentUpdate& update) {
       !seen_.insert({r.request_id(), update.change(), update.sequence()}).second) {
     return std::nullopt;
   }
+  if (update.sequence() > 0 && !update.snapshot() &&
+      echoes_.erase({r.request_id(), update.change()}) > 0) {
+    return std::nullopt;  // Shown from the reply; the view may hold a newer state already.
+  }
   auto it = jobs_.find(r.request_id());
   const bool news = it == jobs_.end() ? IsOpenForMe(r) || !update.snapshot()
                                       : Fingerprint(it->second) != Fingerprint(r);
@@ -82,7 +86,8 @@ std::optional<std::string> JobView::ApplyRequest(const v1::Request& r, const std
   auto it = jobs_.find(r.request_id());
   const bool news = it == jobs_.end() || Fingerprint(it->second) != Fingerprint(r);
   jobs_[r.request_id()] = r;
-  if (!news) return std::nullopt;
+  if (!news) return std::nullopt;  // The stream showed it first.
+  if (change != v1::ASSIGNMENT_CHANGE_UNSPECIFIED) echoes_.insert({r.request_id(), change});
   return Line(change == v1::ASSIGNMENT_CHANGE_UNSPECIFIED ? ChangeFor(r) : change, r, reason);
 }
 

@@ -10,6 +10,13 @@
 //    stream (snapshot = true, sequence 0) shows only what changed while the
 //    stream was down, and a change seen both in a call's reply and on the
 //    stream is shown once.
+//  - gRPC does not order a call's reply against the stream: the update
+//    for a change this view already showed from its own call's reply can
+//    come after the reply of a later call (accept, then start, then the
+//    stream's "accepted"). Such a late echo of the view's own change is
+//    dropped, without going back to the older state it carries. Echoes
+//    still expected are forgotten when a new stream opens (its snapshot
+//    restates the jobs).
 //  - A job that closed while the stream was down is not in the snapshot;
 //    re-reading the jobs the view still holds open (GetRequest) before
 //    reconnecting finds it.
@@ -50,6 +57,8 @@ class JobView {
   bool Knows(const std::string& request_id) const { return jobs_.count(request_id) > 0; }
   // One line per open job.
   std::vector<std::string> OpenJobLines() const;
+  // A new stream is about to open: echoes of earlier replies will not come.
+  void ForgetEchoes() { echoes_.clear(); }
 
   // The change a request's state stands for, from this technician's side:
   // OFFERED, ASSIGNED, STARTED, ON_HOLD, COMPLETED or WITHDRAWN.
@@ -64,6 +73,9 @@ class JobView {
   const std::string technician_id_;
   std::map<std::string, dispatch::v1::Request> jobs_;      // Last shown, by request id.
   std::set<std::tuple<std::string, int, uint64_t>> seen_;  // Live update keys.
+  // Changes shown from this view's own calls' replies whose stream update
+  // has not come yet: (request id, change).
+  std::set<std::pair<std::string, int>> echoes_;
 };
 
 }  // namespace dispatchd::ctl

@@ -236,6 +236,10 @@ absl::Status TechWatch::WatchOnce(bool* connected) {
   auto reader = client_->technicians().WatchAssignments(context.get(), req);
   reader->WaitForInitialMetadata();
   Note(absl::StrCat("watching the assignments of ", technician_));
+  {
+    absl::MutexLock lock(&mu_);
+    view_.ForgetEchoes();  // The snapshot restates what they would have.
+  }
   v1::AssignmentUpdate update;
   bool first = true;
   while (reader->Read(&update)) {

@@ -189,6 +189,43 @@ TEST(JobViewTest, ShowsEachChangeOnceAcrossSnapshotsRepliesAndRepeatedUpdates) {
   EXPECT_TRUE(view.OpenJobIds().empty());
 }
 
+// gRPC does not order a call's reply against the stream: accept's and
+// start's replies may both come before the stream's "accepted". Each
+// change is shown once, and the late update does not take the view back.
+TEST(JobViewTest, RepliesAheadOfTheStreamAreShownOnceAndNotUndone) {
+  namespace v1 = ::dispatch::v1;
+  auto job = [](v1::RequestState state) {
+    return JobUpdate(v1::ASSIGNMENT_CHANGE_OPEN, state, 1).request();
+  };
+  JobView view("T-1");
+  ASSERT_TRUE(view.Apply(JobUpdate(v1::ASSIGNMENT_CHANGE_OFFERED, v1::REQUEST_STATE_OFFERED, 5)));
+  EXPECT_TRUE(view.ApplyRequest(job(v1::REQUEST_STATE_ASSIGNED), "",
+                                v1::ASSIGNMENT_CHANGE_ACCEPTED));
+  EXPECT_TRUE(view.ApplyRequest(job(v1::REQUEST_STATE_IN_PROGRESS), "",
+                                v1::ASSIGNMENT_CHANGE_STARTED));
+  EXPECT_FALSE(view.Apply(JobUpdate(v1::ASSIGNMENT_CHANGE_ACCEPTED, v1::REQUEST_STATE_ASSIGNED, 6)));
+  EXPECT_FALSE(
+      view.Apply(JobUpdate(v1::ASSIGNMENT_CHANGE_STARTED, v1::REQUEST_STATE_IN_PROGRESS, 7)));
+  EXPECT_EQ(view.FirstIn({v1::REQUEST_STATE_ASSIGNED}), std::nullopt);
+  EXPECT_EQ(view.FirstIn({v1::REQUEST_STATE_IN_PROGRESS}), "R-000001");
+  // A later change nobody here made is news again.
+  EXPECT_TRUE(view.Apply(JobUpdate(v1::ASSIGNMENT_CHANGE_ON_HOLD, v1::REQUEST_STATE_ON_HOLD, 8)));
+}
+
+// When the stream comes first the reply is not news, and no echo is left
+// waiting: a later accept of the same job (requeued, offered again) shows.
+TEST(JobViewTest, AStreamUpdateAheadOfTheReplyLeavesNoEchoWaiting) {
+  namespace v1 = ::dispatch::v1;
+  JobView view("T-1");
+  ASSERT_TRUE(view.Apply(JobUpdate(v1::ASSIGNMENT_CHANGE_OFFERED, v1::REQUEST_STATE_OFFERED, 5)));
+  const v1::AssignmentUpdate accepted =
+      JobUpdate(v1::ASSIGNMENT_CHANGE_ACCEPTED, v1::REQUEST_STATE_ASSIGNED, 6);
+  EXPECT_TRUE(view.Apply(accepted));
+  EXPECT_FALSE(view.ApplyRequest(accepted.request(), "", v1::ASSIGNMENT_CHANGE_ACCEPTED));
+  EXPECT_TRUE(view.Apply(JobUpdate(v1::ASSIGNMENT_CHANGE_OFFERED, v1::REQUEST_STATE_OFFERED, 9)));
+  EXPECT_TRUE(view.Apply(JobUpdate(v1::ASSIGNMENT_CHANGE_ACCEPTED, v1::REQUEST_STATE_ASSIGNED, 10)));
+}
+
 // A dispatchd child on a free port with a small site: zones north and
 // south (5 minutes apart), electricians T-ELEC-1 (on shift in north) and
 // T-ELEC-2 (off shift), and plumber T-PLMB-1 (off shift).
