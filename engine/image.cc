@@ -284,7 +284,8 @@ absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
     r.submitted_urgency = requests[i].submitted_urgency;
     r.aging_base = requests[i].aging_base;
     r.reevaluate_at = requests[i].reevaluate_at;
-    if (!r.pub.spec.idempotency_key.empty()) idempotency_.Insert(number, r.pub.spec.idempotency_key);
+    const std::string& moved_key = r.pub.spec.idempotency_key;  // `key` was moved from.
+    if (!moved_key.empty()) idempotency_.Insert(number, moved_key);
   }
   return absl::OkStatus();
 }

@@ -53,7 +53,7 @@ absl::Status ScanSegment(std::string_view data,
   uint64_t expected = scan->first_sequence;
   scan->last_sequence = expected - 1;
   size_t pos = kSegmentHeaderSize;
-  Record rec;           // Handed to fn, one record at a time.
+  Record rec;  // Handed to fn, one record at a time.
   while (pos < data.size()) {
     const size_t left = data.size() - pos;
     if (left < kRecordHeaderSize) {
@@ -62,8 +62,6 @@ absl::Status ScanSegment(std::string_view data,
     }
     const char* p = data.data() + pos;
     const RecordHeader h = DecodeRecordHeader(p);
-    const uint8_t type = h.type;
-    const uint64_t sequence = h.sequence;
     if (h.length > kMaxPayloadSize) {
       StopAt(scan, SegmentScan::End::kCorrupt, pos,
              absl::StrFormat("record length %u exceeds the maximum", h.length));
@@ -74,8 +72,8 @@ absl::Status ScanSegment(std::string_view data,
       StopAt(scan, SegmentScan::End::kTorn, pos, "incomplete record");
       return absl::OkStatus();
     }
-    if (sequence < check_from && sequence == expected && IsKnownRecordType(type)) {
-      scan->last_sequence = sequence;  // Skipped: framed, not checksummed.
+    if (h.sequence < check_from && h.sequence == expected && IsKnownRecordType(h.type)) {
+      scan->last_sequence = h.sequence;  // Skipped: framed, not checksummed.
       ++scan->records;
       ++expected;
       pos += total;
@@ -87,20 +85,21 @@ absl::Status ScanSegment(std::string_view data,
              "record checksum mismatch");
       return absl::OkStatus();
     }
-    if (!IsKnownRecordType(type) || sequence != expected) {
+    if (!IsKnownRecordType(h.type) || h.sequence != expected) {
       StopAt(scan, SegmentScan::End::kCorrupt, pos,
-             IsKnownRecordType(type)
-                 ? absl::StrFormat("record sequence %u where %u was expected", sequence, expected)
-                 : absl::StrFormat("unknown record type %u", type));
+             IsKnownRecordType(h.type)
+                 ? absl::StrFormat("record sequence %u where %u was expected", h.sequence,
+                                   expected)
+                 : absl::StrFormat("unknown record type %u", h.type));
       return absl::OkStatus();
     }
     if (fn) {
-      rec.sequence = sequence;
-      rec.type = static_cast<RecordType>(type);
+      rec.sequence = h.sequence;
+      rec.type = static_cast<RecordType>(h.type);
       rec.payload.assign(p + kRecordHeaderSize, h.length);  // Its buffer is reused.
       if (absl::Status st = fn(rec); !st.ok()) return st;
     }
-    scan->last_sequence = sequence;
+    scan->last_sequence = h.sequence;
     ++scan->records;
     ++expected;
     pos += total;
@@ -125,7 +124,7 @@ absl::StatusOr<std::vector<SegmentFile>> ListSegments(FileSystem* fs, const std:
 
 SegmentScan CheckSegment(const SegmentFile& seg, std::string_view data, uint64_t last) {
   SegmentScan scan;
-  (void)ScanSegment(data, nullptr, &scan, 0);  // No callback: cannot fail.
+  (void)ScanSegment(data, nullptr, &scan);  // No callback: cannot fail.
   if (scan.end_offset == 0 && scan.end != SegmentScan::End::kClean) return scan;  // Header.
   std::string problem;
   if (scan.first_sequence != seg.first_sequence) {

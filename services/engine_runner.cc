@@ -281,12 +281,12 @@ void EngineRunner::AppendBatch(const std::vector<engine::Event>& events) {
   in_flight_.push_back(std::move(batch));
   appended_sequence_.store(last, std::memory_order_seq_cst);
   auto durable = [this, last](absl::Status status) { LogCallback(last, status); };
-  bool alone;
-  {
+  bool alone = pending_.load(std::memory_order_relaxed) <= 1;  // Under load: false, no lock.
+  if (alone) {
     absl::MutexLock lock(&queue_mu_);
     alone = queue_.empty();
   }
-  if (alone && pending_.load(std::memory_order_relaxed) <= 1) {
+  if (alone) {
     // Nothing waits for the strand and at most this call for a reply: the
     // log may write and sync here, and the reply go out from this thread
     // (a gRPC thread, for a call), without waking the journal's writer.

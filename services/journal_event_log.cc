@@ -289,9 +289,10 @@ absl::Status JournalEventLog::Scan(uint64_t from,
     return journal_->Read(from, add);
   };
   // A long scan (recovery, history indexing, the follower catching up)
-  // reads and parses on a second thread, off the thread that folds. A short one, or one whose
-  // thread cannot start, does it all here, parsing into one batch that is
-  // emptied whenever it fills (no malloc or free per field either way).
+  // reads and parses on a second thread, off the thread that folds. A
+  // short one, or one whose thread cannot start, does it all here, parsing
+  // into one batch emptied whenever it fills (no malloc or free per field
+  // either way).
   constexpr uint64_t kPipelineFrom = 4096;  // Events; fewer are not worth a thread.
   const uint64_t durable = journal_->durable_sequence();
   if (durable >= from && durable - from >= kPipelineFrom) {
