@@ -10,7 +10,8 @@
 //                              rpc, push, restart)
 //
 // Child modes (started by run_all itself): --child=noop serves the no-op
-// gRPC server; --child=memory measures resident memory in a fresh process.
+// gRPC server; --child=memory measures resident memory in a fresh process;
+// --child=push runs the push figure's technicians and SubmitRequest load.
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -43,7 +44,15 @@ ABSL_FLAG(bool, keep_restart_dir, false,
 ABSL_FLAG(int, memory_requests, 1000000, "Open requests for the memory figures");
 ABSL_FLAG(int, push_think_ms, 100,
           "How long each technician in the push figure takes to decline an offer");
-ABSL_FLAG(std::string, child, "", "Internal: noop | memory");
+ABSL_FLAG(std::string, child, "", "Internal: noop | memory | push");
+// Internal: what the push figure's client process (--child=push) runs.
+ABSL_FLAG(std::string, push_target, "", "Internal (--child=push): the server's host:port");
+ABSL_FLAG(int, push_zones, 200, "Internal (--child=push): technicians, one per zone");
+ABSL_FLAG(int, push_in_flight, 64,
+          "SubmitRequest calls in flight during the push figure (the issue names 64)");
+ABSL_FLAG(int, push_warmup_ms, 300, "Internal (--child=push): load warm-up");
+ABSL_FLAG(int, push_duration_ms, 1500, "Internal (--child=push): measured load");
+ABSL_FLAG(std::string, push_stamps, "", "Internal (--child=push): where arrivals go");
 
 namespace dispatchd::bench {
 namespace {
@@ -188,11 +197,24 @@ void ServerPhases(const Sizes& s, const std::string& dispatchd, const std::strin
     }
   }
   if (Wanted("push")) {
-    Say("server: push latency under durable c64 load");
-    absl::StatusOr<PushFigures> p =
-        MeasurePush(work, s.push_zones, absl::GetFlag(FLAGS_quick) ? 8 : 64,
-                    absl::Milliseconds(absl::GetFlag(FLAGS_push_think_ms)), s.warmup,
-                    s.duration);
+    PushClients clients;
+    clients.zones = s.push_zones;
+    clients.in_flight = absl::GetFlag(FLAGS_quick) ? 8 : absl::GetFlag(FLAGS_push_in_flight);
+    Say(absl::StrCat("server: push latency under durable c", clients.in_flight,
+                     " load (clients in a child process)"));
+    clients.think = absl::Milliseconds(absl::GetFlag(FLAGS_push_think_ms));
+    clients.warmup = s.warmup;
+    clients.duration = s.duration;
+    absl::StatusOr<PushFigures> p = MeasurePush(work, clients, [](const PushClients& c) {
+      return ChildProcess::Start(
+          SelfPath(),
+          {"--child=push", absl::StrCat("--push_target=", c.target),
+           absl::StrCat("--push_zones=", c.zones), absl::StrCat("--push_in_flight=", c.in_flight),
+           absl::StrCat("--push_think_ms=", absl::ToInt64Milliseconds(c.think)),
+           absl::StrCat("--push_warmup_ms=", absl::ToInt64Milliseconds(c.warmup)),
+           absl::StrCat("--push_duration_ms=", absl::ToInt64Milliseconds(c.duration)),
+           absl::StrCat("--push_stamps=", c.stamps_path)});
+    });
     if (!p.ok()) {
       r.Error("push", p.status());
     } else if (p->pushes == 0) {  // No sample is not a pass.
@@ -347,6 +369,17 @@ int Main() {
   const std::string child = absl::GetFlag(FLAGS_child);
   if (child == "noop") return RunNoopChild();
   if (child == "memory") return RunMemoryChild();
+  if (child == "push") {
+    PushClients clients;
+    clients.target = absl::GetFlag(FLAGS_push_target);
+    clients.zones = absl::GetFlag(FLAGS_push_zones);
+    clients.in_flight = absl::GetFlag(FLAGS_push_in_flight);
+    clients.think = absl::Milliseconds(absl::GetFlag(FLAGS_push_think_ms));
+    clients.warmup = absl::Milliseconds(absl::GetFlag(FLAGS_push_warmup_ms));
+    clients.duration = absl::Milliseconds(absl::GetFlag(FLAGS_push_duration_ms));
+    clients.stamps_path = absl::GetFlag(FLAGS_push_stamps);
+    return RunPushClients(clients);
+  }
 
   const Sizes s = MakeSizes(absl::GetFlag(FLAGS_quick));
   std::string dispatchd = absl::GetFlag(FLAGS_dispatchd);

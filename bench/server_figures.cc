@@ -5,11 +5,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -95,34 +98,52 @@ absl::Status FreshDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
-// Timestamps of durable offers (engine thread) and of their arrival.
-class PushLog {
+// When each offer became durable (engine thread, server process).
+class DurableOffers {
  public:
   void Durable(uint64_t sequence) {
     const Steady::time_point now = Steady::now();
     absl::MutexLock lock(&mu_);
-    durable_[sequence] = now;
+    at_[sequence] = now;
   }
+  std::optional<Steady::time_point> At(uint64_t sequence) {
+    absl::MutexLock lock(&mu_);
+    auto it = at_.find(sequence);
+    if (it == at_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<uint64_t, Steady::time_point> at_ ABSL_GUARDED_BY(mu_);
+};
+
+// When each offer reached its technician's stream (client process).
+class Arrivals {
+ public:
   void Received(uint64_t sequence) {
     const Steady::time_point now = Steady::now();
     absl::MutexLock lock(&mu_);
     received_.push_back({sequence, now});
   }
-  // Latencies (ms) of offers received in [from, until).
-  std::vector<double> Latencies(Steady::time_point from, Steady::time_point until) {
+  // Writes "<sequence> <steady ns>" for the arrivals in [from, until).
+  absl::Status Write(const std::string& path, Steady::time_point from, Steady::time_point until) {
+    std::ofstream out(path, std::ios::trunc);
     absl::MutexLock lock(&mu_);
-    std::vector<double> out;
     for (const auto& [sequence, at] : received_) {
       if (at < from || at >= until) continue;
-      auto it = durable_.find(sequence);
-      if (it != durable_.end()) out.push_back(Ms(at - it->second));
+      out << sequence << ' ' << Nanos(at) << '\n';
     }
-    return out;
+    out.close();
+    if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+    return absl::OkStatus();
+  }
+  static int64_t Nanos(Steady::time_point at) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count();
   }
 
  private:
   absl::Mutex mu_;
-  absl::flat_hash_map<uint64_t, Steady::time_point> durable_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<uint64_t, Steady::time_point>> received_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -171,7 +192,7 @@ class Later {
 // saturating load of their own).
 class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdate> {
  public:
-  Watcher(v1::TechnicianService::Stub* stub, std::string technician_id, PushLog* log,
+  Watcher(v1::TechnicianService::Stub* stub, std::string technician_id, Arrivals* log,
           Later* later, absl::Duration think)
       : stub_(stub),
         technician_id_(std::move(technician_id)),
@@ -220,7 +241,7 @@ class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdate> {
 
   v1::TechnicianService::Stub* const stub_;
   const std::string technician_id_;
-  PushLog* const log_;
+  Arrivals* const log_;
   Later* const later_;
   const Steady::duration think_;
   grpc::ClientContext ctx_;
@@ -232,9 +253,9 @@ class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdate> {
 
 }  // namespace
 
-absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, int zones, int in_flight,
-                                        absl::Duration think, absl::Duration warmup,
-                                        absl::Duration duration) {
+absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, PushClients clients,
+                                        const StartPushClients& start) {
+  const int zones = clients.zones;
   const std::string data_dir = (fs::path(work_dir) / "push").string();
   if (absl::Status s = FreshDir(data_dir); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<services::JournalEventLog>> log = OpenJournalLog(data_dir);
@@ -262,43 +283,46 @@ absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, int zones, 
     if (absl::Status s = writer.Wait(); !s.ok()) return s;
   }
 
-  PushLog push_log;
+  DurableOffers durable;
   services::ServerOptions options;
   options.listen_address = "127.0.0.1:0";
   options.log = *std::move(log);
-  options.on_event = [&push_log](const v1::Event& e) {
-    if (e.has_offer_made()) push_log.Durable(e.sequence());
+  options.on_event = [&durable](const v1::Event& e) {
+    if (e.has_offer_made()) durable.Durable(e.sequence());
   };
   absl::StatusOr<std::unique_ptr<services::Server>> server =
       services::Server::Start(std::move(options));
   if (!server.ok()) return server.status();
 
-  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
-  auto stub = v1::TechnicianService::NewStub(channel);
-  Later later;  // Declared before the watchers: it outlives their declines.
-  std::vector<std::unique_ptr<Watcher>> watchers;
-  for (int z = 0; z < zones; ++z) {
-    watchers.push_back(std::make_unique<Watcher>(stub.get(), SiteGen::TechId(z), &push_log,
-                                                 &later, think));
+  clients.target = (*server)->address();
+  clients.stamps_path = (fs::path(data_dir) / "arrivals.txt").string();
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = start(clients);
+  std::optional<std::string> done;
+  if (child.ok()) {
+    done = (*child)->LineWith("push clients done ",
+                              clients.warmup + clients.duration + absl::Seconds(60));
+    (*child)->Stop(SIGTERM, absl::Seconds(10));
   }
-  absl::SleepFor(absl::Milliseconds(200));  // Streams subscribed.
-
-  LoadOptions load;
-  load.target = (*server)->address();
-  load.in_flight = in_flight;
-  load.warmup = warmup;
-  load.duration = duration;
-  const Steady::time_point from =
-      Steady::now() + std::chrono::nanoseconds(absl::ToInt64Nanoseconds(warmup));
-  const Steady::time_point until =
-      from + std::chrono::nanoseconds(absl::ToInt64Nanoseconds(duration));
-  PushFigures f;
-  f.load = RunLoad(load, SubmitMaker(zones, "push-"));
-  for (auto& w : watchers) w->Cancel();
-  for (auto& w : watchers) w->Wait();
   (*server)->Shutdown(absl::Seconds(2));
+  if (!child.ok()) return child.status();
+  PushFigures f;
+  unsigned long long ok = 0, errors = 0;
+  if (!done || std::sscanf(done->c_str() + done->find("done "), "done %llu %llu %lf", &ok,
+                           &errors, &f.load.qps) != 3) {
+    return absl::UnavailableError("the push clients ended without reporting their load");
+  }
+  f.load.ok = ok;
+  f.load.errors = errors;
 
-  std::vector<double> ms = push_log.Latencies(from, until);
+  std::vector<double> ms;
+  std::ifstream in(clients.stamps_path);
+  uint64_t sequence = 0;
+  int64_t nanos = 0;
+  while (in >> sequence >> nanos) {
+    const std::optional<Steady::time_point> made = durable.At(sequence);
+    if (!made) continue;
+    ms.push_back(Ms(Steady::time_point(std::chrono::nanoseconds(nanos)) - *made));
+  }
   f.pushes = ms.size();
   f.p50_ms = QuantileOf(ms, 0.50);
   f.p99_ms = QuantileOf(ms, 0.99);
@@ -306,6 +330,44 @@ absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, int zones, 
   std::error_code error;
   fs::remove_all(data_dir, error);
   return f;
+}
+
+int RunPushClients(const PushClients& clients) {
+  auto channel = grpc::CreateChannel(clients.target, grpc::InsecureChannelCredentials());
+  auto stub = v1::TechnicianService::NewStub(channel);
+  Arrivals arrivals;
+  Later later;  // Declared before the watchers: it outlives their declines.
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  for (int z = 0; z < clients.zones; ++z) {
+    watchers.push_back(std::make_unique<Watcher>(stub.get(), SiteGen::TechId(z), &arrivals,
+                                                 &later, clients.think));
+  }
+  absl::SleepFor(absl::Milliseconds(200));  // Streams subscribed.
+
+  LoadOptions load;
+  load.target = clients.target;
+  load.in_flight = clients.in_flight;
+  load.warmup = clients.warmup;
+  load.duration = clients.duration;
+  const Steady::time_point from =
+      Steady::now() + std::chrono::nanoseconds(absl::ToInt64Nanoseconds(clients.warmup));
+  const Steady::time_point until =
+      from + std::chrono::nanoseconds(absl::ToInt64Nanoseconds(clients.duration));
+  const LoadResult result = RunLoad(load, SubmitMaker(clients.zones, "push-"));
+  for (auto& w : watchers) w->Cancel();
+  for (auto& w : watchers) w->Wait();
+  if (absl::Status s = arrivals.Write(clients.stamps_path, from, until); !s.ok()) {
+    std::fprintf(stderr, "push clients: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  if (result.errors > 0) {
+    std::fprintf(stderr, "push clients: first error: %s\n", result.first_error.c_str());
+  }
+  std::printf("push clients done %llu %llu %.1f\n",
+              static_cast<unsigned long long>(result.ok),
+              static_cast<unsigned long long>(result.errors), result.qps);
+  std::fflush(stdout);
+  return 0;
 }
 
 absl::StatusOr<StallFigures> MeasureSnapshotStall(const std::string& work_dir,

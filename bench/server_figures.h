@@ -4,8 +4,11 @@
 //
 //   - Push: services::Server in this process over the file journal, with
 //     ServerOptions.on_event timestamping every durable OfferMade (on the
-//     engine thread, before streams are fed) and WatchAssignments clients
-//     timestamping its arrival; same clock, same process.
+//     engine thread, before streams are fed). The technicians' streams and
+//     the SubmitRequest load run in a child process, as phones and callers
+//     run apart from the daemon; it timestamps each offer's arrival on the
+//     same clock (steady_clock is the machine's monotonic clock, shared by
+//     all processes) and hands the stamps back in a file.
 //   - Stall: services::Server over a pre-filled memory log with the
 //     daemon's snapshot follower wired as dispatchd wires it; a probe posts
 //     empty tasks to the engine thread and records how late they run while
@@ -19,10 +22,13 @@
 #define DISPATCHD_BENCH_SERVER_FIGURES_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "bench/child_process.h"
 #include "bench/loadgen.h"
 #include "bench/site.h"
 
@@ -34,13 +40,36 @@ struct PushFigures {
   LoadResult load;      // The SubmitRequest load that ran meanwhile.
 };
 
-// `zones` zones with one technician each (all on shift, each watching its
-// assignments and declining every offer `think` after it arrives, so that
-// offers keep coming), and SubmitRequest at `in_flight` calls in flight,
-// durable.
-absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, int zones, int in_flight,
-                                        absl::Duration think, absl::Duration warmup,
-                                        absl::Duration duration);
+// The client side of the push figure: `zones` technicians (one per zone,
+// all on shift), each watching its assignments and declining every offer
+// `think` after it arrives, so that offers keep coming; and SubmitRequest
+// at `in_flight` calls in flight.
+struct PushClients {
+  std::string target;       // host:port of the server.
+  int zones = 200;
+  int in_flight = 64;
+  absl::Duration think = absl::Milliseconds(100);
+  absl::Duration warmup = absl::Milliseconds(300);
+  absl::Duration duration = absl::Milliseconds(1500);
+  std::string stamps_path;  // Where the arrivals are written.
+};
+
+// Starts a process that runs RunPushClients(clients) (run_all --child=push).
+using StartPushClients = std::function<absl::StatusOr<std::unique_ptr<ChildProcess>>(
+    const PushClients& clients)>;
+
+// Serves the site of `clients` durably (under `work_dir`), starts the
+// clients with `start` and waits for them; the latencies are from each
+// offer's durability to its arrival. `clients.target` and `stamps_path`
+// are filled in here.
+absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, PushClients clients,
+                                        const StartPushClients& start);
+
+// The child's side: subscribes the technicians, runs the load, then writes
+// one "<sequence> <steady_clock ns>" line per offer that arrived in the
+// measured window to `stamps_path` and prints
+// "push clients done <ok> <errors> <qps>". Returns the exit code.
+int RunPushClients(const PushClients& clients);
 
 struct StallFigures {
   uint32_t open_requests = 0;
