@@ -408,7 +408,7 @@ absl::StatusOr<StallFigures> MeasureSnapshotStall(const std::string& work_dir,
   options.on_recovered = [&](const engine::Engine& recovered) {
     primed = snapshotter.Prime(recovered.ExportImage());
   };
-  options.on_event = [&snapshotter](const v1::Event& e) { snapshotter.Follow(e); };
+  options.on_batch = [&snapshotter](const services::EventBatch& b) { snapshotter.Follow(b); };
   absl::StatusOr<std::unique_ptr<services::Server>> server =
       services::Server::Start(std::move(options));
   if (!server.ok()) return server.status();

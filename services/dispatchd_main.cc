@@ -279,11 +279,16 @@ int Run() {
       recovered_through = recovered.last_sequence();
     };
   }
-  options.on_event = [print = absl::GetFlag(FLAGS_log_events),
-                      follower = snapshotter.get()](const ::dispatch::v1::Event& e) {
-    if (print) std::printf("%s\n", services::EventLine(e).c_str());
-    if (follower != nullptr) follower->Follow(e);
-  };
+  if (absl::GetFlag(FLAGS_log_events)) {
+    options.on_event = [](const ::dispatch::v1::Event& e) {
+      std::printf("%s\n", services::EventLine(e).c_str());
+    };
+  }
+  if (snapshotter != nullptr) {
+    options.on_batch = [follower = snapshotter.get()](const services::EventBatch& batch) {
+      follower->Follow(batch);
+    };
+  }
   absl::StatusOr<std::unique_ptr<services::Server>> server =
       services::Server::Start(std::move(options));
   if (!server.ok()) {

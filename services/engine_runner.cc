@@ -39,6 +39,10 @@ void EngineRunner::AddObserver(EventObserver observer) {
   observers_.push_back(std::move(observer));
 }
 
+void EngineRunner::AddBatchObserver(BatchObserver observer) {
+  batch_observers_.push_back(std::move(observer));
+}
+
 void EngineRunner::OnPoison(std::function<void(const absl::Status&)> handler) {
   on_poison_ = std::move(handler);
 }
@@ -337,6 +341,7 @@ void EngineRunner::OnDurable(uint64_t sequence, const absl::Status& status) {
       requests_.Add(e);
       for (const EventObserver& observer : observers_) observer(e);
     }
+    for (const BatchObserver& observer : batch_observers_) observer(batch.events);
     // Streams first: a technician's phone waits on its stream, while the
     // callers whose replies follow are already waiting on the network.
     hub_.Publish(*batch.events, batch.updates);

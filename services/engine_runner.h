@@ -104,6 +104,9 @@ class EngineRunner {
   using DoneFn = absl::AnyInvocable<void(absl::Status)>;
   // Sees each durable event once, in order, on the engine thread.
   using EventObserver = std::function<void(const ::dispatch::v1::Event&)>;
+  // Sees each durable batch once, in order, on the engine thread, after
+  // the event observers; may keep the (immutable, shared) batch.
+  using BatchObserver = std::function<void(const EventBatch&)>;
 
   // "*log" must outlive the runner.
   EngineRunner(EventLog* log, Options options);
@@ -113,6 +116,8 @@ class EngineRunner {
 
   // REQUIRES: before Start.
   void AddObserver(EventObserver observer);
+  // REQUIRES: before Start.
+  void AddBatchObserver(BatchObserver observer);
   // Rebuilds the engine from every durable event in the log (recovery).
   // Returns the number of events replayed, or DATA_LOSS naming the first
   // event that cannot be decoded or does not fit the state. Observers do
@@ -222,6 +227,7 @@ class EngineRunner {
   engine::SystemClock system_clock_;
   const engine::Clock* const clock_;
   std::vector<EventObserver> observers_;  // Fixed once started.
+  std::vector<BatchObserver> batch_observers_;  // Likewise.
   std::function<void(const absl::Status&)> on_poison_;  // Fixed once started.
 
   std::atomic<size_t> pending_{0};

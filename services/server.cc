@@ -94,6 +94,7 @@ absl::Status Server::Build(ServerOptions& options) {
                                         .max_pending_calls = options.max_pending_calls,
                                         .max_queue_wait = options.max_queue_wait});
   if (options.on_event) runner_->AddObserver(options.on_event);
+  if (options.on_batch) runner_->AddBatchObserver(options.on_batch);
   runner_->OnPoison([this](const absl::Status&) {
     absl::MutexLock lock(&shutdown_mu_);
     poisoned_ = true;

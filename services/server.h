@@ -71,6 +71,10 @@ struct ServerOptions {
   absl::Duration min_client_ping_interval = absl::Seconds(10);
   // Sees every durable event once, in order, on the engine thread.
   std::function<void(const ::dispatch::v1::Event&)> on_event;
+  // Sees every durable batch once, in order, on the engine thread, after
+  // on_event has seen its events. The batch is shared, not copied: keep
+  // it to read later on another thread (the snapshot follower does).
+  std::function<void(const EventBatch&)> on_batch;
   // Rebuild the engine from the log before serving (a persistent log),
   // starting from `snapshot` if set (the engine takes its contents).
   bool recover = true;

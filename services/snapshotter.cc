@@ -68,9 +68,11 @@ void Snapshotter::Start() {
   thread_ = std::thread([this] { Loop(); });
 }
 
-void Snapshotter::Follow(const ::dispatch::v1::Event& event) {
+void Snapshotter::Follow(EventBatch batch) {
+  if (batch == nullptr || batch->empty()) return;
   absl::MutexLock lock(&mu_);
-  queue_.push_back(event);
+  queued_events_ += batch->size();
+  queue_.push_back(std::move(batch));
 }
 
 absl::Status Snapshotter::ApplyOne(const ::dispatch::v1::Event& event) {
@@ -95,7 +97,7 @@ void Snapshotter::Loop() {
     return;
   }
   while (true) {
-    std::deque<::dispatch::v1::Event> batch;
+    std::deque<EventBatch> batches;
     uint64_t asked = 0;
     bool answering = false;
     {
@@ -105,19 +107,20 @@ void Snapshotter::Loop() {
       // for, once kWakeAt events wait, or after a short while.
       mu_.AwaitWithTimeout(absl::Condition(
                                +[](Snapshotter* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-                                 return s->stopping_ || s->queue_.size() >= kWakeAt ||
+                                 return s->stopping_ || s->queued_events_ >= kWakeAt ||
                                         s->asked_ > s->answered_;
                                },
                                this),
                            queue_.empty() ? absl::Seconds(1) : kFollowLag);
       if (stopping_) return;
-      batch.swap(queue_);
+      batches.swap(queue_);
+      queued_events_ = 0;
       // Every event queued before these tickets were issued is in this
       // batch or an earlier one, so the snapshot after it answers them.
       asked = asked_;
       answering = asked_ > answered_;
     }
-    absl::Status applied = FollowBatch(batch);
+    absl::Status applied = FollowBatches(batches);
     if (!applied.ok()) {
       if (options_.log) options_.log(absl::StrCat("snapshot follower stopped: ", applied.message()));
       absl::MutexLock lock(&mu_);
@@ -146,11 +149,13 @@ void Snapshotter::Loop() {
   }
 }
 
-absl::Status Snapshotter::FollowBatch(const std::deque<::dispatch::v1::Event>& batch) {
+absl::Status Snapshotter::FollowBatches(const std::deque<EventBatch>& batches) {
   absl::MutexLock lock(&engine_mu_);
-  for (const ::dispatch::v1::Event& e : batch) {
-    if (e.sequence() <= follower_.last_sequence()) continue;  // Primed already.
-    RETURN_IF_ERROR(ApplyOne(e));
+  for (const EventBatch& batch : batches) {
+    for (const ::dispatch::v1::Event& e : *batch) {
+      if (e.sequence() <= follower_.last_sequence()) continue;  // Primed already.
+      RETURN_IF_ERROR(ApplyOne(e));
+    }
   }
   return absl::OkStatus();
 }

@@ -2,9 +2,9 @@
 //
 // It keeps a follower engine on its own thread that applies the same
 // durable events as the live one (handed over by Follow, which only queues
-// a copy), and every `every_events` events or `every` time it exports the
-// follower's image and writes it through the SnapshotStore. The engine
-// thread's whole cost is the copy into the queue: the follower is not
+// the shared batch), and every `every_events` events or `every` time it
+// exports the follower's image and writes it through the SnapshotStore.
+// The engine thread's whole cost is queueing a pointer: the follower is not
 // woken per event but by a full queue, a snapshot asked for, or a timer
 // (it trails the live engine by up to a second when quiet). At start dispatchd
 // primes it the way the live engine recovered — the snapshot it loaded, if
@@ -72,8 +72,9 @@ class Snapshotter {
   void PrimeFrom(std::string snapshot_path, const EventLog* log, uint64_t through);
   // Starts the thread.
   void Start();
-  // Queues one durable event (the next in sequence).
-  void Follow(const ::dispatch::v1::Event& event);
+  // Queues a durable batch (the next in sequence); the follower reads it
+  // on its own thread, so it is shared, not copied.
+  void Follow(EventBatch batch);
   // Has the follower thread take a snapshot of everything followed so far
   // and waits for it. The snapshot is taken where the periodic ones are,
   // on the low-priority follower thread, never on the caller's.
@@ -89,7 +90,7 @@ class Snapshotter {
   void Loop();
   absl::Status Take() ABSL_EXCLUSIVE_LOCKS_REQUIRED(engine_mu_);
   // Applies the events the follower has not seen yet, in order.
-  absl::Status FollowBatch(const std::deque<::dispatch::v1::Event>& batch)
+  absl::Status FollowBatches(const std::deque<EventBatch>& batches)
       ABSL_LOCKS_EXCLUDED(engine_mu_);
   absl::Status ApplyOne(const ::dispatch::v1::Event& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(engine_mu_);
@@ -111,7 +112,8 @@ class Snapshotter {
   std::atomic<bool> quitting_{false};  // Ends a catch-up early.
 
   absl::Mutex mu_;
-  std::deque<::dispatch::v1::Event> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<EventBatch> queue_ ABSL_GUARDED_BY(mu_);
+  size_t queued_events_ ABSL_GUARDED_BY(mu_) = 0;  // In queue_'s batches.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // SnapshotNow tickets: asked for, and answered with the status of the
   // snapshot that answered them.

@@ -52,8 +52,8 @@ class SnapshotTest : public ServerTest {
     options.log = std::move(log);
     if (loaded_) options.snapshot = loaded_->image;
     options.on_recovered = [&through](const engine::Engine& e) { through = e.last_sequence(); };
-    options.on_event = [follower = snapshotter_.get()](const v1::Event& e) {
-      follower->Follow(e);
+    options.on_batch = [follower = snapshotter_.get()](const EventBatch& b) {
+      follower->Follow(b);
     };
     StartServer(std::move(options));
     snapshotter_->PrimeFrom(loaded_ ? loaded_->path : "", event_log, through);
@@ -322,7 +322,7 @@ TEST(SnapshotterTest, AFollowerThatStoppedRefusesToSnapshotAndWritesNothing) {
   v1::Event bad;  // Cancels a request the follower never saw.
   bad.set_sequence(1);
   bad.mutable_request_cancelled()->set_request_id("R-000001");
-  snapshotter.Follow(bad);
+  snapshotter.Follow(std::make_shared<const std::vector<v1::Event>>(1, bad));
 
   const absl::Status taken = snapshotter.SnapshotNow();
   EXPECT_EQ(taken.code(), absl::StatusCode::kFailedPrecondition) << taken;

@@ -163,7 +163,7 @@ class ServerTest : public ::testing::Test {
     options.on_recovered = [follower](const engine::Engine& recovered) {
       ASSERT_TRUE(follower->Prime(recovered.ExportImage()).ok());
     };
-    options.on_event = [follower](const v1::Event& e) { follower->Follow(e); };
+    options.on_batch = [follower](const EventBatch& b) { follower->Follow(b); };
     StartServer(std::move(options));
     follower->Start();
   }
