@@ -1,5 +1,6 @@
 #include "engine/internal/validate.h"
 
+#include <array>
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
@@ -22,6 +23,29 @@ bool IsIdChar(char c) {
 std::string At(std::string_view field, size_t i) {
   return absl::StrCat(internal::Sv(field), "[", i, "]");
 }
+
+// The names met so far in a list, for duplicate checks. Lists are short
+// (one to three skills is usual), so the first few are compared in place
+// and only a longer list pays for a hash set.
+class SeenNames {
+ public:
+  // False if `name` was met before.
+  bool Insert(std::string_view name) {
+    for (size_t i = 0; i < few_count_; ++i) {
+      if (few_[i] == name) return false;
+    }
+    if (few_count_ < few_.size()) {
+      few_[few_count_++] = name;
+      return true;
+    }
+    return more_.insert(name).second;
+  }
+
+ private:
+  std::array<std::string_view, 8> few_;
+  size_t few_count_ = 0;
+  absl::flat_hash_set<std::string_view> more_;
+};
 
 }  // namespace
 
@@ -64,15 +88,15 @@ absl::Status CheckUrgency(std::string_view field, Urgency u) {
 absl::Status CheckTechnicianSkills(std::string_view field,
                                    const std::vector<SkillLevel>& skills) {
   if (skills.empty()) return Invalid(field, "at least one skill is required");
-  absl::flat_hash_set<std::string_view> seen;
+  SeenNames seen;
   for (size_t i = 0; i < skills.size(); ++i) {
     const SkillLevel& s = skills[i];
-    RETURN_IF_ERROR(CheckPresent(At(field, i) + ".skill", s.skill));
+    if (s.skill.empty()) return Invalid(At(field, i) + ".skill", "required");
     if (s.level < kMinLevel || s.level > kMaxLevel) {
       return Invalid(At(field, i) + ".level",
                      absl::StrCat("level must be 1..5, got ", s.level));
     }
-    if (!seen.insert(s.skill).second) {
+    if (!seen.Insert(s.skill)) {
       return Invalid(At(field, i), absl::StrCat("duplicate skill '", s.skill, "'"));
     }
   }
@@ -85,16 +109,16 @@ absl::Status NormalizeRequirements(std::string_view field,
   if (skills.empty() && !allow_empty) {
     return Invalid(field, "at least one required skill");
   }
-  absl::flat_hash_set<std::string_view> seen;
+  SeenNames seen;
   for (size_t i = 0; i < skills.size(); ++i) {
     SkillLevel& s = skills[i];
-    RETURN_IF_ERROR(CheckPresent(At(field, i) + ".skill", s.skill));
+    if (s.skill.empty()) return Invalid(At(field, i) + ".skill", "required");
     if (s.level == 0) s.level = kMinLevel;
     if (s.level > kMaxLevel) {
       return Invalid(At(field, i) + ".min_level",
                      absl::StrCat("level must be 1..5, got ", s.level));
     }
-    if (!seen.insert(s.skill).second) {
+    if (!seen.Insert(s.skill)) {
       return Invalid(At(field, i), absl::StrCat("duplicate skill '", s.skill, "'"));
     }
   }
@@ -104,7 +128,7 @@ absl::Status NormalizeRequirements(std::string_view field,
 absl::Status CheckMaterials(std::string_view field,
                             const std::vector<MaterialLine>& lines) {
   for (size_t i = 0; i < lines.size(); ++i) {
-    RETURN_IF_ERROR(CheckPresent(At(field, i) + ".sku", lines[i].sku));
+    if (lines[i].sku.empty()) return Invalid(At(field, i) + ".sku", "required");
     if (lines[i].quantity < 1) {
       return Invalid(At(field, i) + ".quantity", "must be at least 1");
     }

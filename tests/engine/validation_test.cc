@@ -80,6 +80,12 @@ class ValidationTest : public EngineTest {
         {"submit unknown zone", spec([](RequestSpec& s) { s.zone_id = "x"; }), Code::kNotFound, "zone_id: unknown zone 'x'"},
         {"submit no skills", spec([](RequestSpec& s) { s.required_skills.clear(); }), Code::kInvalidArgument, "required_skills"},
         {"submit level 6", spec([](RequestSpec& s) { s.required_skills[0].level = 6; }), Code::kInvalidArgument, "min_level"},
+        {"submit empty skill", spec([](RequestSpec& s) { s.required_skills = Skills("a:1,b:1"); s.required_skills[1].skill = ""; }), Code::kInvalidArgument, "required_skills[1].skill: required"},
+        {"submit dup skill", spec([](RequestSpec& s) { s.required_skills = Skills("a:1,b:1,a:2"); }), Code::kInvalidArgument, "required_skills[2]: duplicate skill 'a'"},
+        // Past the few compared in place: the duplicate is still found, and the first one named.
+        {"submit dup in long list", spec([](RequestSpec& s) { s.required_skills = Skills("a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1,j:1,c:2,j:2"); }), Code::kInvalidArgument, "required_skills[10]: duplicate skill 'c'"},
+        {"submit dup late in long list", spec([](RequestSpec& s) { s.required_skills = Skills("a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1,j:1,k:1,j:2"); }), Code::kInvalidArgument, "required_skills[11]: duplicate skill 'j'"},
+        {"submit material without sku", spec([](RequestSpec& s) { s.materials = {{"LAMP", 1}, {"", 1}}; }), Code::kInvalidArgument, "materials[1].sku: required"},
         {"submit no urgency", spec([](RequestSpec& s) { s.urgency = Urgency{0}; }), Code::kInvalidArgument, "urgency"},
         {"submit bad material", spec([](RequestSpec& s) { s.materials = {{"LAMP", 0}}; }), Code::kInvalidArgument, "quantity"},
         {"submit long key", spec([](RequestSpec& s) { s.idempotency_key = std::string(129, 'k'); }), Code::kInvalidArgument, "idempotency_key"},
