@@ -243,11 +243,12 @@ absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
                      internal::FormatRequestId(number));
     }
     const std::string& where = pub.request_id;
-    RequestSpec normal = pub.spec;
+    // Stored specs are normalized: with no default left to fill, the
+    // checks run in place and change nothing (no copy per request).
+    if (!internal::SpecDefaultsFilled(pub.spec)) return Corrupt(where, ": spec not normalized");
     RETURN_IF_ERROR(Relabel(
-        where, internal::NormalizeSpec(normal, !pub.alert_dedupe_key.empty() ||
-                                                   !pub.rare->crew_of.empty())));
-    if (normal != pub.spec) return Corrupt(where, ": spec not normalized");
+        where, internal::NormalizeSpec(requests[i].request.spec,
+                                       !pub.alert_dedupe_key.empty() || !pub.rare->crew_of.empty())));
     const std::optional<uint32_t> zone = ZoneIndex(pub.spec.zone_id);
     if (!zone) return Corrupt(where, ": unknown zone '", pub.spec.zone_id, "'");
     for (const SkillLevel& s : pub.spec.required_skills) {

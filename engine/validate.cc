@@ -230,6 +230,14 @@ absl::Status NormalizeSpec(RequestSpec& spec, bool allow_no_skills) {
   return absl::OkStatus();
 }
 
+bool SpecDefaultsFilled(const RequestSpec& spec) {
+  if (spec.crew_size == 0) return false;
+  for (const SkillLevel& s : spec.required_skills) {
+    if (s.level == 0) return false;
+  }
+  return true;
+}
+
 absl::Status CheckZoneShape(const Zone& zone) {
   RETURN_IF_ERROR(CheckZoneId("zone.zone_id", zone.zone_id));
   absl::flat_hash_set<std::string_view> seen;

@@ -48,6 +48,9 @@ absl::Status CheckPolicy(const Policy& policy);
 // every field that needs no engine state or clock. Skills may be empty
 // only when `allow_no_skills` (alerts).
 absl::Status NormalizeSpec(RequestSpec& spec, bool allow_no_skills);
+// True if NormalizeSpec has no default left to fill in `spec` (it would
+// change nothing), so a stored spec can be checked in place.
+bool SpecDefaultsFilled(const RequestSpec& spec);
 
 // Travel links: zone id set, no self link, no duplicates, minutes >= 1.
 absl::Status CheckZoneShape(const Zone& zone);
