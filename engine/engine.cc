@@ -93,16 +93,52 @@ absl::Status Engine::LoadImage(const StateImage& image) {
   return LoadImage(StateImage(image));
 }
 
+namespace {
+absl::Status NotFresh(uint64_t last_sequence) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "LoadImage: the engine is not fresh (last sequence ", last_sequence, ")"));
+}
+}  // namespace
+
 absl::Status Engine::LoadImage(StateImage&& image) {
-  if (state_->last_sequence() != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "LoadImage: the engine is not fresh (last sequence ",
-        state_->last_sequence(), ")"));
-  }
+  if (state_->last_sequence() != 0) return NotFresh(state_->last_sequence());
   auto loaded = std::make_unique<State>(clock_);
   RETURN_IF_ERROR(loaded->Load(image));  // On error `loaded` is dropped.
   state_ = std::move(loaded);
   return absl::OkStatus();
+}
+
+Engine::PartLoad::PartLoad(Engine* engine, std::unique_ptr<State> state)
+    : engine_(engine), state_(std::move(state)) {}
+
+Engine::PartLoad::~PartLoad() = default;
+
+absl::Status Engine::PartLoad::Requests(std::vector<RequestImage>&& run) {
+  if (status_.ok() && state_ == nullptr) {
+    status_ = absl::FailedPreconditionError("PartLoad: requests after Finish");
+  }
+  if (status_.ok()) status_ = state_->LoadRequests(run);
+  return status_;
+}
+
+absl::Status Engine::PartLoad::Finish(StateImage&& rest) {
+  if (status_.ok() && state_ == nullptr) {
+    status_ = absl::FailedPreconditionError("PartLoad: finished twice");
+  }
+  if (status_.ok() && engine_->state_->last_sequence() != 0) {
+    status_ = NotFresh(engine_->state_->last_sequence());
+  }
+  if (status_.ok()) status_ = state_->LoadRest(rest);
+  if (!status_.ok()) return status_;
+  engine_->state_ = std::move(state_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Engine::PartLoad>> Engine::StartLoad(const StateImage& head) {
+  if (state_->last_sequence() != 0) return NotFresh(state_->last_sequence());
+  auto loaded = std::make_unique<State>(clock_);
+  RETURN_IF_ERROR(loaded->LoadHead(head));
+  return std::unique_ptr<PartLoad>(new PartLoad(this, std::move(loaded)));
 }
 
 std::string Engine::Digest() const { return ImageDigest(state_->Export()); }

@@ -181,6 +181,35 @@ class Engine {
   // large image loads faster). `image` is left valid but unspecified,
   // whether or not it loads.
   absl::Status LoadImage(StateImage&& image);
+
+  // LoadImage in parts, as DecodeImageParts hands an image over, so that
+  // loading runs beside decoding: StartLoad with the head (everything
+  // before the requests), Requests for each run of them in number order,
+  // then Finish with the rest (stock, alerts, surge zones, deliveries).
+  // The checks and the result are LoadImage's; the engine takes the new
+  // state only when Finish succeeds, so until then, after any error, or
+  // if the PartLoad is dropped, it is unchanged. After an error every
+  // later call returns it. The engine must outlive the PartLoad.
+  class State;  // The state behind the engine (internal/state.h).
+  class PartLoad {
+   public:
+    ~PartLoad();
+    PartLoad(const PartLoad&) = delete;
+    PartLoad& operator=(const PartLoad&) = delete;
+    absl::Status Requests(std::vector<RequestImage>&& run);  // Moves from them.
+    absl::Status Finish(StateImage&& rest);
+
+   private:
+    friend class Engine;
+    PartLoad(Engine* engine, std::unique_ptr<State> state);
+    Engine* const engine_;
+    std::unique_ptr<State> state_;
+    absl::Status status_;
+  };
+  // FAILED_PRECONDITION if the engine is not fresh, DATA_LOSS if the head
+  // is inconsistent (as LoadImage).
+  absl::StatusOr<std::unique_ptr<PartLoad>> StartLoad(const StateImage& head);
+
   // ImageDigest(ExportImage()): equal for an engine and a replica that
   // applied its events; a different state gives a different digest (up to
   // hash collisions). O(state).
@@ -227,7 +256,6 @@ class Engine {
                                         std::string_view to_zone) const;
 
  private:
-  class State;
   const Clock* const clock_;
   std::unique_ptr<State> state_;
 };

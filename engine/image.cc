@@ -89,30 +89,43 @@ StateImage Engine::State::Export() const {
 }
 
 absl::Status Engine::State::Load(StateImage& image) {
-  RETURN_IF_ERROR(LoadHeader(image));
-  RETURN_IF_ERROR(LoadZones(image.zones));
-  RETURN_IF_ERROR(LoadTechnicians(image.technicians));
+  RETURN_IF_ERROR(LoadHead(image));
   RETURN_IF_ERROR(LoadRequests(image.requests));
+  return LoadRest(image);
+}
+
+absl::Status Engine::State::LoadHead(const StateImage& head) {
+  RETURN_IF_ERROR(LoadHeader(head));
+  RETURN_IF_ERROR(LoadZones(head.zones));
+  return LoadTechnicians(head.technicians);
+}
+
+absl::Status Engine::State::LoadRest(const StateImage& rest) {
+  if (last_sequence_ == 0 &&
+      (!rest.stock.empty() || !rest.alerts.empty() || !rest.surge_zones.empty() ||
+       !rest.deliveries.empty() || rest.last_delivery_number != 0)) {
+    return Corrupt("last_sequence is 0 but the image holds state");
+  }
   RETURN_IF_ERROR(LinkHolders());
-  RETURN_IF_ERROR(LoadStock(image.stock));
-  RETURN_IF_ERROR(LoadAlerts(image.alerts));
+  RETURN_IF_ERROR(LoadStock(rest.stock));
+  RETURN_IF_ERROR(LoadAlerts(rest.alerts));
   for (TechRec& t : techs_) IndexTech(t);
   for (ReqRec& r : requests_) IndexRequest(r);
   // Zones in surge: known, each once, in creation order.
   uint32_t next_zone = 0;
-  for (size_t i = 0; i < image.surge_zones.size(); ++i) {
-    std::optional<uint32_t> index = ZoneIndex(image.surge_zones[i]);
+  for (size_t i = 0; i < rest.surge_zones.size(); ++i) {
+    std::optional<uint32_t> index = ZoneIndex(rest.surge_zones[i]);
     if (!index || *index < next_zone) {
       return Corrupt("surge_zones[", i, "]: unknown, repeated or out of order zone '",
-                     image.surge_zones[i], "'");
+                     rest.surge_zones[i], "'");
     }
     zones_[*index].surge = true;
     next_zone = *index + 1;
   }
   surge_dirty_.clear();  // The exporter had settled surge after its last command.
   graph_dirty_ = true;
-  RETURN_IF_ERROR(LoadDeliveries(image));
-  return CheckReserved(image.stock);
+  RETURN_IF_ERROR(LoadDeliveries(rest));
+  return CheckReserved(rest.stock);
 }
 
 absl::Status Engine::State::CheckReserved(const std::vector<StockLevel>& stock) const {
@@ -235,11 +248,15 @@ absl::Status Engine::State::LoadTechnicians(const std::vector<TechnicianImage>& 
 }
 
 absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
+  if (last_sequence_ == 0 && !requests.empty()) {
+    return Corrupt("last_sequence is 0 but the image holds state");
+  }
   for (size_t i = 0; i < requests.size(); ++i) {
     const Request& pub = requests[i].request;
-    const auto number = static_cast<uint32_t>(i + 1);
+    // Runs follow each other: numbers continue from the requests loaded.
+    const auto number = static_cast<uint32_t>(requests_.size() + 1);
     if (pub.request_id != internal::FormatRequestId(number)) {
-      return Corrupt("requests[", i, "]: id '", pub.request_id, "', expected ",
+      return Corrupt("requests[", number - 1, "]: id '", pub.request_id, "', expected ",
                      internal::FormatRequestId(number));
     }
     const std::string& where = pub.request_id;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "boost/crc.hpp"
 #include "engine/internal/strings.h"
 #include "engine/state_image.h"
@@ -127,19 +128,28 @@ class Reader {
   // least one byte, so a count beyond the bytes left is corrupt.
   template <typename T, typename F>
   std::vector<T> List(F&& each) {
-    const uint32_t count = U32();
+    const uint32_t count = Count();
     std::vector<T> items;
-    if (!ok()) return items;
-    if (count > remaining()) {
-      Fail("list count runs past the end");
-      return items;
-    }
-    // Room for the items up front (the request list runs to hundreds of
-    // thousands), but never more than a few times the bytes left, so a
-    // corrupt count cannot allocate much.
-    items.reserve(std::min<size_t>(count, 4 * remaining() / sizeof(T) + 1));
+    items.reserve(Room<T>(count));
     for (uint32_t i = 0; i < count && ok(); ++i) items.push_back(each());
     return items;
+  }
+  // A list's count (0 after a failure).
+  uint32_t Count() {
+    const uint32_t count = U32();
+    if (!ok()) return 0;
+    if (count > remaining()) {
+      Fail("list count runs past the end");
+      return 0;
+    }
+    return count;
+  }
+  // Room to reserve for `count` items up front (the request list runs to
+  // hundreds of thousands), but never more than a few times the bytes
+  // left, so a corrupt count cannot allocate much.
+  template <typename T>
+  size_t Room(size_t count) const {
+    return std::min<size_t>(count, 4 * remaining() / sizeof(T) + 1);
   }
 
  private:
@@ -551,21 +561,56 @@ std::string Encode(const StateImage& image, bool live) {
 std::string EncodeImageCanonical(const StateImage& image) { return Encode(image, /*live=*/true); }
 
 absl::StatusOr<StateImage> DecodeImageCanonical(std::string_view bytes) {
+  StateImage image;
+  ImageParts parts;
+  parts.head = [&](StateImage&& head) {
+    image = std::move(head);
+    return absl::OkStatus();
+  };
+  parts.requests = [&](std::vector<RequestImage>&& run) {
+    image.requests = std::move(run);  // One run: it is as long as the list.
+    return absl::OkStatus();
+  };
+  parts.rest = [&](StateImage&& rest) {
+    image.stock = std::move(rest.stock);
+    image.alerts = std::move(rest.alerts);
+    image.surge_zones = std::move(rest.surge_zones);
+    image.last_delivery_number = rest.last_delivery_number;
+    image.deliveries = std::move(rest.deliveries);
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(DecodeImageParts(bytes, std::numeric_limits<size_t>::max(), parts));
+  return image;
+}
+
+absl::Status DecodeImageParts(std::string_view bytes, size_t run, const ImageParts& parts) {
   Reader r(bytes);
   const uint32_t version = r.U32();
   if (r.ok() && version != kImageFormatVersion) {
     return absl::DataLossError(absl::StrCat("state image: format version ", version,
                                             ", this engine reads ", kImageFormatVersion));
   }
-  StateImage image;
-  image.last_sequence = r.U64();
-  image.last_event_time = r.Time();
-  image.sweep_pending = r.Bool();
-  image.policy = GetPolicy(r);
-  image.skills = r.List<std::string>([&] { return r.Str(); });
-  image.zones = r.List<Zone>([&] { return GetZone(r); });
-  image.technicians = r.List<TechnicianImage>([&] { return GetTechnician(r); });
-  image.requests = r.List<RequestImage>([&] { return GetRequest(r); });
+  StateImage head;
+  head.last_sequence = r.U64();
+  head.last_event_time = r.Time();
+  head.sweep_pending = r.Bool();
+  head.policy = GetPolicy(r);
+  head.skills = r.List<std::string>([&] { return r.Str(); });
+  head.zones = r.List<Zone>([&] { return GetZone(r); });
+  head.technicians = r.List<TechnicianImage>([&] { return GetTechnician(r); });
+  if (!r.ok()) return r.status();
+  RETURN_IF_ERROR(parts.head(std::move(head)));
+  const uint32_t count = r.Count();
+  std::vector<RequestImage> requests;
+  for (uint32_t i = 0; i < count && r.ok(); ++i) {
+    if (requests.empty()) requests.reserve(r.Room<RequestImage>(std::min<size_t>(run, count - i)));
+    requests.push_back(GetRequest(r));
+    if (r.ok() && (requests.size() >= run || i + 1 == count)) {
+      RETURN_IF_ERROR(parts.requests(std::move(requests)));
+      requests.clear();
+    }
+  }
+  StateImage image;  // The rest.
   image.stock = r.List<StockLevel>([&] {
     StockLevel s;
     s.depot_zone_id = r.Str();
@@ -586,7 +631,7 @@ absl::StatusOr<StateImage> DecodeImageCanonical(std::string_view bytes) {
   image.deliveries = r.List<Delivery>([&] { return GetDelivery(r); });
   if (r.ok() && r.remaining() != 0) r.Fail("trailing bytes after the image");
   if (!r.ok()) return r.status();
-  return image;
+  return parts.rest(std::move(image));
 }
 
 std::string ImageDigest(const StateImage& image) {

@@ -36,11 +36,13 @@
 #define DISPATCHD_ENGINE_STATE_IMAGE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/model.h"
@@ -124,6 +126,24 @@ std::string EncodeImageCanonical(const StateImage& image);
 // Engine::LoadImage checks that. For any accepted input `b`,
 // EncodeImageCanonical(*DecodeImageCanonical(b)) == b.
 absl::StatusOr<StateImage> DecodeImageCanonical(std::string_view bytes);
+
+// An image handed over in parts while it is decoded (Engine::PartLoad
+// loads them): the head is the image up to its requests (the lists after
+// them empty), then the requests in runs, then the rest: stock, alerts,
+// surge zones and deliveries (the head's fields left empty).
+struct ImageParts {
+  std::function<absl::Status(StateImage&& head)> head;
+  std::function<absl::Status(std::vector<RequestImage>&& run)> requests;
+  std::function<absl::Status(StateImage&& rest)> rest;
+};
+
+// Decodes as DecodeImageCanonical does and hands the image over as it
+// goes: `head` once, `requests` for each run of up to `run` requests in
+// number order (never an empty run), and `rest` once the whole input has
+// been read and checked. Stops at the first error: DATA_LOSS as
+// DecodeImageCanonical gives it, or what a callback returned. A caller
+// must therefore drop what it took from the parts on an error.
+absl::Status DecodeImageParts(std::string_view bytes, size_t run, const ImageParts& parts);
 
 // A digest of the event-derived state in `image`: 32 lowercase hex digits,
 // FNV-1a-64 then CRC-64/XZ of the canonical encoding with the live-only

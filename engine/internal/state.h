@@ -71,6 +71,12 @@ class Engine::State {
   // State. On error (DATA_LOSS naming what is wrong) this State is half
   // built: discard it.
   absl::Status Load(StateImage& image);  // Takes image.requests' contents.
+  // The same in three steps, as Engine::PartLoad takes an image: the head
+  // (everything before the requests), the requests in runs (moved from),
+  // then the rest (stock, alerts, surge zones, deliveries) and the indexes.
+  absl::Status LoadHead(const StateImage& head);
+  absl::Status LoadRequests(std::vector<RequestImage>& run);
+  absl::Status LoadRest(const StateImage& rest);
 
   // Queries (queries.cc, board.cc, stats.cc); see engine.h.
   const Zone* FindZone(std::string_view zone_id) const;
@@ -433,7 +439,6 @@ class Engine::State {
   absl::Status LoadHeader(const StateImage& image);  // Sequence, policy, skills.
   absl::Status LoadZones(const std::vector<Zone>& zones);
   absl::Status LoadTechnicians(const std::vector<TechnicianImage>& techs);
-  absl::Status LoadRequests(std::vector<RequestImage>& requests);  // Moves from them.
   // Fields of one request that must agree with each other and the technicians.
   absl::Status CheckRequestShape(const RequestImage& image) const;
   // Checks that technicians and the requests they hold name each other;

@@ -17,6 +17,22 @@ namespace {
 
 using ::testing::Contains;
 
+// Decodes `bytes` in runs of `run` requests and loads each part as it
+// comes (Engine::PartLoad), as dispatchd loads a snapshot at start.
+absl::Status LoadInParts(Engine& engine, const std::string& bytes, size_t run) {
+  std::unique_ptr<Engine::PartLoad> load;
+  ImageParts parts;
+  parts.head = [&](StateImage&& head) -> absl::Status {
+    absl::StatusOr<std::unique_ptr<Engine::PartLoad>> started = engine.StartLoad(head);
+    if (!started.ok()) return started.status();
+    load = *std::move(started);
+    return absl::OkStatus();
+  };
+  parts.requests = [&](std::vector<RequestImage>&& r) { return load->Requests(std::move(r)); };
+  parts.rest = [&](StateImage&& rest) { return load->Finish(std::move(rest)); };
+  return DecodeImageParts(bytes, run, parts);
+}
+
 class ImageTest : public EngineTest {
  protected:
   // A site with every kind of pending work: a completed job with feedback,
@@ -414,7 +430,75 @@ TEST_F(ImageTest, LoadImageRejectsInconsistentImagesAndStaysFresh) {
     EXPECT_TRUE(fresh.ListZones().empty());
     ASSERT_TRUE(fresh.LoadImage(good).ok());  // Still fresh: loads.
     EXPECT_EQ(fresh.Digest(), engine_.Digest());
+    // Loaded in parts, through the encoding, it is refused the same way.
+    Engine parted(&clock_);
+    EXPECT_THAT(LoadInParts(parted, EncodeImageCanonical(bad), 2),
+                StatusIs(absl::StatusCode::kDataLoss));
+    EXPECT_EQ(parted.Digest(), fresh_digest);
+    ASSERT_TRUE(LoadInParts(parted, EncodeImageCanonical(good), 2).ok());
+    EXPECT_EQ(parted.Digest(), engine_.Digest());
   }
+}
+
+// Loading in parts gives the engine LoadImage gives, whatever the runs.
+TEST_F(ImageTest, AnImageLoadedInPartsIsTheImageLoadedWhole) {
+  BuildBusySite();
+  const std::string bytes = EncodeImageCanonical(engine_.ExportImage());
+  for (size_t run : {size_t{1}, size_t{3}, size_t{1000}}) {
+    SCOPED_TRACE(run);
+    Engine parted(&clock_);
+    ASSERT_TRUE(LoadInParts(parted, bytes, run).ok());
+    EXPECT_EQ(EncodeImageCanonical(parted.ExportImage()), bytes);
+    EXPECT_EQ(Dump(parted), Dump(engine_));
+  }
+  // An image without requests hands over none and loads.
+  Engine empty(&clock_);
+  ASSERT_TRUE(LoadInParts(empty, EncodeImageCanonical(StateImage{}), 3).ok());
+  EXPECT_EQ(empty.last_sequence(), 0u);
+}
+
+// Nothing reaches the engine before Finish: a load dropped half way, or
+// one that finds the engine loaded meanwhile, leaves the engine as it was.
+TEST_F(ImageTest, APartLoadChangesNothingBeforeItFinishes) {
+  BuildBusySite();
+  const StateImage image = engine_.ExportImage();
+  const std::string fresh_digest = Engine(&clock_).Digest();
+  Engine target(&clock_);
+  {
+    absl::StatusOr<std::unique_ptr<Engine::PartLoad>> load = target.StartLoad(image);
+    ASSERT_TRUE(load.ok()) << load.status();
+    StateImage copy = image;
+    ASSERT_TRUE((*load)->Requests(std::move(copy.requests)).ok());
+    EXPECT_EQ(target.Digest(), fresh_digest);  // Dropped before Finish.
+  }
+  EXPECT_EQ(target.Digest(), fresh_digest);
+  absl::StatusOr<std::unique_ptr<Engine::PartLoad>> late = target.StartLoad(image);
+  ASSERT_TRUE(late.ok()) << late.status();
+  ASSERT_TRUE(target.LoadImage(image).ok());  // Loaded meanwhile.
+  StateImage copy = image;
+  ASSERT_TRUE((*late)->Requests(std::move(copy.requests)).ok());
+  EXPECT_THAT((*late)->Finish(std::move(copy)), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(target.Digest(), engine_.Digest());
+  EXPECT_THAT(target.StartLoad(image), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// Runs must follow each other: a run that skips numbers is refused, and
+// every later part gets the same error.
+TEST_F(ImageTest, APartLoadRefusesRequestsOutOfOrderAndStaysRefused) {
+  BuildBusySite();
+  StateImage image = engine_.ExportImage();
+  ASSERT_GE(image.requests.size(), 3u);
+  Engine target(&clock_);
+  absl::StatusOr<std::unique_ptr<Engine::PartLoad>> load = target.StartLoad(image);
+  ASSERT_TRUE(load.ok()) << load.status();
+  std::vector<RequestImage> first(image.requests.begin(), image.requests.begin() + 1);
+  std::vector<RequestImage> third(image.requests.begin() + 2, image.requests.begin() + 3);
+  ASSERT_TRUE((*load)->Requests(std::move(first)).ok());
+  const absl::Status skipped = (*load)->Requests(std::move(third));
+  EXPECT_THAT(skipped, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(std::string(skipped.message()), ::testing::HasSubstr("requests[1]"));
+  EXPECT_EQ((*load)->Finish(StateImage{}), skipped);
+  EXPECT_EQ(target.last_sequence(), 0u);
 }
 
 }  // namespace
