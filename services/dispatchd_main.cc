@@ -175,34 +175,38 @@ int Run() {
                                     journal::PosixFileSystem(),
                                     absl::GetFlag(FLAGS_snapshots_kept), log_line);
   // The newest snapshot is read, checked and decoded on a second thread
-  // while this one recovers the journal (reads and checks every segment):
-  // neither needs the other, and on two cores start-up waits for the
-  // longer of the two, not their sum.
-  absl::StatusOr<std::optional<services::LoadedSnapshot>> newest =
-      std::optional<services::LoadedSnapshot>();
+  // while this one recovers the journal (reads and checks every segment),
+  // and handed over in parts as it is decoded: recovery loads them
+  // meanwhile. On two cores start-up waits for the longest of the three,
+  // not their sum.
+  std::shared_ptr<services::SnapshotFeed> feed;
   std::thread snapshot_loader;
   if (!absl::GetFlag(FLAGS_in_memory)) {
-    snapshot_loader = std::thread([&snapshots, &newest] { newest = snapshots.LoadNewest(); });
+    feed = std::make_shared<services::SnapshotFeed>();
+    snapshot_loader = std::thread([&snapshots, feed] { snapshots.FeedNewest(feed.get()); });
   }
+  // Whatever happens next, the reader stops (a closed feed refuses its
+  // parts) and is joined before `snapshots` goes.
+  struct LoaderJoin {
+    std::shared_ptr<services::SnapshotFeed> feed;
+    std::thread* thread;
+    ~LoaderJoin() {
+      if (feed != nullptr) feed->Close();
+      if (thread->joinable()) thread->join();
+    }
+  } loader_join{feed, &snapshot_loader};
   std::string store;
   journal::FileJournal* file_journal = nullptr;
   absl::StatusOr<std::unique_ptr<services::EventLog>> log =
       OpenLog(data_dir, &store, &file_journal);
-  if (snapshot_loader.joinable()) snapshot_loader.join();
   if (!log.ok()) {
     std::fprintf(stderr, "dispatchd: cannot open the event store: %s\n",
                  log.status().ToString().c_str());
     return 1;
   }
   services::EventLog* const event_log = log->get();
-  std::optional<services::LoadedSnapshot> snapshot;
   std::unique_ptr<services::Snapshotter> snapshotter;
   if (!absl::GetFlag(FLAGS_in_memory)) {
-    if (!newest.ok()) {
-      std::fprintf(stderr, "dispatchd: snapshots: %s\n", newest.status().ToString().c_str());
-      return 1;
-    }
-    snapshot = *std::move(newest);
     services::SnapshotterOptions snap_options;
     snap_options.every_events = absl::GetFlag(FLAGS_snapshot_every_events);
     snap_options.every = absl::Minutes(absl::GetFlag(FLAGS_snapshot_every_minutes));
@@ -268,11 +272,7 @@ int Run() {
   }
   const bool options_tls = options.credentials != nullptr;
   options.log = *std::move(log);
-  std::string snapshot_path;
-  if (snapshot) {
-    snapshot_path = snapshot->path;
-    options.snapshot = std::move(snapshot->image);  // The engine takes its contents.
-  }
+  options.snapshot_feed = feed;
   uint64_t recovered_through = 0;
   if (snapshotter != nullptr) {
     options.on_recovered = [&](const engine::Engine& recovered) {
@@ -295,7 +295,8 @@ int Run() {
     std::fprintf(stderr, "dispatchd: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  if (snapshot) store += absl::StrCat(", from snapshot ", snapshot_path);
+  const std::string snapshot_path = feed != nullptr ? feed->loaded_path() : "";
+  if (!snapshot_path.empty()) store += absl::StrCat(", from snapshot ", snapshot_path);
   PrintBanner(**server, store, file_tokens, options_tls);
   if (snapshotter != nullptr) {
     // The follower redoes what recovery did (load the snapshot, if any, and

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "boost/asio/post.hpp"
@@ -47,24 +48,31 @@ void EngineRunner::OnPoison(std::function<void(const absl::Status&)> handler) {
   on_poison_ = std::move(handler);
 }
 
-absl::StatusOr<uint64_t> EngineRunner::Recover(std::optional<engine::StateImage> snapshot) {
+absl::StatusOr<uint64_t> EngineRunner::Recover(std::optional<engine::StateImage> snapshot,
+                                               SnapshotFeed* feed) {
   uint64_t replayed = 0;
+  auto fits = [this](uint64_t last_sequence) {
+    if (last_sequence <= log_->durable_sequence()) return absl::OkStatus();
+    return absl::DataLossError(absl::StrCat("the snapshot includes events up to ", last_sequence,
+                                            " but the journal ends at ",
+                                            log_->durable_sequence(),
+                                            ": they do not belong together"));
+  };
+  bool loaded_one = false;
   if (snapshot) {
-    if (snapshot->last_sequence > log_->durable_sequence()) {
-      return absl::DataLossError(absl::StrCat(
-          "the snapshot includes events up to ", snapshot->last_sequence,
-          " but the journal ends at ", log_->durable_sequence(),
-          ": they do not belong together"));
-    }
+    RETURN_IF_ERROR(fits(snapshot->last_sequence));
     absl::Status loaded = engine_.LoadImage(*std::move(snapshot));
     if (!loaded.ok()) return absl::DataLossError(absl::StrCat("snapshot: ", loaded.message()));
+    loaded_one = true;
+  } else if (feed != nullptr) {
+    ASSIGN_OR_RETURN(loaded_one, feed->LoadInto(engine_, fits));
   }
   // Retention drops only segments a kept snapshot covers; a log that starts
   // later than the state we hold has lost segments (or the snapshot).
   if (const uint64_t first = log_->first_sequence(); first > engine_.last_sequence() + 1) {
     return absl::DataLossError(absl::StrCat(
         "the journal starts at event ", first, " but ",
-        !snapshot ? std::string("no snapshot was loaded")
+        !loaded_one ? std::string("no snapshot was loaded")
                   : absl::StrCat("the snapshot ends at event ", engine_.last_sequence()),
         ": events ", engine_.last_sequence() + 1, " to ", first - 1,
         " are missing (a lost segment or snapshot)"));

@@ -60,6 +60,7 @@
 #include "services/assignment_updates.h"
 #include "services/event_log.h"
 #include "services/request_index.h"
+#include "services/snapshot_feed.h"
 #include "services/stream_hub.h"
 
 namespace dispatchd::services {
@@ -126,7 +127,10 @@ class EngineRunner {
   // after it; a snapshot the log does not reach is DATA_LOSS. The request
   // index behind ExplainAssignment's history is not built here: Start
   // indexes the log up to here in the background (EngineView::unindexed).
-  absl::StatusOr<uint64_t> Recover(std::optional<engine::StateImage> snapshot = std::nullopt);
+  // With `feed` instead, the snapshot is loaded in parts as another thread
+  // decodes it (SnapshotFeed::LoadInto); none may come.
+  absl::StatusOr<uint64_t> Recover(std::optional<engine::StateImage> snapshot = std::nullopt,
+                                   SnapshotFeed* feed = nullptr);
   // The engine, for a look right after Recover. REQUIRES: before Start.
   const engine::Engine& engine_before_start() const { return engine_; }
   // Called once, on the engine thread, when the log fails (fail-stop).

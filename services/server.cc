@@ -101,7 +101,8 @@ absl::Status Server::Build(ServerOptions& options) {
     if (server_ != nullptr) SetHealth(server_.get(), false);
   });
   if (options.recover) {
-    absl::StatusOr<uint64_t> replayed = runner_->Recover(std::move(options.snapshot));
+    absl::StatusOr<uint64_t> replayed =
+        runner_->Recover(std::move(options.snapshot), options.snapshot_feed.get());
     if (!replayed.ok()) return replayed.status();
     recovered_events_ = *replayed;
   }

@@ -28,6 +28,7 @@
 #include "services/access.h"
 #include "services/engine_runner.h"
 #include "services/event_log.h"
+#include "services/snapshot_feed.h"
 
 namespace dispatchd::services {
 
@@ -79,6 +80,9 @@ struct ServerOptions {
   // starting from `snapshot` if set (the engine takes its contents).
   bool recover = true;
   std::optional<engine::StateImage> snapshot;
+  // Or the snapshot as another thread decodes it, loaded meanwhile; the
+  // feed may bring none (see SnapshotFeed). Ignored if `snapshot` is set.
+  std::shared_ptr<SnapshotFeed> snapshot_feed;
   // Called once recovery is done and before the engine handles anything,
   // on the starting thread (e.g. to prime the snapshot follower).
   std::function<void(const engine::Engine&)> on_recovered;

@@ -84,8 +84,11 @@ absl::StatusOr<std::vector<std::string>> SnapshotStore::List() const {
   return out;
 }
 
-absl::StatusOr<LoadedSnapshot> SnapshotStore::Load(const std::string& path) const {
-  ASSIGN_OR_RETURN(std::string bytes, fs_->ReadFile(path));
+absl::StatusOr<SnapshotStore::CheckedFile> SnapshotStore::ReadChecked(
+    const std::string& path) const {
+  CheckedFile file;
+  ASSIGN_OR_RETURN(file.bytes, fs_->ReadFile(path));
+  const std::string& bytes = file.bytes;
   if (bytes.size() < kHeaderSize) return Bad(path, "shorter than its header");
   if (std::memcmp(bytes.data(), kMagic, 4) != 0) return Bad(path, "bad magic");
   if (journal::DecodeFixed32(bytes.data() + 28) !=
@@ -93,20 +96,61 @@ absl::StatusOr<LoadedSnapshot> SnapshotStore::Load(const std::string& path) cons
     return Bad(path, "header checksum mismatch");
   }
   if (journal::DecodeFixed32(bytes.data() + 4) != kVersion) return Bad(path, "unknown version");
-  LoadedSnapshot out;
-  out.path = path;
-  out.last_sequence = journal::DecodeFixed64(bytes.data() + 8);
+  file.last_sequence = journal::DecodeFixed64(bytes.data() + 8);
   const uint64_t length = journal::DecodeFixed64(bytes.data() + 16);
   if (length != bytes.size() - kHeaderSize) return Bad(path, "payload length mismatch");
-  std::string_view payload = std::string_view(bytes).substr(kHeaderSize);
-  if (journal::Crc32c(payload) != journal::DecodeFixed32(bytes.data() + 24)) {
+  if (journal::Crc32c(file.payload()) != journal::DecodeFixed32(bytes.data() + 24)) {
     return Bad(path, "payload checksum mismatch");
   }
-  absl::StatusOr<engine::StateImage> image = engine::DecodeImageCanonical(payload);
+  return file;
+}
+
+absl::StatusOr<LoadedSnapshot> SnapshotStore::Load(const std::string& path) const {
+  ASSIGN_OR_RETURN(CheckedFile file, ReadChecked(path));
+  absl::StatusOr<engine::StateImage> image = engine::DecodeImageCanonical(file.payload());
   if (!image.ok()) return Bad(path, std::string(image.status().message()));
-  if (image->last_sequence != out.last_sequence) return Bad(path, "header and image disagree");
+  if (image->last_sequence != file.last_sequence) return Bad(path, "header and image disagree");
+  LoadedSnapshot out;
+  out.path = path;
+  out.last_sequence = file.last_sequence;
   out.image = *std::move(image);
   return out;
+}
+
+void SnapshotStore::FeedNewest(SnapshotFeed* feed, size_t run) const {
+  absl::StatusOr<std::vector<std::string>> all = List();
+  if (!all.ok()) return feed->End(all.status());
+  for (const std::string& path : *all) {
+    absl::StatusOr<CheckedFile> file = ReadChecked(path);
+    if (!file.ok()) {
+      if (log_) log_(absl::StrCat(file.status().message(), "; trying an older one"));
+      continue;
+    }
+    bool cancelled = false;  // The loader stopped: no use going on.
+    auto sent = [&cancelled](absl::Status s) {
+      cancelled = absl::IsCancelled(s);
+      return s;
+    };
+    engine::ImageParts parts;
+    parts.head = [&](engine::StateImage&& head) {
+      if (head.last_sequence != file->last_sequence) {
+        return absl::DataLossError("header and image disagree");
+      }
+      return sent(feed->Head(path, std::move(head)));
+    };
+    parts.requests = [&](std::vector<engine::RequestImage>&& r) {
+      return sent(feed->Requests(std::move(r)));
+    };
+    parts.rest = [&](engine::StateImage&& rest) { return sent(feed->Rest(std::move(rest))); };
+    const absl::Status decoded = engine::DecodeImageParts(file->payload(), run, parts);
+    if (decoded.ok() || cancelled) return feed->End(absl::OkStatus());
+    feed->Abandon();
+    if (log_) {
+      log_(absl::StrCat(Bad(path, std::string(decoded.message())).message(),
+                        "; trying an older one"));
+    }
+  }
+  feed->End(absl::OkStatus());  // None found.
 }
 
 absl::StatusOr<std::optional<LoadedSnapshot>> SnapshotStore::LoadNewest() const {

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "engine/state_image.h"
 #include "journal/file_system.h"
+#include "services/snapshot_feed.h"
 
 namespace dispatchd::services {
 
@@ -51,6 +52,14 @@ class SnapshotStore {
   // payload is decoded only once its checksum matches.
   absl::StatusOr<LoadedSnapshot> Load(const std::string& path) const;
 
+  // LoadNewest, handing the image to `feed` in parts (runs of `run`
+  // requests) while it is decoded, so that another thread loads it
+  // meanwhile (SnapshotFeed). Files are tried newest first; one that fails
+  // the file checks is skipped before any part of it goes out, one whose
+  // decode fails is abandoned half way. Always ends the feed: after the
+  // rest of the file it found, with none found, or with the error.
+  void FeedNewest(SnapshotFeed* feed, size_t run = 4096) const;
+
   // Snapshot files, newest first.
   absl::StatusOr<std::vector<std::string>> List() const;
 
@@ -60,6 +69,13 @@ class SnapshotStore {
   absl::StatusOr<uint64_t> OldestSequence() const;
 
  private:
+  struct CheckedFile {
+    std::string bytes;
+    uint64_t last_sequence = 0;
+    std::string_view payload() const { return std::string_view(bytes).substr(32); }
+  };
+  // Reads `path` and checks its header and payload checksum.
+  absl::StatusOr<CheckedFile> ReadChecked(const std::string& path) const;
   // (last sequence, path), newest first.
   absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> ListBySequence() const;
 

@@ -127,5 +127,77 @@ TEST(DispatchdProcessTest, ServesHealthAndReflectionLogsEventsAndStopsOnSigterm)
   std::filesystem::remove_all(std::filesystem::path(data_dir).parent_path());
 }
 
+// A restart of the real daemon from the snapshot its follower took: the
+// banner names the snapshot, only the tail is replayed, and the state is
+// the one it stopped with.
+TEST(DispatchdProcessTest, RestartsFromItsSnapshotWithTheStateItStoppedWith) {
+  const std::string data_dir =
+      absl::StrCat(::testing::TempDir(), "/dispatchd-snap-", getpid(), "/var");
+  const std::vector<std::string> flags = {"--listen=127.0.0.1:0", "--data_dir=" + data_dir,
+                                          "--log_events=false", "--snapshot_every_events=8",
+                                          "--snapshot_every_minutes=0"};
+  std::string digest;
+  {
+    Daemon daemon(flags);
+    std::optional<std::string> address = ListenAddress(daemon);
+    ASSERT_TRUE(address.has_value());
+    auto channel = grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
+    auto admin = v1::AdminService::NewStub(channel);
+    auto requests = v1::RequestService::NewStub(channel);
+    v1::UpsertZoneRequest zone;
+    zone.set_zone_id("north");
+    v1::UpsertZoneResponse upserted;
+    ASSERT_TRUE(Call(admin.get(), &v1::AdminService::Stub::UpsertZone, zone, &upserted).ok());
+    for (int i = 0; i < 20; ++i) {
+      v1::SubmitRequestRequest req;
+      req.set_idempotency_key(absl::StrCat("k", i));
+      req.set_zone_id("north");
+      req.set_location(absl::StrCat("Room ", i));
+      req.add_required_skills()->set_skill("electrical");
+      req.set_urgency(v1::URGENCY_NORMAL);
+      req.set_estimated_minutes(30);
+      v1::SubmitRequestResponse submitted;
+      ASSERT_TRUE(
+          Call(requests.get(), &v1::RequestService::Stub::SubmitRequest, req, &submitted).ok());
+    }
+    // The follower trails the engine a little: wait for a snapshot.
+    const std::filesystem::path snapshots = std::filesystem::path(data_dir) / "snapshots";
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline &&
+           (!std::filesystem::exists(snapshots) || std::filesystem::is_empty(snapshots))) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ASSERT_FALSE(std::filesystem::is_empty(snapshots)) << "no snapshot was taken";
+    v1::GetStateDigestResponse live;
+    ASSERT_TRUE(Call(admin.get(), &v1::AdminService::Stub::GetStateDigest,
+                     v1::GetStateDigestRequest(), &live)
+                    .ok());
+    digest = live.digest();
+    // Clients gone first: with a connection still open, gRPC's shutdown
+    // waits out the daemon's whole 5 s grace, which only slows the test.
+    admin.reset();
+    requests.reset();
+    channel.reset();
+    ASSERT_TRUE(daemon.Stop(SIGTERM).has_value());
+  }
+  Daemon again(flags);
+  std::optional<std::string> address = ListenAddress(again);
+  ASSERT_TRUE(address.has_value());
+  std::optional<std::string> store = again.LineWith("store:");
+  ASSERT_TRUE(store.has_value());
+  EXPECT_THAT(*store, ::testing::HasSubstr("from snapshot"));
+  auto channel = grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
+  auto admin = v1::AdminService::NewStub(channel);
+  v1::GetStateDigestResponse restarted;
+  ASSERT_TRUE(Call(admin.get(), &v1::AdminService::Stub::GetStateDigest,
+                   v1::GetStateDigestRequest(), &restarted)
+                  .ok());
+  EXPECT_EQ(restarted.digest(), digest);
+  admin.reset();
+  channel.reset();
+  ASSERT_TRUE(again.Stop(SIGTERM).has_value());
+  std::filesystem::remove_all(std::filesystem::path(data_dir).parent_path());
+}
+
 }  // namespace
 }  // namespace dispatchd::services::testing

@@ -4,10 +4,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include <thread>
+
 #include "journal/file_journal.h"
+#include "journal/record_format.h"
 #include "journal/segment_reader.h"
 #include "services/journal_event_log.h"
 #include "services/memory_event_log.h"
+#include "services/snapshot_feed.h"
 #include "services/snapshot_store.h"
 #include "services/snapshotter.h"
 #include "tests/journal/test_dir.h"
@@ -15,6 +19,19 @@
 
 namespace dispatchd::services::testing {
 namespace {
+
+// `file` (a snapshot) with its payload replaced by `payload` and the
+// header's length and both checksums made to match (docs/journal_format.md).
+std::string Reframe(const std::string& file, const std::string& payload) {
+  std::string header = file.substr(0, 32);
+  auto put = [&header](size_t at, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) header[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  put(16, payload.size(), 8);
+  put(24, journal::Crc32c(payload), 4);
+  put(28, journal::Crc32c(std::string_view(header).substr(0, 28)), 4);
+  return header + payload;
+}
 
 class SnapshotTest : public ServerTest {
  protected:
@@ -32,11 +49,6 @@ class SnapshotTest : public ServerTest {
     journal::FileJournal* journal = j->get();
     auto log = std::make_unique<JournalEventLog>(*std::move(j), tail_capacity_);
     loaded_.reset();
-    if (from_snapshot) {
-      absl::StatusOr<std::optional<LoadedSnapshot>> newest = store_.LoadNewest();
-      ASSERT_TRUE(newest.ok()) << newest.status();
-      loaded_ = *std::move(newest);
-    }
     SnapshotterOptions snap{.every_events = 0, .every = absl::ZeroDuration()};
     if (drop_covered_) {  // As dispatchd --drop_covered_segments does.
       snap.after_snapshot = [journal](uint64_t covered) {
@@ -50,12 +62,29 @@ class SnapshotTest : public ServerTest {
     uint64_t through = 0;
     ServerOptions options;
     options.log = std::move(log);
-    if (loaded_) options.snapshot = loaded_->image;
+    // As dispatchd does: the newest snapshot is decoded on a second thread
+    // and loaded in parts meanwhile (runs of two requests here).
+    std::shared_ptr<SnapshotFeed> feed;
+    std::thread reader;
+    if (from_snapshot) {
+      feed = std::make_shared<SnapshotFeed>(2);
+      reader = std::thread([this, feed] { store_.FeedNewest(feed.get(), 2); });
+      options.snapshot_feed = feed;
+    }
     options.on_recovered = [&through](const engine::Engine& e) { through = e.last_sequence(); };
     options.on_batch = [follower = snapshotter_.get()](const EventBatch& b) {
       follower->Follow(b);
     };
     StartServer(std::move(options));
+    if (feed != nullptr) {
+      feed->Close();
+      reader.join();
+      if (!feed->loaded_path().empty()) {
+        absl::StatusOr<LoadedSnapshot> loaded = store_.Load(feed->loaded_path());
+        ASSERT_TRUE(loaded.ok()) << loaded.status();
+        loaded_ = *std::move(loaded);
+      }
+    }
     snapshotter_->PrimeFrom(loaded_ ? loaded_->path : "", event_log, through);
     snapshotter_->Start();
   }
@@ -187,11 +216,16 @@ TEST_F(SnapshotTest, ADamagedNewestSnapshotIsSkippedForThePreviousOne) {
                              " >/dev/null 2>&1";
   EXPECT_EQ(std::system(verify.c_str()), 0);  // Both snapshots match the journal.
 
-  for (int damage = 0; damage < 2; ++damage) {
-    std::string bytes = *journal::PosixFileSystem()->ReadFile((*files)[0]);
+  const std::string good = *journal::PosixFileSystem()->ReadFile((*files)[0]);
+  for (int damage = 0; damage < 3; ++damage) {
+    std::string bytes = good;
     std::filesystem::remove((*files)[0]);
     if (damage == 0) bytes[bytes.size() - 3] ^= 0x10;  // A flipped bit in the payload.
     if (damage == 1) bytes.resize(bytes.size() / 2);    // Half written.
+    // Checksums that match an image cut short at its end: only decoding
+    // finds it, after the head and every request went to the engine, which
+    // must then drop them and load the previous snapshot instead.
+    if (damage == 2) bytes = Reframe(bytes, bytes.substr(32, bytes.size() - 32 - 3));
     auto f = journal::PosixFileSystem()->NewWritableFile((*files)[0]);
     ASSERT_TRUE(f.ok());
     ASSERT_TRUE((*f)->Append(bytes).ok());
@@ -225,6 +259,23 @@ TEST_F(SnapshotTest, ASnapshotAheadOfItsJournalRefusesToStart) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("snapshot"));
+
+  // The same when the snapshot comes in parts, as dispatchd loads it; the
+  // reader is told to stop and ends.
+  auto again = journal::FileJournal::Open({.dir = dir_.path() + "/journal"}, nullptr);
+  ASSERT_TRUE(again.ok());
+  auto feed = std::make_shared<SnapshotFeed>(1);
+  std::thread reader([this, feed] { store_.FeedNewest(feed.get(), 1); });
+  ServerOptions fed;
+  fed.listen_address = "127.0.0.1:0";
+  fed.log = std::make_unique<JournalEventLog>(*std::move(again));
+  fed.snapshot_feed = feed;
+  refused = Server::Start(std::move(fed));
+  reader.join();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("the snapshot includes events up to"));
 }
 
 // Retention: with small segments and dropping on, each snapshot deletes the
