@@ -68,12 +68,8 @@ void CheckNothingLost(v1::RequestService::Stub* stub, Acked& acked) {
 }
 
 void SetUpSite(const std::shared_ptr<grpc::Channel>& channel) {
-  auto admin = v1::AdminService::NewStub(channel);
   auto techs = v1::TechnicianService::NewStub(channel);
-  v1::UpsertZoneRequest zone;
-  zone.set_zone_id("north");
-  v1::UpsertZoneResponse upserted;
-  ASSERT_TRUE(Call(admin.get(), &v1::AdminService::Stub::UpsertZone, zone, &upserted).ok());
+  ASSERT_TRUE(AddZone(channel, "north").ok());
   for (int i = 1; i <= 3; ++i) {
     v1::RegisterTechnicianRequest reg;
     reg.set_technician_id(absl::StrCat("T-", i));

@@ -117,6 +117,16 @@ inline bool HealthServing(const std::shared_ptr<grpc::Channel>& channel) {
   return bytes == std::string("\x08\x01", 2);  // status: SERVING (1).
 }
 
+// Adds the zone `zone_id` (no links) through AdminService.UpsertZone.
+inline grpc::Status AddZone(const std::shared_ptr<grpc::Channel>& channel,
+                            const std::string& zone_id) {
+  auto admin = v1::AdminService::NewStub(channel);
+  v1::UpsertZoneRequest zone;
+  zone.set_zone_id(zone_id);
+  v1::UpsertZoneResponse upserted;
+  return Call(admin.get(), &v1::AdminService::Stub::UpsertZone, zone, &upserted);
+}
+
 // The address from the daemon's "dispatchd listening on" line.
 inline std::optional<std::string> ListenAddress(Daemon& daemon) {
   std::optional<std::string> line = daemon.LineWith("dispatchd listening on ");

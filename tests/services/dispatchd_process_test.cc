@@ -144,10 +144,7 @@ TEST(DispatchdProcessTest, RestartsFromItsSnapshotWithTheStateItStoppedWith) {
     auto channel = grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
     auto admin = v1::AdminService::NewStub(channel);
     auto requests = v1::RequestService::NewStub(channel);
-    v1::UpsertZoneRequest zone;
-    zone.set_zone_id("north");
-    v1::UpsertZoneResponse upserted;
-    ASSERT_TRUE(Call(admin.get(), &v1::AdminService::Stub::UpsertZone, zone, &upserted).ok());
+    ASSERT_TRUE(AddZone(channel, "north").ok());
     for (int i = 0; i < 20; ++i) {
       v1::SubmitRequestRequest req;
       req.set_idempotency_key(absl::StrCat("k", i));
