@@ -263,9 +263,9 @@ absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
     // Stored specs are normalized: with no default left to fill, the
     // checks run in place and change nothing (no copy per request).
     if (!internal::SpecDefaultsFilled(pub.spec)) return Corrupt(where, ": spec not normalized");
-    RETURN_IF_ERROR(Relabel(
-        where, internal::NormalizeSpec(requests[i].request.spec,
-                                       !pub.alert_dedupe_key.empty() || !pub.rare->crew_of.empty())));
+    const bool allow_no_skills = !pub.alert_dedupe_key.empty() || !pub.rare->crew_of.empty();
+    RETURN_IF_ERROR(
+        Relabel(where, internal::NormalizeSpec(requests[i].request.spec, allow_no_skills)));
     const std::optional<uint32_t> zone = ZoneIndex(pub.spec.zone_id);
     if (!zone) return Corrupt(where, ": unknown zone '", pub.spec.zone_id, "'");
     for (const SkillLevel& s : pub.spec.required_skills) {

@@ -73,7 +73,7 @@ absl::StatusOr<uint64_t> EngineRunner::Recover(std::optional<engine::StateImage>
     return absl::DataLossError(absl::StrCat(
         "the journal starts at event ", first, " but ",
         !loaded_one ? std::string("no snapshot was loaded")
-                  : absl::StrCat("the snapshot ends at event ", engine_.last_sequence()),
+                    : absl::StrCat("the snapshot ends at event ", engine_.last_sequence()),
         ": events ", engine_.last_sequence() + 1, " to ", first - 1,
         " are missing (a lost segment or snapshot)"));
   }

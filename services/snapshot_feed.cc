@@ -55,8 +55,8 @@ SnapshotFeed::Part SnapshotFeed::Pop() {
   return part;
 }
 
-absl::StatusOr<bool> SnapshotFeed::LoadInto(
-    engine::Engine& engine, const std::function<absl::Status(uint64_t)>& fits) {
+absl::StatusOr<bool> SnapshotFeed::LoadInto(engine::Engine& engine,
+                                            const std::function<absl::Status(uint64_t)>& fits) {
   struct Closer {
     SnapshotFeed* feed;
     ~Closer() { feed->Close(); }

@@ -62,10 +62,10 @@ class SnapshotFeed {
  private:
   struct Part {
     enum Kind { kHead, kRequests, kRest, kAbandon, kEnd } kind;
-    std::string path;                         // kHead.
-    engine::StateImage image;                 // kHead, kRest.
-    std::vector<engine::RequestImage> run;    // kRequests.
-    absl::Status status;                      // kEnd.
+    std::string path;                       // kHead.
+    engine::StateImage image;               // kHead, kRest.
+    std::vector<engine::RequestImage> run;  // kRequests.
+    absl::Status status;                    // kEnd.
   };
   absl::Status Push(Part part);
   Part Pop();
