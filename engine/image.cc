@@ -26,6 +26,10 @@ absl::Status Corrupt(const Parts&... parts) {
   return absl::DataLossError(absl::StrCat("state image: ", parts...));
 }
 
+// An image of a fresh engine (last sequence 0) holds nothing else; each
+// part of an image checks its own fields.
+absl::Status HoldsStateAtZero() { return Corrupt("last_sequence is 0 but the image holds state"); }
+
 // A field check's INVALID_ARGUMENT, re-labelled as a corrupt image.
 absl::Status Relabel(const std::string& where, const absl::Status& s) {
   if (s.ok()) return s;
@@ -104,7 +108,7 @@ absl::Status Engine::State::LoadRest(const StateImage& rest) {
   if (last_sequence_ == 0 &&
       (!rest.stock.empty() || !rest.alerts.empty() || !rest.surge_zones.empty() ||
        !rest.deliveries.empty() || rest.last_delivery_number != 0)) {
-    return Corrupt("last_sequence is 0 but the image holds state");
+    return HoldsStateAtZero();
   }
   RETURN_IF_ERROR(LinkHolders());
   RETURN_IF_ERROR(LoadStock(rest.stock));
@@ -146,14 +150,12 @@ absl::Status Engine::State::CheckReserved(const std::vector<StockLevel>& stock) 
 }
 
 absl::Status Engine::State::LoadHeader(const StateImage& image) {
+  // The requests and the rest are checked where they load.
   if (image.last_sequence == 0 &&
       (!image.skills.empty() || !image.zones.empty() || !image.technicians.empty() ||
-       !image.requests.empty() || !image.stock.empty() || !image.alerts.empty() ||
-       !image.surge_zones.empty() || !image.deliveries.empty() ||
-       image.last_delivery_number != 0 ||
        image.sweep_pending || image.last_event_time != absl::UnixEpoch() ||
        image.policy != Policy{})) {
-    return Corrupt("last_sequence is 0 but the image holds state");
+    return HoldsStateAtZero();
   }
   RETURN_IF_ERROR(Relabel("policy", internal::CheckPolicy(image.policy)));
   if (image.skills.size() > internal::kMaxSkills) {
@@ -248,9 +250,7 @@ absl::Status Engine::State::LoadTechnicians(const std::vector<TechnicianImage>& 
 }
 
 absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
-  if (last_sequence_ == 0 && !requests.empty()) {
-    return Corrupt("last_sequence is 0 but the image holds state");
-  }
+  if (last_sequence_ == 0 && !requests.empty()) return HoldsStateAtZero();
   for (size_t i = 0; i < requests.size(); ++i) {
     const Request& pub = requests[i].request;
     // Runs follow each other: numbers continue from the requests loaded.

@@ -84,6 +84,10 @@ absl::StatusOr<std::vector<std::string>> SnapshotStore::List() const {
   return out;
 }
 
+std::string_view SnapshotStore::CheckedFile::payload() const {
+  return std::string_view(bytes).substr(kHeaderSize);
+}
+
 absl::StatusOr<SnapshotStore::CheckedFile> SnapshotStore::ReadChecked(
     const std::string& path) const {
   CheckedFile file;
@@ -105,62 +109,68 @@ absl::StatusOr<SnapshotStore::CheckedFile> SnapshotStore::ReadChecked(
   return file;
 }
 
-absl::StatusOr<LoadedSnapshot> SnapshotStore::Load(const std::string& path) const {
-  ASSIGN_OR_RETURN(CheckedFile file, ReadChecked(path));
+absl::StatusOr<std::string> SnapshotStore::UseNewest(
+    const std::function<absl::Status(const std::string& path, const CheckedFile& file)>& use)
+    const {
+  ASSIGN_OR_RETURN(std::vector<std::string> all, List());
+  for (const std::string& path : all) {
+    absl::StatusOr<CheckedFile> file = ReadChecked(path);
+    absl::Status used = file.ok() ? use(path, *file) : file.status();
+    if (used.ok()) return path;
+    if (log_) log_(absl::StrCat(used.message(), "; trying an older one"));
+  }
+  return std::string();
+}
+
+absl::StatusOr<LoadedSnapshot> SnapshotStore::Decode(const std::string& path,
+                                                     const CheckedFile& file) {
   absl::StatusOr<engine::StateImage> image = engine::DecodeImageCanonical(file.payload());
   if (!image.ok()) return Bad(path, std::string(image.status().message()));
   if (image->last_sequence != file.last_sequence) return Bad(path, "header and image disagree");
-  LoadedSnapshot out;
-  out.path = path;
-  out.last_sequence = file.last_sequence;
-  out.image = *std::move(image);
-  return out;
+  return LoadedSnapshot{file.last_sequence, path, *std::move(image)};
 }
 
-void SnapshotStore::FeedNewest(SnapshotFeed* feed, size_t run) const {
-  absl::StatusOr<std::vector<std::string>> all = List();
-  if (!all.ok()) return feed->End(all.status());
-  for (const std::string& path : *all) {
-    absl::StatusOr<CheckedFile> file = ReadChecked(path);
-    if (!file.ok()) {
-      if (log_) log_(absl::StrCat(file.status().message(), "; trying an older one"));
-      continue;
-    }
-    bool cancelled = false;  // The loader stopped: no use going on.
-    auto sent = [&cancelled](absl::Status s) {
-      cancelled = absl::IsCancelled(s);
-      return s;
-    };
-    engine::ImageParts parts;
-    parts.head = [&](engine::StateImage&& head) {
-      if (head.last_sequence != file->last_sequence) {
-        return absl::DataLossError("header and image disagree");
-      }
-      return sent(feed->Head(path, std::move(head)));
-    };
-    parts.requests = [&](std::vector<engine::RequestImage>&& r) {
-      return sent(feed->Requests(std::move(r)));
-    };
-    parts.rest = [&](engine::StateImage&& rest) { return sent(feed->Rest(std::move(rest))); };
-    const absl::Status decoded = engine::DecodeImageParts(file->payload(), run, parts);
-    if (decoded.ok() || cancelled) return feed->End(absl::OkStatus());
-    feed->Abandon();
-    if (log_) {
-      log_(absl::StrCat(Bad(path, std::string(decoded.message())).message(),
-                        "; trying an older one"));
-    }
-  }
-  feed->End(absl::OkStatus());  // None found.
+absl::StatusOr<LoadedSnapshot> SnapshotStore::Load(const std::string& path) const {
+  ASSIGN_OR_RETURN(CheckedFile file, ReadChecked(path));
+  return Decode(path, file);
 }
 
 absl::StatusOr<std::optional<LoadedSnapshot>> SnapshotStore::LoadNewest() const {
-  ASSIGN_OR_RETURN(std::vector<std::string> all, List());
-  for (const std::string& path : all) {
-    absl::StatusOr<LoadedSnapshot> loaded = Load(path);
-    if (loaded.ok()) return std::optional<LoadedSnapshot>(*std::move(loaded));
-    if (log_) log_(absl::StrCat(loaded.status().message(), "; trying an older one"));
-  }
-  return std::optional<LoadedSnapshot>();
+  std::optional<LoadedSnapshot> loaded;
+  RETURN_IF_ERROR(UseNewest([&](const std::string& path, const CheckedFile& file) {
+                    absl::StatusOr<LoadedSnapshot> decoded = Decode(path, file);
+                    if (decoded.ok()) loaded = *std::move(decoded);
+                    return decoded.status();
+                  }).status());
+  return loaded;  // Empty if none was taken.
+}
+
+void SnapshotStore::FeedNewest(SnapshotFeed* feed, size_t run) const {
+  absl::StatusOr<std::string> used =
+      UseNewest([&](const std::string& path, const CheckedFile& file) -> absl::Status {
+        bool cancelled = false;  // The loader stopped: no use going on.
+        auto sent = [&cancelled](absl::Status s) {
+          cancelled = absl::IsCancelled(s);
+          return s;
+        };
+        engine::ImageParts parts;
+        parts.head = [&](engine::StateImage&& head) {
+          if (head.last_sequence != file.last_sequence) {
+            return absl::DataLossError("header and image disagree");
+          }
+          return sent(feed->Head(path, std::move(head)));
+        };
+        parts.requests = [&](std::vector<engine::RequestImage>&& r) {
+          return sent(feed->Requests(std::move(r)));
+        };
+        parts.rest = [&](engine::StateImage&& rest) { return sent(feed->Rest(std::move(rest))); };
+        const absl::Status decoded = engine::DecodeImageParts(file.payload(), run, parts);
+        if (decoded.ok() || cancelled) return absl::OkStatus();
+        feed->Abandon();
+        return Bad(path, std::string(decoded.message()));
+      });
+  // After the rest of the file taken, with none found, or with the error.
+  feed->End(used.status());
 }
 
 }  // namespace dispatchd::services

@@ -70,12 +70,20 @@ class SnapshotStore {
 
  private:
   struct CheckedFile {
-    std::string bytes;
+    std::string bytes;  // Header and payload.
     uint64_t last_sequence = 0;
-    std::string_view payload() const { return std::string_view(bytes).substr(32); }
+    std::string_view payload() const;
   };
   // Reads `path` and checks its header and payload checksum.
   absl::StatusOr<CheckedFile> ReadChecked(const std::string& path) const;
+  // Decodes a checked file whole.
+  static absl::StatusOr<LoadedSnapshot> Decode(const std::string& path, const CheckedFile& file);
+  // The files newest first, each read and checked, until `use` takes one
+  // (returns OK); a file that fails its checks or that `use` refuses is
+  // logged and the next older one tried. The path taken, empty if none.
+  absl::StatusOr<std::string> UseNewest(
+      const std::function<absl::Status(const std::string& path, const CheckedFile& file)>& use)
+      const;
   // (last sequence, path), newest first.
   absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> ListBySequence() const;
 

@@ -436,7 +436,7 @@ class Engine::State {
   void Sweep();
 
   // --- Loading an image (image.cc), in this order; each DATA_LOSS. ---
-  absl::Status LoadHeader(const StateImage& image);  // Sequence, policy, skills.
+  absl::Status LoadHeader(const StateImage& image);  // Sequence, time, policy, skills.
   absl::Status LoadZones(const std::vector<Zone>& zones);
   absl::Status LoadTechnicians(const std::vector<TechnicianImage>& techs);
   // Fields of one request that must agree with each other and the technicians.

@@ -392,6 +392,7 @@ TEST_F(ImageTest, LoadImageRejectsInconsistentImagesAndStaysFresh) {
       {"stock unknown depot", [](StateImage& m) { m.stock[0].depot_zone_id = "Q"; }},
       {"duplicate stock line", [](StateImage& m) { m.stock.push_back(m.stock[0]); }},
       {"sequence 0 with state", [](StateImage& m) { m.last_sequence = 0; }},
+
       {"bad policy", [](StateImage& m) { m.policy.offer_timeout_seconds = 0; }},
       {"bad technician state",
        [&](StateImage& m) { tech(m, "Off").state = static_cast<TechnicianState>(9); }},
@@ -437,6 +438,29 @@ TEST_F(ImageTest, LoadImageRejectsInconsistentImagesAndStaysFresh) {
     EXPECT_EQ(parted.Digest(), fresh_digest);
     ASSERT_TRUE(LoadInParts(parted, EncodeImageCanonical(good), 2).ok());
     EXPECT_EQ(parted.Digest(), engine_.Digest());
+  }
+}
+
+// Each part of an image checks its own fields against a last sequence of
+// 0: an image of nothing but requests, or nothing but stock, is refused for
+// that, whole or in parts, before anything else is looked at.
+TEST_F(ImageTest, AnImageAtSequenceZeroHoldsNothingInAnyPart) {
+  BuildBusySite();
+  const StateImage good = engine_.ExportImage();
+  StateImage requests_only;
+  requests_only.requests = good.requests;
+  StateImage stock_only;
+  stock_only.stock = good.stock;
+  for (const StateImage* bad : {&requests_only, &stock_only}) {
+    Engine whole(&clock_);
+    const absl::Status loaded = whole.LoadImage(*bad);
+    EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kDataLoss));
+    EXPECT_THAT(std::string(loaded.message()), ::testing::HasSubstr("last_sequence is 0"));
+    Engine parted(&clock_);
+    const absl::Status parts = LoadInParts(parted, EncodeImageCanonical(*bad), 2);
+    EXPECT_THAT(parts, StatusIs(absl::StatusCode::kDataLoss));
+    EXPECT_THAT(std::string(parts.message()), ::testing::HasSubstr("last_sequence is 0"));
+    EXPECT_EQ(parted.last_sequence(), 0u);
   }
 }
 
