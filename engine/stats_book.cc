@@ -25,8 +25,7 @@ void Change(DurationBag& bag, absl::Duration d, int sign) {
 
 // Replaces one request's time in `bag` (`had`/`has`: whether it counts one
 // before / after). Taking a time out and putting it back is no change.
-void ChangeTime(DurationBag& bag, bool had, absl::Duration before, bool has,
-                absl::Duration after) {
+void ChangeTime(DurationBag& bag, bool had, absl::Duration before, bool has, absl::Duration after) {
   if (had && has && before == after) return;
   if (had) bag.Remove(before);
   if (has) bag.Add(after);
@@ -62,8 +61,7 @@ absl::Duration DurationBag::Nth(size_t rank) const {
 }
 
 absl::Time WindowStart(const Request& r) {
-  return r.spec.not_before && *r.spec.not_before > r.created_at ? *r.spec.not_before
-                                                                 : r.created_at;
+  return r.spec.not_before && *r.spec.not_before > r.created_at ? *r.spec.not_before : r.created_at;
 }
 
 KpiEntry KpiEntryOf(const Request& r) {
@@ -133,8 +131,7 @@ Kpis KpiSums::ToKpis() const {
   k.resolved = static_cast<uint32_t>(resolved);
   k.cancelled = static_cast<uint32_t>(cancelled);
   if (accepted > 0) {
-    k.mean_response_minutes =
-        absl::ToDoubleMinutes(response_total) / static_cast<double>(accepted);
+    k.mean_response_minutes = absl::ToDoubleMinutes(response_total) / static_cast<double>(accepted);
     k.sla_hit_rate = static_cast<double>(sla_hits) / accepted;
   }
   if (completed > 0) {

@@ -65,8 +65,8 @@ absl::Status CheckFraming(const FramedBatch& batch) {
     const RecordHeader h = DecodeRecordHeader(b.data() + offset);
     if (!IsKnownRecordType(h.type) || h.sequence != batch.first_sequence + i ||
         h.length > kMaxPayloadSize || b.size() - offset - kRecordHeaderSize < h.length) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "journal append: framed record ", batch.first_sequence + i, " is malformed"));
+      return absl::InvalidArgumentError(absl::StrCat("journal append: framed record ",
+                                                     batch.first_sequence + i, " is malformed"));
     }
     offset += kRecordHeaderSize + h.length;
   }
@@ -94,9 +94,9 @@ void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, DurableC
     if (!poison_.ok()) {
       rejected = poison_;
     } else if (batch.count == 0 || batch.first_sequence != next_sequence_) {
-      rejected = absl::FailedPreconditionError(absl::StrCat(
-          "journal append at sequence ", batch.count == 0 ? 0 : batch.first_sequence,
-          " but the next sequence is ", next_sequence_));
+      rejected = absl::FailedPreconditionError(
+          absl::StrCat("journal append at sequence ", batch.count == 0 ? 0 : batch.first_sequence,
+                       " but the next sequence is ", next_sequence_));
     } else if (!shape.ok()) {
       rejected = std::move(shape);
     } else {
@@ -293,10 +293,10 @@ absl::Status FileJournal::Read(uint64_t from,
     // hand out a log with a hole in it.
     const uint64_t expected_last = std::min(next_first - 1, durable);
     if (scan.last_sequence < expected_last) {
-      return absl::DataLossError(absl::StrCat(
-          "journal segment ", segments[i].path, ": records ", scan.last_sequence + 1, " to ",
-          expected_last, " cannot be read (", scan.problem, " at offset ", scan.end_offset,
-          "); run dispatch-journal verify"));
+      return absl::DataLossError(absl::StrCat("journal segment ", segments[i].path, ": records ",
+                                              scan.last_sequence + 1, " to ", expected_last,
+                                              " cannot be read (", scan.problem, " at offset ",
+                                              scan.end_offset, "); run dispatch-journal verify"));
     }
   }
   return absl::OkStatus();

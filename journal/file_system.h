@@ -58,8 +58,7 @@ FileSystem* PosixFileSystem();
 
 // Writes `data` to `path` atomically and durably: a temp file beside it,
 // fsync, rename over `path`, fsync of the directory.
-absl::Status WriteFileAtomically(FileSystem* fs, const std::string& path,
-                                 std::string_view data);
+absl::Status WriteFileAtomically(FileSystem* fs, const std::string& path, std::string_view data);
 
 std::string JoinPath(std::string_view dir, std::string_view name);
 

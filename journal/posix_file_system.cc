@@ -70,8 +70,7 @@ class PosixWritableFile final : public WritableFile {
 
 class PosixFs final : public FileSystem {
  public:
-  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
-      const std::string& path) override {
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
     return Open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC);
   }
 
@@ -87,9 +86,8 @@ class PosixFs final : public FileSystem {
     // snapshots are tens of MiB: growing it 64 KiB at a time copies it
     // over and over); grow it if the file grew meanwhile.
     struct stat st;
-    size_t capacity = ::fstat(fd, &st) == 0 && st.st_size > 0
-                          ? static_cast<size_t>(st.st_size) + 1
-                          : size_t{1} << 16;
+    size_t capacity = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1
+                                                              : size_t{1} << 16;
     std::string out(capacity, '\0');
     size_t got = 0;
     while (true) {
@@ -178,8 +176,7 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
   return path;
 }
 
-absl::Status WriteFileAtomically(FileSystem* fs, const std::string& path,
-                                 std::string_view data) {
+absl::Status WriteFileAtomically(FileSystem* fs, const std::string& path, std::string_view data) {
   const std::string tmp = absl::StrCat(path, ".tmp");
   (void)fs->RemoveFile(tmp);  // A leftover from a crash; absence is fine.
   auto file = fs->NewWritableFile(tmp);

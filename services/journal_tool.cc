@@ -183,8 +183,10 @@ int DigestJournal(const std::string& data_dir, uint64_t to) {
     return 1;
   }
   if (to != 0 && to < engine.last_sequence()) {
-    std::fprintf(stderr, "events up to %llu were dropped by retention; the earliest state "
-                 "held is after event %llu\n", static_cast<unsigned long long>(to),
+    std::fprintf(stderr,
+                 "events up to %llu were dropped by retention; the earliest state "
+                 "held is after event %llu\n",
+                 static_cast<unsigned long long>(to),
                  static_cast<unsigned long long>(engine.last_sequence()));
     return 1;
   }
