@@ -268,7 +268,7 @@ absl::Status FileJournal::Read(uint64_t from,
     const uint64_t next_first =
         i + 1 < segments.size() ? segments[i + 1].first_sequence : durable + 1;
     if (next_first <= from || segments[i].first_sequence > durable) continue;
-    absl::StatusOr<std::string> data = options_.fs->ReadFile(segments[i].path);
+    absl::StatusOr<FileBytes> data = options_.fs->MapFile(segments[i].path);
     if (absl::IsNotFound(data.status())) {  // Dropped by retention while we read.
       first = first_sequence();
       return dropped();
@@ -277,7 +277,7 @@ absl::Status FileJournal::Read(uint64_t from,
     SegmentScan scan;
     bool past_durable = false;
     absl::Status st = ScanSegment(
-        *data,
+        data->view(),
         [&](const Record& r) -> absl::Status {
           if (r.sequence > durable) {
             past_durable = true;

@@ -7,10 +7,12 @@
 #ifndef DISPATCHD_JOURNAL_FILE_SYSTEM_H_
 #define DISPATCHD_JOURNAL_FILE_SYSTEM_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -30,6 +32,38 @@ class WritableFile {
   virtual absl::Status Close() = 0;
 };
 
+// The whole of a file, read for scanning: either a read-only mapping of
+// the file or a copy of its bytes. Move-only; a mapping is released with
+// the object. A mapping shows the file as it is: it must not be read past
+// a truncation of the file made while it is alive (the journal truncates
+// only during recovery, once it is done reading the segment).
+class FileBytes {
+ public:
+  FileBytes() = default;
+  explicit FileBytes(std::string copy) : copy_(std::move(copy)) {}
+  // Takes over `size` bytes mapped at `address` (munmap on release).
+  static FileBytes Mapped(const void* address, size_t size);
+  FileBytes(FileBytes&& other) noexcept { *this = std::move(other); }
+  FileBytes& operator=(FileBytes&& other) noexcept;
+  FileBytes(const FileBytes&) = delete;
+  FileBytes& operator=(const FileBytes&) = delete;
+  ~FileBytes() { Release(); }
+
+  std::string_view view() const {
+    return mapped_ != nullptr ? std::string_view(static_cast<const char*>(mapped_), mapped_size_)
+                              : std::string_view(copy_);
+  }
+  size_t size() const { return view().size(); }
+  bool mapped() const { return mapped_ != nullptr; }
+
+ private:
+  void Release();
+
+  std::string copy_;
+  const void* mapped_ = nullptr;
+  size_t mapped_size_ = 0;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -41,6 +75,12 @@ class FileSystem {
       const std::string& path) = 0;
   // Reads the whole of `path`. NOT_FOUND if it does not exist.
   virtual absl::StatusOr<std::string> ReadFile(const std::string& path) = 0;
+  // Reads the whole of `path` for scanning, as ReadFile does, but may map
+  // it instead of copying it (the POSIX file system maps files of 1 MiB or
+  // more: no buffer to zero and fill, which for journal segments and
+  // snapshots of hundreds of MiB was most of the cost of reading them).
+  // This default copies, through ReadFile.
+  virtual absl::StatusOr<FileBytes> MapFile(const std::string& path);
   // Names (not paths) of the entries of `dir`, in no particular order.
   virtual absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) = 0;
   // Creates `dir` and its parents if missing.

@@ -39,7 +39,8 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
   uint64_t tail_size = 0;
   for (size_t i = 0; i < found.size(); ++i) {
     const SegmentFile& seg = found[i];
-    ASSIGN_OR_RETURN(std::string data, fs->ReadFile(seg.path));
+    ASSIGN_OR_RETURN(const FileBytes bytes, fs->MapFile(seg.path));
+    const std::string_view data = bytes.view();
     SegmentScan scan = CheckSegment(seg, data, last);
     const bool torn_tail = scan.end == End::kTorn && i + 1 == found.size();
     if (scan.end != End::kClean && !torn_tail) {

@@ -37,12 +37,12 @@ bool ForEachEvent(const std::string& dir, bool report,
   uint64_t last = segments->empty() ? 0 : segments->front().first_sequence - 1;
   for (size_t i = 0; i < segments->size(); ++i) {
     const journal::SegmentFile& seg = (*segments)[i];
-    absl::StatusOr<std::string> data = fs->ReadFile(seg.path);
+    absl::StatusOr<journal::FileBytes> data = fs->MapFile(seg.path);
     if (!data.ok()) {
       std::fprintf(stderr, "%s\n", data.status().ToString().c_str());
       return false;
     }
-    SegmentScan scan = journal::CheckSegment(seg, *data, last);
+    SegmentScan scan = journal::CheckSegment(seg, data->view(), last);
     if (report) {
       std::fprintf(stderr, "%s: records %llu..%llu (%llu), %s\n", seg.path.c_str(),
                    static_cast<unsigned long long>(scan.first_sequence),
@@ -60,7 +60,7 @@ bool ForEachEvent(const std::string& dir, bool report,
     if (scan.end_offset == 0 && scan.end != SegmentScan::End::kClean) break;
     SegmentScan again;
     absl::Status st = journal::ScanSegment(
-        *data,
+        data->view(),
         [&](const journal::Record& r) -> absl::Status {
           dispatch::v1::Event e;
           if (!e.ParseFromString(r.payload) || e.sequence() != r.sequence) {

@@ -85,18 +85,17 @@ absl::StatusOr<std::vector<std::string>> SnapshotStore::List() const {
 }
 
 std::string_view SnapshotStore::CheckedFile::payload() const {
-  return std::string_view(bytes).substr(kHeaderSize);
+  return bytes.view().substr(kHeaderSize);
 }
 
 absl::StatusOr<SnapshotStore::CheckedFile> SnapshotStore::ReadChecked(
     const std::string& path) const {
   CheckedFile file;
-  ASSIGN_OR_RETURN(file.bytes, fs_->ReadFile(path));
-  const std::string& bytes = file.bytes;
+  ASSIGN_OR_RETURN(file.bytes, fs_->MapFile(path));
+  const std::string_view bytes = file.bytes.view();
   if (bytes.size() < kHeaderSize) return Bad(path, "shorter than its header");
   if (std::memcmp(bytes.data(), kMagic, 4) != 0) return Bad(path, "bad magic");
-  if (journal::DecodeFixed32(bytes.data() + 28) !=
-      journal::Crc32c(std::string_view(bytes).substr(0, 28))) {
+  if (journal::DecodeFixed32(bytes.data() + 28) != journal::Crc32c(bytes.substr(0, 28))) {
     return Bad(path, "header checksum mismatch");
   }
   if (journal::DecodeFixed32(bytes.data() + 4) != kVersion) return Bad(path, "unknown version");

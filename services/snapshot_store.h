@@ -70,7 +70,7 @@ class SnapshotStore {
 
  private:
   struct CheckedFile {
-    std::string bytes;  // Header and payload.
+    journal::FileBytes bytes;  // Header and payload.
     uint64_t last_sequence = 0;
     std::string_view payload() const;
   };

@@ -103,6 +103,55 @@ TEST(RecoveryTest, TornTailIsCopiedAsideBeforeItIsCut) {
   EXPECT_EQ(Read(path).size(), cut_at);
 }
 
+// Segments of 1 MiB or more are read through a mapping of the file
+// (FileSystem::MapFile); cutting the torn tail off such a segment must keep
+// the same records as with a copy, and the journal must go on appending
+// to it and reading it back.
+TEST(RecoveryTest, TornTailOfAMappedSegmentIsCutAndTheJournalGoesOn) {
+  TestDir dir;
+  const std::string payload(48 << 10, 'p');
+  {
+    auto j = FileJournal::Open({.dir = dir.path()}, nullptr);
+    ASSERT_TRUE(j.ok()) << j.status();
+    for (uint64_t i = 1; i <= 30; ++i) {  // About 1.4 MiB.
+      std::promise<absl::Status> p;
+      (*j)->Append({{i, RecordType::kEvent, payload}}, [&p](absl::Status st) { p.set_value(st); });
+      ASSERT_TRUE(p.get_future().get().ok());
+    }
+  }
+  const std::string path = SegmentPath(dir.path(), 1);
+  const std::string data = Read(path);
+  ASSERT_GE(data.size(), 1u << 20);
+  ASSERT_TRUE(PosixFileSystem()->MapFile(path)->mapped());
+  Write(path, data.substr(0, data.size() - 100));
+  RecoveryReport report;
+  auto j = FileJournal::Open({.dir = dir.path()}, &report);
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ(report.last_sequence, 29u);
+  ASSERT_EQ(report.notes.size(), 1u);
+  EXPECT_THAT(report.notes[0], HasSubstr("torn"));
+  const uint64_t cut_at = RecordEnds(data)[28];
+  EXPECT_EQ(Read(path).size(), cut_at);
+  EXPECT_EQ(Read(absl::StrCat(path, ".torn-", cut_at)),
+            data.substr(cut_at, data.size() - 100 - cut_at));
+  std::promise<absl::Status> appended;
+  (*j)->Append({{30, RecordType::kEvent, "after"}},
+               [&appended](absl::Status st) { appended.set_value(st); });
+  ASSERT_TRUE(appended.get_future().get().ok());
+  std::vector<uint64_t> read;
+  std::string last;
+  ASSERT_TRUE((*j)->Read(1,
+                         [&](const Record& r) {
+                           read.push_back(r.sequence);
+                           last = std::string(r.payload);
+                           return absl::OkStatus();
+                         })
+                  .ok());
+  ASSERT_EQ(read.size(), 30u);
+  EXPECT_EQ(read.back(), 30u);
+  EXPECT_EQ(last, "after");
+}
+
 // Every single-bit flip either is caught (the log refuses to start, naming
 // the file) or is in the last record, which is then treated as torn; no
 // record at or after the damage is ever kept.
