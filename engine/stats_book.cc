@@ -34,7 +34,7 @@ void ChangeTime(DurationBag& bag, bool had, absl::Duration before, bool has, abs
 }  // namespace
 
 void DurationBag::Remove(absl::Duration d) {
-  auto it = counts_.find(d);
+  auto it = counts_.find(Grain(d));
   if (--it->second == 0) counts_.erase(it);
   --size_;
 }

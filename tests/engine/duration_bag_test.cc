@@ -1,7 +1,8 @@
 // DurationBag, the multiset behind GetStats' p90 response and completion
 // times: its nearest-rank selection must equal the value at that position
 // of the sorted times, with repeated times and after removals (a request
-// that is reassigned or completed moves its time out and back in).
+// that is reassigned or completed moves its time out and back in), to the
+// whole second.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -49,6 +50,24 @@ TEST(DurationBagTest, OneValueAndRemovingTheLastCopy) {
   EXPECT_EQ(bag.Nth(1), absl::Minutes(3));
   bag.Remove(absl::Minutes(3));
   EXPECT_TRUE(bag.empty());
+}
+
+TEST(DurationBagTest, KeepsTimesToTheWholeSecond) {
+  DurationBag bag;
+  bag.Add(absl::Seconds(90) + absl::Milliseconds(999));
+  bag.Add(absl::Seconds(30) + absl::Nanoseconds(1));
+  bag.Add(absl::Seconds(30) + absl::Milliseconds(500));
+  bag.Add(-absl::Milliseconds(1500));  // Accepted before a scheduled window opened.
+  ASSERT_EQ(bag.size(), 4u);
+  EXPECT_EQ(bag.Nth(1), -absl::Seconds(1));
+  EXPECT_EQ(bag.Nth(2), absl::Seconds(30));
+  EXPECT_EQ(bag.Nth(3), absl::Seconds(30));
+  EXPECT_EQ(bag.Nth(4), absl::Seconds(90));
+  // A time comes out as it went in: its second loses one copy.
+  bag.Remove(absl::Seconds(30) + absl::Milliseconds(500));
+  bag.Remove(absl::Seconds(90) + absl::Milliseconds(999));
+  ASSERT_EQ(bag.size(), 2u);
+  EXPECT_EQ(bag.Nth(2), absl::Seconds(30));
 }
 
 }  // namespace
