@@ -122,7 +122,7 @@ class PosixFs final : public FileSystem {
       return FileBytes(std::move(copy));
     }
     // MAP_POPULATE maps the whole file now, from the page cache, in one
-    // call rather than a page fault per 4 KiB as a scan reaches it.
+    // call rather than in page faults as a scan reaches each part.
     const auto size = static_cast<size_t>(st.st_size);
     void* address = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     const int err = errno;
