@@ -40,9 +40,11 @@ class SnapshotTest : public ServerTest {
   // Restarts on the journal in dir_, from the newest snapshot if asked,
   // with a follower taking snapshots on demand.
   void Restart(bool from_snapshot) {
+    // As dispatchd stops: no more batches, then the follower (which may
+    // still be catching up from the server's log), then the log.
     if (server_ != nullptr) server_->Shutdown(absl::Seconds(2));
-    server_.reset();
     snapshotter_.reset();
+    server_.reset();
     auto j = journal::FileJournal::Open(
         {.dir = dir_.path() + "/journal", .segment_bytes = segment_bytes_}, nullptr);
     ASSERT_TRUE(j.ok()) << j.status();
