@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -96,9 +97,15 @@ class FileSystem {
 // The real file system (POSIX). Never null; lives forever.
 FileSystem* PosixFileSystem();
 
-// Writes `data` to `path` atomically and durably: a temp file beside it,
-// fsync, rename over `path`, fsync of the directory.
-absl::Status WriteFileAtomically(FileSystem* fs, const std::string& path, std::string_view data);
+// Writes `parts`, one after the other, to `path` atomically and durably: a
+// temp file beside it, fsync, rename over `path`, fsync of the directory.
+// In parts, a large body and its small header need not be joined in memory.
+absl::Status WriteFileAtomically(FileSystem* fs, const std::string& path,
+                                 std::initializer_list<std::string_view> parts);
+inline absl::Status WriteFileAtomically(FileSystem* fs, const std::string& path,
+                                        std::string_view data) {
+  return WriteFileAtomically(fs, path, {data});
+}
 
 std::string JoinPath(std::string_view dir, std::string_view name);
 

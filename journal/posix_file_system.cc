@@ -228,12 +228,16 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
   return path;
 }
 
-absl::Status WriteFileAtomically(FileSystem* fs, const std::string& path, std::string_view data) {
+absl::Status WriteFileAtomically(FileSystem* fs, const std::string& path,
+                                 std::initializer_list<std::string_view> parts) {
   const std::string tmp = absl::StrCat(path, ".tmp");
   (void)fs->RemoveFile(tmp);  // A leftover from a crash; absence is fine.
   auto file = fs->NewWritableFile(tmp);
   if (!file.ok()) return file.status();
-  absl::Status st = (*file)->Append(data);
+  absl::Status st;
+  for (std::string_view part : parts) {
+    if (st.ok()) st = (*file)->Append(part);
+  }
   if (st.ok()) st = (*file)->Sync();
   absl::Status closed = (*file)->Close();
   if (st.ok()) st = closed;

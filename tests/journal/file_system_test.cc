@@ -1,6 +1,7 @@
 // FileSystem::MapFile: large files are mapped, small ones copied, and either
 // way the bytes are the file's; a missing file is NOT_FOUND, as ReadFile
-// says, and a mapping moves with its FileBytes and is released once.
+// says, and a mapping moves with its FileBytes and is released once. Also
+// WriteFileAtomically in parts.
 #include "journal/file_system.h"
 
 #include <gtest/gtest.h>
@@ -74,6 +75,16 @@ TEST(MapFileTest, AMappingMovesWithItsBytes) {
   third = std::move(second);  // Releases nothing of its own but the copy.
   EXPECT_TRUE(third.mapped());
   EXPECT_TRUE(third.view() == data);
+}
+
+TEST(WriteFileAtomicallyTest, WritesItsPartsOneAfterTheOtherAndReplacesTheFile) {
+  TestDir dir;
+  const std::string path = JoinPath(dir.path(), "file");
+  ASSERT_TRUE(WriteFileAtomically(PosixFileSystem(), path, "old contents").ok());
+  const std::string large = Pattern(3 << 20);
+  ASSERT_TRUE(WriteFileAtomically(PosixFileSystem(), path, {"head", "", large, "tail"}).ok());
+  EXPECT_EQ(*PosixFileSystem()->ReadFile(path), "head" + large + "tail");
+  EXPECT_TRUE(absl::IsNotFound(PosixFileSystem()->ReadFile(path + ".tmp").status()));
 }
 
 }  // namespace
