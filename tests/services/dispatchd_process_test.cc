@@ -137,6 +137,7 @@ TEST(DispatchdProcessTest, RestartsFromItsSnapshotWithTheStateItStoppedWith) {
                                           "--log_events=false", "--snapshot_every_events=8",
                                           "--snapshot_every_minutes=0"};
   std::string digest;
+  uint64_t last_sequence = 0;
   {
     Daemon daemon(flags);
     std::optional<std::string> address = ListenAddress(daemon);
@@ -145,7 +146,7 @@ TEST(DispatchdProcessTest, RestartsFromItsSnapshotWithTheStateItStoppedWith) {
     auto admin = v1::AdminService::NewStub(channel);
     auto requests = v1::RequestService::NewStub(channel);
     ASSERT_TRUE(AddZone(channel, "north").ok());
-    for (int i = 0; i < 20; ++i) {
+    auto submit = [&](int i) {
       v1::SubmitRequestRequest req;
       req.set_idempotency_key(absl::StrCat("k", i));
       req.set_zone_id("north");
@@ -154,9 +155,9 @@ TEST(DispatchdProcessTest, RestartsFromItsSnapshotWithTheStateItStoppedWith) {
       req.set_urgency(v1::URGENCY_NORMAL);
       req.set_estimated_minutes(30);
       v1::SubmitRequestResponse submitted;
-      ASSERT_TRUE(
-          Call(requests.get(), &v1::RequestService::Stub::SubmitRequest, req, &submitted).ok());
-    }
+      return Call(requests.get(), &v1::RequestService::Stub::SubmitRequest, req, &submitted);
+    };
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(submit(i).ok());
     // The follower trails the engine a little: wait for a snapshot.
     const std::filesystem::path snapshots = std::filesystem::path(data_dir) / "snapshots";
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
@@ -165,11 +166,14 @@ TEST(DispatchdProcessTest, RestartsFromItsSnapshotWithTheStateItStoppedWith) {
       absl::SleepFor(absl::Milliseconds(20));
     }
     ASSERT_FALSE(std::filesystem::is_empty(snapshots)) << "no snapshot was taken";
+    // A tail after it, shorter than the 8 events that bring the next one.
+    for (int i = 20; i < 23; ++i) ASSERT_TRUE(submit(i).ok());
     v1::GetStateDigestResponse live;
     ASSERT_TRUE(Call(admin.get(), &v1::AdminService::Stub::GetStateDigest,
                      v1::GetStateDigestRequest(), &live)
                     .ok());
     digest = live.digest();
+    last_sequence = live.last_sequence();
     // Clients gone first: with a connection still open, gRPC's shutdown
     // waits out the daemon's whole 5 s grace, which only slows the test.
     admin.reset();
@@ -183,6 +187,18 @@ TEST(DispatchdProcessTest, RestartsFromItsSnapshotWithTheStateItStoppedWith) {
   std::optional<std::string> store = again.LineWith("store:");
   ASSERT_TRUE(store.has_value());
   EXPECT_THAT(*store, ::testing::HasSubstr("from snapshot"));
+  // The banner names the file, snap-<its last event, 20 digits>.snap; the
+  // daemon replays only the events after it.
+  const size_t name = store->rfind("snap-");
+  uint64_t snapshot_sequence = 0;
+  ASSERT_NE(name, std::string::npos) << *store;
+  ASSERT_TRUE(absl::SimpleAtoi(store->substr(name + 5, 20), &snapshot_sequence)) << *store;
+  ASSERT_GT(snapshot_sequence, 0u);
+  ASSERT_LT(snapshot_sequence, last_sequence);
+  std::optional<std::string> recovered = again.LineWith("recovered ");
+  ASSERT_TRUE(recovered.has_value());
+  EXPECT_THAT(*recovered, ::testing::HasSubstr(absl::StrCat(
+                              "recovered ", last_sequence - snapshot_sequence, " events")));
   auto channel = grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
   auto admin = v1::AdminService::NewStub(channel);
   v1::GetStateDigestResponse restarted;
