@@ -91,7 +91,8 @@ absl::Status CheckTechnicianSkills(std::string_view field,
   SeenNames seen;
   for (size_t i = 0; i < skills.size(); ++i) {
     const SkillLevel& s = skills[i];
-    if (s.skill.empty()) return Invalid(At(field, i) + ".skill", "required");
+    // Here and below: the entry's field name is built only for an error.
+    if (s.skill.empty()) return CheckPresent(At(field, i) + ".skill", s.skill);
     if (s.level < kMinLevel || s.level > kMaxLevel) {
       return Invalid(At(field, i) + ".level",
                      absl::StrCat("level must be 1..5, got ", s.level));
@@ -112,7 +113,7 @@ absl::Status NormalizeRequirements(std::string_view field,
   SeenNames seen;
   for (size_t i = 0; i < skills.size(); ++i) {
     SkillLevel& s = skills[i];
-    if (s.skill.empty()) return Invalid(At(field, i) + ".skill", "required");
+    if (s.skill.empty()) return CheckPresent(At(field, i) + ".skill", s.skill);
     if (s.level == 0) s.level = kMinLevel;
     if (s.level > kMaxLevel) {
       return Invalid(At(field, i) + ".min_level",
@@ -128,7 +129,7 @@ absl::Status NormalizeRequirements(std::string_view field,
 absl::Status CheckMaterials(std::string_view field,
                             const std::vector<MaterialLine>& lines) {
   for (size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].sku.empty()) return Invalid(At(field, i) + ".sku", "required");
+    if (lines[i].sku.empty()) return CheckPresent(At(field, i) + ".sku", lines[i].sku);
     if (lines[i].quantity < 1) {
       return Invalid(At(field, i) + ".quantity", "must be at least 1");
     }

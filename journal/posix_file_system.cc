@@ -71,6 +71,49 @@ class PosixWritableFile final : public WritableFile {
   int fd_;
 };
 
+// A descriptor open for reading, closed with the object.
+struct OpenFile {
+  int fd = -1;
+  OpenFile() = default;
+  explicit OpenFile(int f) : fd(f) {}
+  OpenFile(OpenFile&& other) noexcept : fd(std::exchange(other.fd, -1)) {}
+  OpenFile& operator=(OpenFile&&) = delete;
+  ~OpenFile() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+absl::StatusOr<OpenFile> OpenToRead(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  return OpenFile(fd);
+}
+
+// Reads `file` from where it stands to its end.
+absl::StatusOr<std::string> ReadAll(const OpenFile& file, const std::string& path) {
+  // Read straight into a string of the file's size (growing it 64 KiB at
+  // a time would copy a large file over and over); grow it if the file
+  // grew meanwhile.
+  struct stat st;
+  size_t capacity = ::fstat(file.fd, &st) == 0 && st.st_size > 0
+                        ? static_cast<size_t>(st.st_size) + 1
+                        : size_t{1} << 16;
+  std::string out(capacity, '\0');
+  size_t got = 0;
+  while (true) {
+    if (got == out.size()) out.resize(out.size() * 2);
+    ssize_t n = ::read(file.fd, out.data() + got, out.size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("read", path, errno);
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);
+  return out;
+}
+
 class PosixFs final : public FileSystem {
  public:
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
@@ -83,51 +126,25 @@ class PosixFs final : public FileSystem {
   }
 
   absl::StatusOr<std::string> ReadFile(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus("open", path, errno);
-    // Read straight into a string of the file's size (segments and
-    // snapshots are tens of MiB: growing it 64 KiB at a time copies it
-    // over and over); grow it if the file grew meanwhile.
-    struct stat st;
-    size_t capacity = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1
-                                                              : size_t{1} << 16;
-    std::string out(capacity, '\0');
-    size_t got = 0;
-    while (true) {
-      if (got == out.size()) out.resize(out.size() * 2);
-      ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        ::close(fd);
-        return ErrnoStatus("read", path, err);
-      }
-      if (n == 0) break;
-      got += static_cast<size_t>(n);
-    }
-    ::close(fd);
-    out.resize(got);
-    return out;
+    ASSIGN_OR_RETURN(const OpenFile file, OpenToRead(path));
+    return ReadAll(file, path);
   }
 
   absl::StatusOr<FileBytes> MapFile(const std::string& path) override {
     // Below this a copy is as cheap as a mapping and its page-table work.
     constexpr off_t kMapFrom = off_t{1} << 20;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus("open", path, errno);
+    ASSIGN_OR_RETURN(const OpenFile file, OpenToRead(path));
     struct stat st;
-    if (::fstat(fd, &st) != 0 || st.st_size < kMapFrom) {
-      ::close(fd);
-      ASSIGN_OR_RETURN(std::string copy, ReadFile(path));
+    if (::fstat(file.fd, &st) != 0 || st.st_size < kMapFrom) {
+      ASSIGN_OR_RETURN(std::string copy, ReadAll(file, path));
       return FileBytes(std::move(copy));
     }
     // MAP_POPULATE maps the whole file now, from the page cache, in one
-    // call rather than in page faults as a scan reaches each part.
+    // call rather than in page faults as a scan reaches each part. The
+    // mapping keeps the file once the descriptor is closed.
     const auto size = static_cast<size_t>(st.st_size);
-    void* address = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    const int err = errno;
-    ::close(fd);  // The mapping keeps the file.
-    if (address == MAP_FAILED) return ErrnoStatus("mmap", path, err);
+    void* address = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, file.fd, 0);
+    if (address == MAP_FAILED) return ErrnoStatus("mmap", path, errno);
     return FileBytes::Mapped(address, size);
   }
 

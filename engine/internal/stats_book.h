@@ -65,10 +65,10 @@ class DurationBag {
   // seconds. REQUIRES: 1 <= rank <= size().
   absl::Duration Nth(size_t rank) const;
 
+ private:
   // What the bag keeps of `d`.
   static absl::Duration Grain(absl::Duration d) { return absl::Trunc(d, absl::Seconds(1)); }
 
- private:
   absl::flat_hash_map<absl::Duration, uint32_t> counts_;
   size_t size_ = 0;
 };
