@@ -516,6 +516,11 @@ absl::StatusOr<RestartFigures> MeasureRestart(const std::string& dispatchd,
   if (error) return absl::UnavailableError("restart: cannot copy the journal aside");
   if (absl::Status s = start_once(&f.full_s); !s.ok()) return s;
   fs::remove_all(journal, error);
+  if (keep) {  // The starts append (see above): keep the journal as written.
+    fs::remove_all(fs::path(work_dir) / "restart-journal-as-written", error);
+    fs::copy(pristine, fs::path(work_dir) / "restart-journal-as-written",
+             fs::copy_options::recursive, error);
+  }
   fs::rename(pristine, journal, error);
   const fs::path snapshots = fs::path(data_dir) / "snapshots";
   fs::remove_all(snapshots, error);

@@ -94,7 +94,8 @@ struct RestartFigures {
 // Writes a journal of about `events` events (site `shape`, then the mix)
 // and a snapshot `tail` events before its end under `work_dir`, then
 // starts `dispatchd` on it twice: without and with the snapshot. With
-// `keep`, the data directory (work_dir/restart) is left for profiling.
+// `keep`, the data directory (work_dir/restart) is left for profiling,
+// with the journal as written beside it (work_dir/restart-journal-as-written).
 absl::StatusOr<RestartFigures> MeasureRestart(const std::string& dispatchd,
                                               const std::string& work_dir,
                                               const SiteShape& shape, uint64_t events,
