@@ -114,7 +114,14 @@ absl::Status Engine::State::LoadRest(const StateImage& rest) {
   RETURN_IF_ERROR(LoadStock(rest.stock));
   RETURN_IF_ERROR(LoadAlerts(rest.alerts));
   for (TechRec& t : techs_) IndexTech(t);
-  for (ReqRec& r : requests_) IndexRequest(r);
+  // KPIs are booked after the indexes, all at once (see StatsBook::BookAll).
+  std::vector<internal::KpiBooking> kpis;
+  kpis.reserve(requests_.size());
+  for (ReqRec& r : requests_) {
+    IndexRequest(r, /*book=*/false);
+    kpis.push_back({internal::KpiEntryOf(r.pub), r.zone, KpiTech(r)});
+  }
+  stats_.BookAll(kpis);
   // Zones in surge: known, each once, in creation order.
   uint32_t next_zone = 0;
   for (size_t i = 0; i < rest.surge_zones.size(); ++i) {
@@ -275,7 +282,8 @@ absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
         Relabel(where, internal::CheckUrgency("effective_urgency", pub.effective_urgency)));
     RETURN_IF_ERROR(
         Relabel(where, internal::CheckUrgency("submitted_urgency", requests[i].submitted_urgency)));
-    RETURN_IF_ERROR(CheckRequestShape(requests[i]));
+    uint32_t holder = internal::kNoTech;
+    RETURN_IF_ERROR(CheckRequestShape(requests[i], &holder));
     const std::string& key = pub.spec.idempotency_key;
     if (!key.empty() && idempotency_.Contains(key)) {
       return Corrupt(where, ": idempotency key '", key, "' used twice");
@@ -298,7 +306,7 @@ absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
     r.number = number;
     r.zone = *zone;
     r.need = skills_.Lookup(r.pub.spec.required_skills);
-    r.tech = r.pub.technician_id.empty() ? internal::kNoTech : Tech(r.pub.technician_id)->index;
+    r.tech = holder;
     r.submitted_urgency = requests[i].submitted_urgency;
     r.aging_base = requests[i].aging_base;
     r.reevaluate_at = requests[i].reevaluate_at;
@@ -308,7 +316,7 @@ absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
   return absl::OkStatus();
 }
 
-absl::Status Engine::State::CheckRequestShape(const RequestImage& image) const {
+absl::Status Engine::State::CheckRequestShape(const RequestImage& image, uint32_t* holder) const {
   const Request& r = image.request;
   const std::string& where = r.request_id;
   if (r.state < RequestState::kQueued || r.state > RequestState::kScheduled) {
@@ -327,8 +335,10 @@ absl::Status Engine::State::CheckRequestShape(const RequestImage& image) const {
   if (r.technician_id.empty() ? internal::HasHolder(r.state) : waiting) {
     return Corrupt(where, ": technician_id '", r.technician_id, "' does not fit its state");
   }
-  if (!r.technician_id.empty() && Tech(r.technician_id) == nullptr) {
-    return Corrupt(where, ": unknown technician '", r.technician_id, "'");
+  if (!r.technician_id.empty()) {
+    const std::optional<uint32_t> t = TechIndex(r.technician_id);
+    if (!t) return Corrupt(where, ": unknown technician '", r.technician_id, "'");
+    *holder = *t;
   }
   if (IsOpen(r.state) == r.rare->completed_at.has_value()) {
     return Corrupt(where, ": completion time present iff completed or cancelled");
@@ -339,7 +349,7 @@ absl::Status Engine::State::CheckRequestShape(const RequestImage& image) const {
   }
   absl::flat_hash_set<std::string_view> declined;
   for (const std::string& id : r.declined_by) {
-    if (Tech(id) == nullptr || !declined.insert(id).second) {
+    if (!TechIndex(id) || !declined.insert(id).second) {
       return Corrupt(where, ": declined_by '", id, "' unknown or repeated");
     }
   }

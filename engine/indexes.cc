@@ -77,6 +77,12 @@ const Engine::State::TechRec* Engine::State::Tech(std::string_view id) const {
   return const_cast<State*>(this)->Tech(id);
 }
 
+std::optional<uint32_t> Engine::State::TechIndex(std::string_view id) const {
+  auto it = tech_index_.find(id);
+  if (it == tech_index_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::optional<uint32_t> Engine::State::ZoneIndex(std::string_view id) const {
   auto it = zone_index_.find(id);
   if (it == zone_index_.end()) return std::nullopt;

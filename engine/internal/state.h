@@ -276,6 +276,8 @@ class Engine::State {
   TechRec* Tech(std::string_view technician_id);
   const TechRec* Tech(std::string_view technician_id) const;
   std::optional<uint32_t> ZoneIndex(std::string_view zone_id) const;
+  // Like Tech(id)->index, without reading the technician's record.
+  std::optional<uint32_t> TechIndex(std::string_view technician_id) const;
   // The technicians located in `z`, by id (a scan of its members, for
   // queries and preemption; nothing on the common path needs the order).
   std::vector<uint32_t> PresentIn(const ZoneRec& z) const;
@@ -439,8 +441,9 @@ class Engine::State {
   absl::Status LoadHeader(const StateImage& image);  // Sequence, time, policy, skills.
   absl::Status LoadZones(const std::vector<Zone>& zones);
   absl::Status LoadTechnicians(const std::vector<TechnicianImage>& techs);
-  // Fields of one request that must agree with each other and the technicians.
-  absl::Status CheckRequestShape(const RequestImage& image) const;
+  // Fields of one request that must agree with each other and the
+  // technicians; sets *holder to its technician's index (kNoTech: none).
+  absl::Status CheckRequestShape(const RequestImage& image, uint32_t* holder) const;
   // Checks that technicians and the requests they hold name each other;
   // sets TechRec::job.
   absl::Status LinkHolders();

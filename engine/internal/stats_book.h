@@ -67,7 +67,9 @@ class DurationBag {
 
  private:
   // What the bag keeps of `d`.
-  static absl::Duration Grain(absl::Duration d) { return absl::Trunc(d, absl::Seconds(1)); }
+  // (Trunc toward zero, as absl::Trunc(d, absl::Seconds(1)) but without
+  // its division.)
+  static absl::Duration Grain(absl::Duration d) { return absl::Seconds(absl::ToInt64Seconds(d)); }
 
   absl::flat_hash_map<absl::Duration, uint32_t> counts_;
   size_t size_ = 0;
@@ -107,6 +109,13 @@ struct KpiSums {
 // When a request's clock starts: creation, or its window for scheduled work.
 absl::Time WindowStart(const Request& r);
 
+// One request's contribution and scopes, for StatsBook::BookAll.
+struct KpiBooking {
+  KpiEntry entry;
+  uint32_t zone = 0;
+  int64_t tech = -1;  // Index of the technician, or -1 for none.
+};
+
 class StatsBook {
  public:
   // Makes room for zone index `zone` / technician index `tech`.
@@ -116,6 +125,12 @@ class StatsBook {
   // Books (sign +1) or unbooks (sign -1) `r`; `tech` is the index of
   // r.technician_id, or -1 for none.
   void Book(const Request& r, uint32_t zone, int64_t tech, int sign);
+  // Books every entry of `all` (sign +1), as Book would one by one, but
+  // one kind of scope at a time and each zone's and technician's entries
+  // together, so that a scope's time bags stay in cache while they fill.
+  // For a load: booked one by one in request order, two million requests
+  // touched some twenty thousand bags at random, a cache miss per time.
+  void BookAll(const std::vector<KpiBooking>& all);
   // Moves a request's contribution from `before` (in zone `zone_before`,
   // technician `tech_before`) to `after`; nothing if neither changed.
   void Rebook(const KpiEntry& before, uint32_t zone_before, int64_t tech_before,
