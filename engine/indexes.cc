@@ -69,8 +69,8 @@ const Engine::State::ReqRec* Engine::State::Req(std::string_view id) const {
 }
 
 Engine::State::TechRec* Engine::State::Tech(std::string_view id) {
-  auto it = tech_index_.find(id);
-  return it == tech_index_.end() ? nullptr : &techs_[it->second];
+  const std::optional<uint32_t> index = TechIndex(id);
+  return index ? &techs_[*index] : nullptr;
 }
 
 const Engine::State::TechRec* Engine::State::Tech(std::string_view id) const {

@@ -66,9 +66,8 @@ class DurationBag {
   absl::Duration Nth(size_t rank) const;
 
  private:
-  // What the bag keeps of `d`.
-  // (Trunc toward zero, as absl::Trunc(d, absl::Seconds(1)) but without
-  // its division.)
+  // What the bag keeps of `d`: its whole seconds, truncated toward zero
+  // (as absl::Trunc(d, absl::Seconds(1)), without its division).
   static absl::Duration Grain(absl::Duration d) { return absl::Seconds(absl::ToInt64Seconds(d)); }
 
   absl::flat_hash_map<absl::Duration, uint32_t> counts_;
