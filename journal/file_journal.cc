@@ -288,9 +288,9 @@ absl::Status FileJournal::Read(uint64_t from,
         &scan, /*check_from=*/from);
     if (past_durable) return absl::OkStatus();
     RETURN_IF_ERROR(st);
-    // Open checked every record, so a segment that now ends early was
-    // damaged since: say so, rather than go on to the next segment and
-    // hand out a log with a hole in it.
+    // A segment that ends early was damaged since Open checked it (or
+    // was taken on trust, trust_through): say so, rather than go on to
+    // the next segment and hand out a log with a hole in it.
     const uint64_t expected_last = std::min(next_first - 1, durable);
     if (scan.last_sequence < expected_last) {
       return absl::DataLossError(absl::StrCat("journal segment ", segments[i].path, ": records ",

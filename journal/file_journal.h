@@ -12,8 +12,10 @@
 // journal; the failed batch and every later one get that error. Nothing
 // is acknowledged that is not on disk, and nothing is retried.
 //
-// Recovery (Open): every segment is read and checked. An incomplete record
-// (or a record failing its checksum that ends the file) at the end of the
+// Recovery (Open): every segment is read and checked, except those a
+// snapshot covers, whose headers only are (FileJournalOptions::
+// trust_through; CheckTrusted reads them later). An incomplete record (or
+// a record failing its checksum that ends the file) at the end of the
 // last segment is a torn write: a copy of the tail is kept beside it as
 // "<segment>.torn-<offset>", the segment is truncated, and recovery goes
 // on. Anything else that is wrong — a bad checksum or sequence in the
@@ -53,6 +55,15 @@ struct FileJournalOptions {
   uint64_t segment_bytes = 64u << 20;    // Roll to a new segment past this size.
   bool discard_after_corruption = false; // Operator's explicit choice.
   std::function<void(const std::string&)> log;  // Recovery notes; may be empty.
+  // Segments before the last whose records all have a sequence of this or
+  // less are taken on trust at Open: only their headers are read (each
+  // must name the first sequence its file name does, following on from
+  // the segment before). A snapshot covers them (dispatchd passes its
+  // newest snapshot's sequence), so a start needs none of their records.
+  // Read still checksums every record it hands out, and CheckTrusted reads
+  // them all later. 0: Open reads and checks every segment. Ignored with
+  // discard_after_corruption, which must find the damage to cut there.
+  uint64_t trust_through = 0;
 };
 
 // What recovery found.
@@ -61,6 +72,9 @@ struct RecoveryReport {
   uint64_t records = 0;
   uint64_t first_sequence = 1;  // The oldest record held (retention may drop older).
   uint64_t last_sequence = 0;
+  // Of `segments`, how many were taken on trust (trust_through): only
+  // their headers were read.
+  uint64_t trusted_segments = 0;
   std::vector<std::string> notes;  // Torn tails truncated, data discarded.
 };
 
@@ -90,9 +104,25 @@ class FileJournal final : public Journal {
   // deleted; an error leaves the remaining segments as they are.
   absl::StatusOr<int> DropSegmentsThrough(uint64_t sequence);
 
+  // Reads and checks every record of the segments Open took on trust
+  // (FileJournalOptions::trust_through), oldest first, asking `stop`
+  // before each one and giving up (OK) once it says true. OK when all are
+  // intact or retention dropped them meanwhile; otherwise DATA_LOSS naming
+  // the first damaged segment and offset. A snapshot covers these records,
+  // so the state served does not depend on them; a full replay does.
+  absl::Status CheckTrusted(const std::function<bool()>& stop) const;
+  size_t trusted_segments() const { return trusted_.size(); }
+
  private:
   struct Segment {
     uint64_t first_sequence = 0;
+    std::string path;
+  };
+  // A segment Open took on trust: its records are first_sequence ..
+  // next_first - 1.
+  struct TrustedSegment {
+    uint64_t first_sequence = 0;
+    uint64_t next_first = 0;
     std::string path;
   };
   struct Waiter {
@@ -123,6 +153,7 @@ class FileJournal final : public Journal {
   void Note(std::string note, RecoveryReport* report);
 
   const FileJournalOptions options_;
+  std::vector<TrustedSegment> trusted_;  // Set by Open, then constant.
 
   // Held by the writer while it touches the file; by Open before it starts.
   absl::Mutex io_mu_ ABSL_ACQUIRED_AFTER(mu_);

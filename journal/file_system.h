@@ -82,6 +82,9 @@ class FileSystem {
   // snapshots of hundreds of MiB was most of the cost of reading them).
   // This default copies, through ReadFile.
   virtual absl::StatusOr<FileBytes> MapFile(const std::string& path);
+  // Reads the first `n` bytes of `path` (fewer if the file is shorter).
+  // This default reads the whole file, through ReadFile.
+  virtual absl::StatusOr<std::string> ReadHead(const std::string& path, size_t n);
   // Names (not paths) of the entries of `dir`, in no particular order.
   virtual absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) = 0;
   // Creates `dir` and its parents if missing.

@@ -148,6 +148,23 @@ class PosixFs final : public FileSystem {
     return FileBytes::Mapped(address, size);
   }
 
+  absl::StatusOr<std::string> ReadHead(const std::string& path, size_t n) override {
+    ASSIGN_OR_RETURN(const OpenFile file, OpenToRead(path));
+    std::string out(n, '\0');
+    size_t got = 0;
+    while (got < n) {
+      const ssize_t r = ::pread(file.fd, out.data() + got, n - got, static_cast<off_t>(got));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("pread", path, errno);
+      }
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    out.resize(got);
+    return out;
+  }
+
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) override {
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) return ErrnoStatus("opendir", dir, errno);
@@ -230,6 +247,12 @@ void FileBytes::Release() {
 absl::StatusOr<FileBytes> FileSystem::MapFile(const std::string& path) {
   ASSIGN_OR_RETURN(std::string copy, ReadFile(path));
   return FileBytes(std::move(copy));
+}
+
+absl::StatusOr<std::string> FileSystem::ReadHead(const std::string& path, size_t n) {
+  ASSIGN_OR_RETURN(std::string all, ReadFile(path));
+  if (all.size() > n) all.resize(n);
+  return all;
 }
 
 FileSystem* PosixFileSystem() {

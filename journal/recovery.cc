@@ -1,5 +1,7 @@
-// FileJournal::Recover: reads every segment at start-up, cuts off a torn
-// tail, and refuses a log that is damaged anywhere else.
+// FileJournal::Recover: reads every segment at start-up (or only the
+// headers of those a snapshot covers, see trust_through), cuts off a torn
+// tail, and refuses a log that is damaged anywhere else. CheckTrusted
+// reads the segments taken on trust later.
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -37,8 +39,23 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
   uint64_t last = found.empty() ? 0 : found.front().first_sequence - 1;
   const uint64_t first = last + 1;
   uint64_t tail_size = 0;
+  const bool trusting = options_.trust_through > 0 && !options_.discard_after_corruption;
   for (size_t i = 0; i < found.size(); ++i) {
     const SegmentFile& seg = found[i];
+    if (trusting && i + 1 < found.size() &&
+        found[i + 1].first_sequence - 1 <= options_.trust_through) {
+      // Covered by a snapshot: its header only (CheckTrusted reads the rest).
+      ASSIGN_OR_RETURN(const std::string head, fs->ReadHead(seg.path, kSegmentHeaderSize));
+      const SegmentScan scan = CheckSegment(seg, head, last);
+      if (scan.end != End::kClean) return Damaged(seg.path, scan.end_offset, scan.problem);
+      const uint64_t next_first = found[i + 1].first_sequence;
+      kept.push_back({seg.first_sequence, seg.path});
+      trusted_.push_back({seg.first_sequence, next_first, seg.path});
+      report->records += next_first - seg.first_sequence;
+      ++report->trusted_segments;
+      last = next_first - 1;
+      continue;
+    }
     ASSIGN_OR_RETURN(const FileBytes bytes, fs->MapFile(seg.path));
     const std::string_view data = bytes.view();
     SegmentScan scan = CheckSegment(seg, data, last);
@@ -77,6 +94,30 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
   if (kept.empty()) return OpenSegment(last + 1);
   ASSIGN_OR_RETURN(file_, fs->NewAppendableFile(kept.back().path));
   segment_size_ = tail_size;
+  return absl::OkStatus();
+}
+
+absl::Status FileJournal::CheckTrusted(const std::function<bool()>& stop) const {
+  for (const TrustedSegment& seg : trusted_) {
+    if (stop()) return absl::OkStatus();
+    absl::StatusOr<FileBytes> bytes = options_.fs->MapFile(seg.path);
+    if (absl::IsNotFound(bytes.status())) continue;  // Dropped by retention.
+    RETURN_IF_ERROR(bytes.status());
+    SegmentScan scan =
+        CheckSegment({seg.first_sequence, seg.path}, bytes->view(), seg.first_sequence - 1);
+    if (scan.end == End::kClean && scan.last_sequence != seg.next_first - 1) {
+      scan.end_offset = bytes->view().size();
+      scan.problem = absl::StrFormat("the segment ends after record %u, the next starts at %u",
+                                     scan.last_sequence, seg.next_first);
+    } else if (scan.end == End::kClean) {
+      continue;
+    }
+    return absl::DataLossError(absl::StrFormat(
+        "journal damaged: %s at offset %u: %s (events %u to %u; a snapshot covers them, so "
+        "the state served is intact, but a replay from the start would fail here; run "
+        "dispatch-journal verify)",
+        seg.path, scan.end_offset, scan.problem, seg.first_sequence, seg.next_first - 1));
+  }
   return absl::OkStatus();
 }
 

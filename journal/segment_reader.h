@@ -43,7 +43,7 @@ struct SegmentScan {
 // Records with a sequence below `check_from` are framed and their sequence
 // checked, but neither checksummed nor passed to `fn`: a reader that wants
 // the records from `check_from` on skips the ones before at the cost of
-// reading their headers (recovery checked their checksums at Open).
+// reading their headers.
 absl::Status ScanSegment(std::string_view data,
                          const std::function<absl::Status(const Record&)>& fn,
                          SegmentScan* scan, uint64_t check_from = 0);

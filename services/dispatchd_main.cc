@@ -5,7 +5,10 @@
 //   dispatchd --listen=127.0.0.1:50051 --data_dir=./var --demo=config/demo_campus.json
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -105,7 +108,10 @@ void PrintBanner(const services::Server& server, const std::string& store, size_
 
 // The event log: the journal under <data_dir>/journal, recovered, or memory.
 // `*file_journal` is set to the journal (owned by the log) if there is one.
+// Segments whose events all precede `trust_through` (the newest
+// snapshot's) are taken on trust: their headers only are read now.
 absl::StatusOr<std::unique_ptr<services::EventLog>> OpenLog(const std::string& data_dir,
+                                                            uint64_t trust_through,
                                                             std::string* store,
                                                             journal::FileJournal** file_journal) {
   if (absl::GetFlag(FLAGS_in_memory)) {
@@ -116,6 +122,7 @@ absl::StatusOr<std::unique_ptr<services::EventLog>> OpenLog(const std::string& d
   options.dir = (std::filesystem::path(data_dir) / "journal").string();
   options.discard_after_corruption = absl::GetFlag(FLAGS_discard_after_corruption);
   options.segment_bytes = absl::GetFlag(FLAGS_journal_segment_bytes);
+  options.trust_through = trust_through;
   options.log = [](const std::string& note) {
     std::fprintf(stderr, "dispatchd: journal: %s\n", note.c_str());
   };
@@ -123,12 +130,14 @@ absl::StatusOr<std::unique_ptr<services::EventLog>> OpenLog(const std::string& d
   absl::StatusOr<std::unique_ptr<journal::FileJournal>> opened =
       journal::FileJournal::Open(options, &report);
   if (!opened.ok()) return opened.status();
-  *store = absl::StrCat("journal in ", options.dir, " (", report.records, " events in ",
-                        report.segments, " segments",
-                        report.first_sequence > 1
-                            ? absl::StrCat(", from event ", report.first_sequence)
-                            : std::string(),
-                        ")");
+  *store = absl::StrCat(
+      "journal in ", options.dir, " (", report.records, " events in ", report.segments, " segments",
+      report.first_sequence > 1 ? absl::StrCat(", from event ", report.first_sequence)
+                                : std::string(),
+      report.trusted_segments > 0 ? absl::StrCat("; ", report.trusted_segments,
+                                                 " covered by the snapshot, checked while serving")
+                                  : std::string(),
+      ")");
   *file_journal = opened->get();
   return std::make_unique<services::JournalEventLog>(*std::move(opened));
 }
@@ -197,8 +206,13 @@ int Run() {
   } loader_join{feed, &snapshot_loader};
   std::string store;
   journal::FileJournal* file_journal = nullptr;
+  // A start replays the journal only after the snapshot it loads, so the
+  // segments the newest snapshot covers are read once the daemon serves.
+  // Should that snapshot fail its checks, recovery replays from an older
+  // one, and Read checks every record it replays.
+  const uint64_t newest_snapshot = snapshots.NewestSequence().value_or(0);
   absl::StatusOr<std::unique_ptr<services::EventLog>> log =
-      OpenLog(data_dir, &store, &file_journal);
+      OpenLog(data_dir, newest_snapshot, &store, &file_journal);
   if (!log.ok()) {
     std::fprintf(stderr, "dispatchd: cannot open the event store: %s\n",
                  log.status().ToString().c_str());
@@ -310,6 +324,24 @@ int Run() {
                 static_cast<unsigned long long>((*server)->recovered_events()));
   }
 
+  // The segments taken on trust are read on a thread of their own, behind
+  // the engine and gRPC's threads, while the daemon serves.
+  std::atomic<bool> stopping{false};
+  std::thread journal_check;
+  if (file_journal != nullptr && file_journal->trusted_segments() > 0) {
+    journal_check = std::thread([file_journal, &stopping, log_line] {
+      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+      const absl::Status checked =
+          file_journal->CheckTrusted([&stopping] { return stopping.load(); });
+      if (!checked.ok()) {
+        log_line(std::string(checked.message()));
+      } else if (!stopping.load()) {
+        log_line(absl::StrCat("journal: the ", file_journal->trusted_segments(),
+                              " segments the snapshot covers are intact"));
+      }
+    });
+  }
+
   std::unique_ptr<demo::Demo> running_demo;
   const std::string demo_config = absl::GetFlag(FLAGS_demo);
   if (!demo_config.empty()) {  // The demo loads the site only into an empty store.
@@ -320,6 +352,8 @@ int Run() {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   std::printf("dispatchd: %s received, stopping\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  stopping = true;
+  if (journal_check.joinable()) journal_check.join();
   if (running_demo != nullptr) running_demo->Stop();
   (*server)->Shutdown(absl::Seconds(5));
   snapshotter.reset();  // Stops the follower before the server frees the journal it prunes.

@@ -78,6 +78,11 @@ absl::StatusOr<uint64_t> SnapshotStore::OldestSequence() const {
   return found.empty() ? 0 : found.back().first;
 }
 
+absl::StatusOr<uint64_t> SnapshotStore::NewestSequence() const {
+  ASSIGN_OR_RETURN(auto found, ListBySequence());
+  return found.empty() ? 0 : found.front().first;
+}
+
 absl::StatusOr<std::vector<std::string>> SnapshotStore::List() const {
   ASSIGN_OR_RETURN(auto found, ListBySequence());
   std::vector<std::string> out;

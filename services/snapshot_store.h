@@ -68,6 +68,10 @@ class SnapshotStore {
   // snapshot still leaves an older one plus the log.
   absl::StatusOr<uint64_t> OldestSequence() const;
 
+  // The last sequence of the newest snapshot, by its file name (0: none).
+  // The file is not read, so it may yet fail its checks.
+  absl::StatusOr<uint64_t> NewestSequence() const;
+
  private:
   struct CheckedFile {
     journal::FileBytes bytes;  // Header and payload.

@@ -257,6 +257,98 @@ TEST(RecoveryTest, ATornTailInAnEarlierSegmentIsCorruption) {
   EXPECT_EQ(j.status().code(), absl::StatusCode::kDataLoss);
 }
 
+// Segments a snapshot covers (trust_through) are taken on trust at Open:
+// damage inside one does not stop a start that needs none of its records,
+// but CheckTrusted finds it, naming file and offset, and so does a read
+// that reaches it.
+TEST(RecoveryTest, SegmentsASnapshotCoversAreCheckedAfterOpen) {
+  TestDir dir;
+  WriteLog(dir.path(), 30, /*segment_bytes=*/150);
+  auto found = ListSegments(PosixFileSystem(), dir.path());
+  ASSERT_TRUE(found.ok());
+  ASSERT_GE(found->size(), 4u);
+  const uint64_t covered = (*found)[2].first_sequence - 1;  // The first two segments.
+  {
+    RecoveryReport report;
+    auto j = FileJournal::Open({.dir = dir.path(), .trust_through = covered}, &report);
+    ASSERT_TRUE(j.ok()) << j.status();
+    EXPECT_EQ(report.trusted_segments, 2u);
+    EXPECT_EQ(report.records, 30u);
+    EXPECT_EQ(report.last_sequence, 30u);
+    EXPECT_TRUE((*j)->CheckTrusted([] { return false; }).ok());
+  }
+
+  const std::string second = (*found)[1].path;
+  const std::string clean = Read(second);
+  std::string damaged = clean;
+  const std::vector<uint64_t> ends = RecordEnds(clean);
+  damaged[ends[0] + kRecordHeaderSize] ^= 0x01;  // Its second record's payload.
+  Write(second, damaged);
+  RecoveryReport report;
+  auto j = FileJournal::Open({.dir = dir.path(), .trust_through = covered}, &report);
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ(report.trusted_segments, 2u);
+  std::vector<uint64_t> read;
+  ASSERT_TRUE((*j)->Read(covered + 1,
+                         [&](const Record& r) {
+                           read.push_back(r.sequence);
+                           return absl::OkStatus();
+                         })
+                  .ok());
+  EXPECT_EQ(read.size(), 30 - covered);
+
+  const absl::Status checked = (*j)->CheckTrusted([] { return false; });
+  EXPECT_EQ(checked.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(
+      std::string(checked.message()),
+      HasSubstr(absl::StrCat(SegmentFileName((*found)[1].first_sequence), " at offset ", ends[0])));
+  EXPECT_TRUE((*j)->CheckTrusted([] { return true; }).ok());  // Asked to stop at once.
+  const absl::Status from_start = (*j)->Read(1, [](const Record&) { return absl::OkStatus(); });
+  EXPECT_EQ(from_start.code(), absl::StatusCode::kDataLoss);
+  j->reset();
+
+  // Without trust, or with the operator's discard, Open reads it all.
+  auto refused = FileJournal::Open({.dir = dir.path()}, nullptr);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  RecoveryReport kept;
+  auto discarded = FileJournal::Open(
+      {.dir = dir.path(), .discard_after_corruption = true, .trust_through = covered}, &kept);
+  ASSERT_TRUE(discarded.ok()) << discarded.status();
+  EXPECT_EQ(kept.trusted_segments, 0u);
+  EXPECT_EQ(kept.last_sequence, (*found)[1].first_sequence);
+}
+
+// A segment taken on trust still has its header read: one that is damaged
+// or names the wrong first sequence refuses the start. A segment missing
+// between trusted ones is found by CheckTrusted (the one before it ends
+// too early).
+TEST(RecoveryTest, TrustedSegmentsHaveTheirHeadersCheckedAndHolesFoundLater) {
+  TestDir dir;
+  WriteLog(dir.path(), 30, /*segment_bytes=*/150);
+  auto found = ListSegments(PosixFileSystem(), dir.path());
+  ASSERT_TRUE(found.ok());
+  ASSERT_GE(found->size(), 4u);
+  const uint64_t covered = (*found)[3].first_sequence - 1;
+  const std::string first = (*found)[0].path;
+  const std::string clean = Read(first);
+  std::string damaged = clean;
+  damaged[9] ^= 0x01;  // The header's first sequence.
+  Write(first, damaged);
+  auto j = FileJournal::Open({.dir = dir.path(), .trust_through = covered}, nullptr);
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(j.status().message()), HasSubstr(SegmentFileName(1)));
+  Write(first, clean);
+
+  std::filesystem::remove((*found)[1].path);
+  j = FileJournal::Open({.dir = dir.path(), .trust_through = covered}, nullptr);
+  ASSERT_TRUE(j.ok()) << j.status();
+  const absl::Status checked = (*j)->CheckTrusted([] { return false; });
+  EXPECT_EQ(checked.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(checked.message()),
+              HasSubstr(absl::StrCat("the next starts at ", (*found)[2].first_sequence)));
+}
+
 // A reader from the middle of a segment (dispatchd replaying the tail after
 // a snapshot) frames the records before its start without checksumming
 // them (recovery did), yet never gets a damaged record from its start on.

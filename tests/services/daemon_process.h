@@ -24,15 +24,17 @@ extern char** environ;
 
 namespace dispatchd::services::testing {
 
-// A dispatchd child process with its stdout on a pipe.
+// A dispatchd child process with its stdout (and, if `with_stderr`, its
+// stderr too) on a pipe.
 class Daemon {
  public:
-  explicit Daemon(const std::vector<std::string>& flags) {
+  explicit Daemon(const std::vector<std::string>& flags, bool with_stderr = false) {
     int fds[2];
     EXPECT_EQ(pipe(fds), 0);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    if (with_stderr) posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     std::vector<std::string> args = {DISPATCHD_BINARY};
     args.insert(args.end(), flags.begin(), flags.end());
@@ -52,7 +54,7 @@ class Daemon {
     close(out_);
   }
 
-  // The next stdout line containing `needle`, waiting up to `timeout`.
+  // The next line of its output containing `needle`, waiting up to `timeout`.
   std::optional<std::string> LineWith(const std::string& needle,
                                       absl::Duration timeout = absl::Seconds(20)) {
     const absl::Time deadline = absl::Now() + timeout;

@@ -25,6 +25,8 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
+#include "journal/file_system.h"
+#include "journal/record_format.h"
 #include "tests/services/daemon_process.h"
 
 extern char** environ;
@@ -129,13 +131,15 @@ TEST(DispatchdProcessTest, ServesHealthAndReflectionLogsEventsAndStopsOnSigterm)
 
 // A restart of the real daemon from the snapshot its follower took: the
 // banner names the snapshot, only the tail is replayed, and the state is
-// the one it stopped with.
+// the one it stopped with. The journal segments the snapshot covers are
+// read only once the daemon serves: damage in one (here, to the first
+// event) does not stop the start, and is reported while it serves.
 TEST(DispatchdProcessTest, RestartsFromItsSnapshotWithTheStateItStoppedWith) {
   const std::string data_dir =
       absl::StrCat(::testing::TempDir(), "/dispatchd-snap-", getpid(), "/var");
-  const std::vector<std::string> flags = {"--listen=127.0.0.1:0", "--data_dir=" + data_dir,
-                                          "--log_events=false", "--snapshot_every_events=8",
-                                          "--snapshot_every_minutes=0"};
+  const std::vector<std::string> flags = {
+      "--listen=127.0.0.1:0",      "--data_dir=" + data_dir,     "--log_events=false",
+      "--snapshot_every_events=8", "--snapshot_every_minutes=0", "--journal_segment_bytes=1024"};
   std::string digest;
   uint64_t last_sequence = 0;
   {
@@ -181,12 +185,22 @@ TEST(DispatchdProcessTest, RestartsFromItsSnapshotWithTheStateItStoppedWith) {
     channel.reset();
     ASSERT_TRUE(daemon.Stop(SIGTERM).has_value());
   }
-  Daemon again(flags);
+  const std::string first_segment =
+      (std::filesystem::path(data_dir) / "journal" / journal::SegmentFileName(1)).string();
+  {
+    absl::StatusOr<std::string> bytes = journal::PosixFileSystem()->ReadFile(first_segment);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    (*bytes)[journal::kSegmentHeaderSize + journal::kRecordHeaderSize + 2] ^= 0x01;
+    ASSERT_TRUE(
+        journal::WriteFileAtomically(journal::PosixFileSystem(), first_segment, *bytes).ok());
+  }
+  Daemon again(flags, /*with_stderr=*/true);
   std::optional<std::string> address = ListenAddress(again);
   ASSERT_TRUE(address.has_value());
   std::optional<std::string> store = again.LineWith("store:");
   ASSERT_TRUE(store.has_value());
   EXPECT_THAT(*store, ::testing::HasSubstr("from snapshot"));
+  EXPECT_THAT(*store, ::testing::HasSubstr("covered by the snapshot, checked while serving"));
   // The banner names the file, snap-<its last event, 20 digits>.snap; the
   // daemon replays only the events after it.
   const size_t name = store->rfind("snap-");
@@ -206,6 +220,11 @@ TEST(DispatchdProcessTest, RestartsFromItsSnapshotWithTheStateItStoppedWith) {
                    v1::GetStateDigestRequest(), &restarted)
                   .ok());
   EXPECT_EQ(restarted.digest(), digest);
+  std::optional<std::string> damage = again.LineWith("journal damaged");
+  ASSERT_TRUE(damage.has_value());
+  EXPECT_THAT(*damage, ::testing::HasSubstr(absl::StrCat(journal::SegmentFileName(1), " at offset ",
+                                                         journal::kSegmentHeaderSize)));
+  EXPECT_THAT(*damage, ::testing::HasSubstr("the state served is intact"));
   admin.reset();
   channel.reset();
   ASSERT_TRUE(again.Stop(SIGTERM).has_value());
