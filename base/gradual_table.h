@@ -58,6 +58,11 @@ class GradualTable {
   bool empty() const { return size() == 0; }
   // True while an old table is being moved across (for tests).
   bool draining() const { return !old_.empty(); }
+  // Slots of the live table (an absl table's capacity: 2^k - 1).
+  size_t capacity() const { return live_.capacity(); }
+  // Makes room for `n` elements in all, so that inserting them starts no
+  // growth (for a bulk load). REQUIRES: !draining().
+  void Reserve(size_t n) { live_.reserve(n / 3 * 4 + 4); }
 
   // The element with `key`, or null. The pointer is good until the next
   // insert.

@@ -110,6 +110,10 @@ absl::Status Engine::State::LoadRest(const StateImage& rest) {
        !rest.deliveries.empty() || rest.last_delivery_number != 0)) {
     return HoldsStateAtZero();
   }
+  if (std::optional<uint32_t> twice = idempotency_.Build()) {
+    const Request& r = ByNumber(*twice).pub;
+    return Corrupt(r.request_id, ": idempotency key '", r.spec.idempotency_key, "' used twice");
+  }
   RETURN_IF_ERROR(LinkHolders());
   RETURN_IF_ERROR(LoadStock(rest.stock));
   RETURN_IF_ERROR(LoadAlerts(rest.alerts));
@@ -284,10 +288,6 @@ absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
         Relabel(where, internal::CheckUrgency("submitted_urgency", requests[i].submitted_urgency)));
     uint32_t holder = internal::kNoTech;
     RETURN_IF_ERROR(CheckRequestShape(requests[i], &holder));
-    const std::string& key = pub.spec.idempotency_key;
-    if (!key.empty() && idempotency_.Contains(key)) {
-      return Corrupt(where, ": idempotency key '", key, "' used twice");
-    }
     if (!pub.rare->preempted_by.empty() && !internal::ParseRequestId(pub.rare->preempted_by)) {
       return Corrupt(where, ": preempted_by '", pub.rare->preempted_by, "' is not a request id");
     }
@@ -300,7 +300,7 @@ absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
       }
     }
     ReqRec& r = requests_.emplace_back();
-    r.pub = std::move(requests[i].request);  // From here on `pub`, `where` and `key` are empty.
+    r.pub = std::move(requests[i].request);  // From here on `pub` and `where` are empty.
     r.pub.crew_request_ids.clear();          // Derived from the crew's crew_of.
     if (lead != nullptr) lead->pub.crew_request_ids.push_back(r.pub.request_id);
     r.number = number;
@@ -310,8 +310,9 @@ absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
     r.submitted_urgency = requests[i].submitted_urgency;
     r.aging_base = requests[i].aging_base;
     r.reevaluate_at = requests[i].reevaluate_at;
-    const std::string& moved_key = r.pub.spec.idempotency_key;  // `key` was moved from.
-    if (!moved_key.empty()) idempotency_.Insert(number, moved_key);
+    // Keys used twice are found when the index is built (LoadRest).
+    const std::string& key = r.pub.spec.idempotency_key;
+    if (!key.empty()) idempotency_.Add(number, key);
   }
   return absl::OkStatus();
 }

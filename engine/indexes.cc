@@ -51,6 +51,46 @@ std::optional<uint32_t> ParseNumberedId(char kind, std::string_view id) {
   return n;
 }
 
+std::optional<uint32_t> IdempotencyIndex::Build() {
+  std::vector<uint64_t> entries = std::move(added_);
+  added_ = {};
+  if (entries.empty()) return std::nullopt;
+  set_.Reserve(entries.size());
+  // An absl table starts probing for hash h at slot ((h >> 7) ^ salt) &
+  // capacity, the salt fixed per table. Sorted by the bits of h that pick
+  // the slot (rotated to the top of the sort key, the rest of h below
+  // them), the entries land in aligned blocks of slots, each filled at
+  // once, and equal hashes lie side by side.
+  const int slot_bits = std::min(std::countr_one(set_.capacity()), 25);
+  auto sort_key = [slot_bits](uint64_t entry) {
+    return std::rotl(static_cast<uint32_t>(entry >> 32), 25 - slot_bits);
+  };
+  // Radix sort, least significant digit first: three passes of 11 bits.
+  std::vector<uint64_t> scratch(entries.size());
+  for (int shift = 0; shift < 32; shift += 11) {
+    std::vector<uint32_t> start(2049, 0);
+    for (uint64_t e : entries) ++start[((sort_key(e) >> shift) & 2047) + 1];
+    for (size_t d = 1; d < start.size(); ++d) start[d] += start[d - 1];
+    for (uint64_t e : entries) scratch[start[(sort_key(e) >> shift) & 2047]++] = e;
+    entries.swap(scratch);
+  }
+  // Two requests with one key have one hash: compare the keys within each
+  // run of equal hashes (a 32-bit hash makes runs rare and short).
+  std::optional<uint32_t> refused;
+  for (size_t i = 1; i < entries.size(); ++i) {
+    for (size_t j = i; j-- > 0 && entries[j] >> 32 == entries[i] >> 32;) {
+      const auto a = static_cast<uint32_t>(entries[i]);
+      const auto b = static_cast<uint32_t>(entries[j]);
+      if (KeyOf(records_, entries[i]) != KeyOf(records_, entries[j])) continue;
+      const uint32_t later = std::max(a, b);
+      if (!refused || later < *refused) refused = later;
+    }
+  }
+  if (refused) return refused;
+  for (uint64_t e : entries) set_.Insert(e);
+  return std::nullopt;
+}
+
 }  // namespace internal
 
 using internal::TimerKey;

@@ -251,10 +251,15 @@ struct ReqRec {
 // 920,000 on the development VM. The hash is kept beside the number so
 // that moving an entry to the grown table (four per insert while it
 // drains) reads no record: only a lookup whose hash matches one does.
+//
+// Loading an image adds entries in bulk instead (Add, then Build): a
+// random insert into a table of millions of entries misses the cache
+// (17 % of a start from a snapshot of 2 M requests), while inserts in
+// the order of the slots they land in fill the table from end to end.
 class IdempotencyIndex {
  public:
   explicit IdempotencyIndex(const std::deque<ReqRec>* records)
-      : set_(Set(0, Hash{}, Eq{records})) {}
+      : records_(records), set_(Set(0, Hash{}, Eq{records})) {}
   IdempotencyIndex(const IdempotencyIndex&) = delete;
   IdempotencyIndex& operator=(const IdempotencyIndex&) = delete;
 
@@ -266,13 +271,23 @@ class IdempotencyIndex {
   }
   bool Contains(std::string_view key) const { return set_.Find(key) != nullptr; }
   // REQUIRES: request `number` exists, with a non-empty key not yet in.
-  void Insert(uint32_t number, std::string_view key) {
-    set_.Insert(uint64_t{HashOf(key)} << 32 | number);
-  }
+  void Insert(uint32_t number, std::string_view key) { set_.Insert(EntryOf(number, key)); }
+
+  // Bulk load: Add keeps request `number`'s entry aside (Find and Contains
+  // do not see it yet); Build inserts all of them. REQUIRES: as Insert,
+  // and nothing inserted before Build.
+  void Add(uint32_t number, std::string_view key) { added_.push_back(EntryOf(number, key)); }
+  // Inserts what Add kept, unless two of those requests carry the same
+  // key: then nothing, and the number of the later request of the
+  // earliest such pair (the one a load in number order would refuse).
+  std::optional<uint32_t> Build();
 
  private:
   static uint32_t HashOf(std::string_view key) {
     return static_cast<uint32_t>(absl::HashOf(key));
+  }
+  static uint64_t EntryOf(uint32_t number, std::string_view key) {
+    return uint64_t{HashOf(key)} << 32 | number;
   }
   // An entry: the key's hash in the high 32 bits, the number in the low.
   struct Hash {
@@ -292,7 +307,9 @@ class IdempotencyIndex {
   }
 
   using Set = absl::flat_hash_set<uint64_t, Hash, Eq>;
+  const std::deque<ReqRec>* records_;
   base::GradualTable<Set> set_;
+  std::vector<uint64_t> added_;  // Entries kept aside by Add until Build.
 };
 
 struct TechRec {

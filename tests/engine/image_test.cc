@@ -441,6 +441,45 @@ TEST_F(ImageTest, LoadImageRejectsInconsistentImagesAndStaysFresh) {
   }
 }
 
+// A loaded engine builds its idempotency index in one go, in the order of
+// where the keys land: every key of thousands still finds its request,
+// and two requests with one key are refused, naming the later request of
+// the first such pair in request order.
+TEST_F(ImageTest, ALoadedEngineFindsEveryIdempotencyKeyAndRefusesOneUsedTwice) {
+  Zone("A");
+  constexpr int kRequests = 20000;
+  auto keyed = [&](std::string key) {
+    RequestSpec s = Spec("A", "electrical:1");
+    s.idempotency_key = std::move(key);
+    return cmd::SubmitRequest{s};
+  };
+  std::vector<std::string> ids;
+  for (int i = 0; i < kRequests; ++i) {
+    ids.push_back(Do(keyed(absl::StrCat("key-", i))).request_id);
+  }
+  ASSERT_EQ(ids[11999], "R-012000");
+  std::unique_ptr<Engine> copy = RoundTrip(engine_);
+  for (int i = 0; i < kRequests; ++i) {
+    absl::StatusOr<Outcome> retry = copy->Handle(keyed(absl::StrCat("key-", i)));
+    ASSERT_TRUE(retry.ok()) << retry.status();
+    EXPECT_TRUE(retry->duplicate) << i;
+    EXPECT_EQ(retry->request_id, ids[i]);
+  }
+  absl::StatusOr<Outcome> fresh = copy->Handle(keyed("key-new"));
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_FALSE(fresh->duplicate);
+
+  StateImage bad = engine_.ExportImage();
+  bad.requests[14999].request.spec.idempotency_key = "key-6999";  // R-015000 as R-007000.
+  bad.requests[11999].request.spec.idempotency_key = "key-2999";  // R-012000 as R-003000.
+  Engine refused(&clock_);
+  const absl::Status loaded = refused.LoadImage(bad);
+  EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(std::string(loaded.message()), ::testing::HasSubstr("R-012000"));
+  EXPECT_THAT(std::string(loaded.message()),
+              ::testing::HasSubstr("idempotency key 'key-2999' used twice"));
+}
+
 // Each part of an image checks its own fields against a last sequence of
 // 0: an image of nothing but requests, or nothing but stock, is refused for
 // that, whole or in parts, before anything else is looked at.
