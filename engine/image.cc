@@ -9,6 +9,7 @@
 // has an expiry, a scheduled request a window, every skill is interned ...),
 // so an image that passes cannot make a later command crash.
 #include <algorithm>
+#include <span>
 #include <tuple>
 #include <utility>
 
@@ -118,14 +119,10 @@ absl::Status Engine::State::LoadRest(const StateImage& rest) {
   RETURN_IF_ERROR(LoadStock(rest.stock));
   RETURN_IF_ERROR(LoadAlerts(rest.alerts));
   for (TechRec& t : techs_) IndexTech(t);
-  // KPIs are booked after the indexes, all at once (see StatsBook::BookAll).
-  std::vector<internal::KpiBooking> kpis;
-  kpis.reserve(requests_.size());
-  for (ReqRec& r : requests_) {
-    IndexRequest(r, /*book=*/false);
-    kpis.push_back({internal::KpiEntryOf(r.pub), r.zone, KpiTech(r)});
-  }
-  stats_.BookAll(kpis);
+  // The requests were indexed and booked as they loaded, save the last
+  // batch's bookings for their technicians (see StatsBook).
+  stats_.BookTechnicians(loaded_kpis_);
+  loaded_kpis_ = {};
   // Zones in surge: known, each once, in creation order.
   uint32_t next_zone = 0;
   for (size_t i = 0; i < rest.surge_zones.size(); ++i) {
@@ -262,6 +259,7 @@ absl::Status Engine::State::LoadTechnicians(const std::vector<TechnicianImage>& 
 
 absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
   if (last_sequence_ == 0 && !requests.empty()) return HoldsStateAtZero();
+  const size_t kpis_before = loaded_kpis_.size();
   for (size_t i = 0; i < requests.size(); ++i) {
     const Request& pub = requests[i].request;
     // Runs follow each other: numbers continue from the requests loaded.
@@ -313,6 +311,18 @@ absl::Status Engine::State::LoadRequests(std::vector<RequestImage>& requests) {
     // Keys used twice are found when the index is built (LoadRest).
     const std::string& key = r.pub.spec.idempotency_key;
     if (!key.empty()) idempotency_.Add(number, key);
+    // Indexed and its KPI entry taken while the record is in cache; a
+    // request's indexes depend on nothing loaded after it.
+    IndexRequest(r, /*book=*/false);
+    loaded_kpis_.push_back({internal::KpiEntryOf(r.pub), r.zone, KpiTech(r)});
+  }
+  stats_.BookSiteAndZones(std::span(loaded_kpis_).subspan(kpis_before));
+  // A quarter of a million requests come to some 25 per technician of a
+  // large site: enough for each technician's bags to be read in once.
+  constexpr size_t kTechnicianBatch = size_t{1} << 18;
+  if (loaded_kpis_.size() >= kTechnicianBatch) {
+    stats_.BookTechnicians(loaded_kpis_);
+    loaded_kpis_.clear();
   }
   return absl::OkStatus();
 }

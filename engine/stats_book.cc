@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -44,8 +45,7 @@ void ChangeTime(DurationBag& bag, bool had, absl::Duration before, bool has, abs
 // Books each entry of `all` that has a scope into `scopes`, grouped by
 // scope: a counting sort of the entries' positions by `scope_of`.
 template <typename ScopeOf>
-void BookByScope(const std::vector<KpiBooking>& all, std::vector<KpiSums>& scopes,
-                 ScopeOf scope_of) {
+void BookByScope(std::span<const KpiBooking> all, std::vector<KpiSums>& scopes, ScopeOf scope_of) {
   std::vector<uint32_t> next(scopes.size() + 1, 0);  // Then: where each scope's run starts.
   for (const KpiBooking& b : all) {
     if (const int64_t s = scope_of(b); s >= 0) ++next[static_cast<size_t>(s) + 1];
@@ -203,9 +203,12 @@ void StatsBook::Book(const Request& r, uint32_t zone, int64_t tech, int sign) {
   if (tech >= 0) techs_[static_cast<size_t>(tech)].Book(e, sign);
 }
 
-void StatsBook::BookAll(const std::vector<KpiBooking>& all) {
-  for (const KpiBooking& b : all) site_.Book(b.entry, +1);
-  BookByScope(all, zones_, [](const KpiBooking& b) { return int64_t{b.zone}; });
+void StatsBook::BookSiteAndZones(std::span<const KpiBooking> part) {
+  for (const KpiBooking& b : part) site_.Book(b.entry, +1);
+  BookByScope(part, zones_, [](const KpiBooking& b) { return int64_t{b.zone}; });
+}
+
+void StatsBook::BookTechnicians(std::span<const KpiBooking> all) {
   BookByScope(all, techs_, [](const KpiBooking& b) { return b.tech; });
 }
 

@@ -509,6 +509,10 @@ class Engine::State {
   internal::TimerSet timers_;
   absl::btree_set<std::pair<absl::Time, uint32_t>> aging_;  // (base, number)
   internal::StatsBook stats_;
+  // While an image loads: the KPI contributions of the requests loaded
+  // and not yet booked for their technicians (LoadRequests books them in
+  // batches, LoadRest the last).
+  std::vector<internal::KpiBooking> loaded_kpis_;
 
   // Deliveries: open ones and the last kKeptDepartedDeliveries departed,
   // by number; the last number handed out (ids are never reused).

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -124,12 +125,17 @@ class StatsBook {
   // Books (sign +1) or unbooks (sign -1) `r`; `tech` is the index of
   // r.technician_id, or -1 for none.
   void Book(const Request& r, uint32_t zone, int64_t tech, int sign);
-  // Books every entry of `all` (sign +1), as Book would one by one, but
-  // one kind of scope at a time and each zone's and technician's entries
-  // together, so that a scope's time bags stay in cache while they fill.
-  // For a load: booked one by one in request order, two million requests
+  // A load books its requests in bulk, as Book would one by one (sign
+  // +1), but one kind of scope at a time and each zone's and technician's
+  // entries together, so that a scope's time bags stay in cache while
+  // they fill: booked one by one in request order, two million requests
   // touched some twenty thousand bags at random, a cache miss per time.
-  void BookAll(const std::vector<KpiBooking>& all);
+  // BookSiteAndZones takes the requests part by part as they load (a few
+  // thousand fill each of some hundred zones a little); BookTechnicians
+  // takes larger batches (a part of a few thousand holds too few per
+  // technician of a large site for their bags to be worth reading in).
+  void BookSiteAndZones(std::span<const KpiBooking> part);
+  void BookTechnicians(std::span<const KpiBooking> all);
   // Moves a request's contribution from `before` (in zone `zone_before`,
   // technician `tech_before`) to `after`; nothing if neither changed.
   void Rebook(const KpiEntry& before, uint32_t zone_before, int64_t tech_before,
