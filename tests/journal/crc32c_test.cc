@@ -48,6 +48,28 @@ TEST(Crc32cTest, InstructionAgreesWithTableAtEveryLengthAndAlignment) {
   EXPECT_EQ(Crc32cByInstruction(whole, 0), Crc32cByTable(whole, 0));
 }
 
+// Inputs of three lanes (12 KiB) or more run three chains of the
+// instruction side by side and join them; every length around the lane
+// edges, and a long run of them, gives the table's checksum, also when
+// continuing from another.
+TEST(Crc32cTest, LongInputsInThreeLanesAgreeWithTable) {
+  if (!HasCrc32cInstruction()) GTEST_SKIP() << "this CPU has no crc32 instruction";
+  std::mt19937 random(13);
+  std::string bytes(5 * 12288 + 64, '\0');
+  for (char& c : bytes) c = static_cast<char>(random());
+  for (size_t offset : {0, 3}) {
+    for (size_t length : {12280, 12287, 12288, 12289, 12296, 24575, 24576, 24583, 5 * 12288 + 61}) {
+      const std::string_view data(bytes.data() + offset, length);
+      ASSERT_EQ(Crc32cByInstruction(data, 0), Crc32cByTable(data, 0))
+          << "offset " << offset << ", length " << length;
+      ASSERT_EQ(Crc32cByInstruction(data, 0x12345678u), Crc32cByTable(data, 0x12345678u))
+          << "offset " << offset << ", length " << length;
+    }
+  }
+  std::string zeros(3 * 12288, '\0');
+  EXPECT_EQ(Crc32cByInstruction(zeros, 0), Crc32cByTable(zeros, 0));
+}
+
 TEST(Crc32cTest, ContinuingGivesTheChecksumOfTheWhole) {
   std::mt19937 random(11);
   std::string bytes(1000, '\0');
