@@ -140,6 +140,28 @@ absl::StatusOr<LoadedSnapshot> SnapshotStore::Load(const std::string& path) cons
   return Decode(path, file);
 }
 
+absl::Status SnapshotStore::LoadInto(const std::string& path, engine::Engine& engine,
+                                     const std::function<bool()>& stop, size_t run) const {
+  ASSIGN_OR_RETURN(const CheckedFile file, ReadChecked(path));
+  std::unique_ptr<engine::Engine::PartLoad> load;
+  engine::ImageParts parts;
+  parts.head = [&](engine::StateImage&& head) -> absl::Status {
+    if (head.last_sequence != file.last_sequence) {
+      return absl::DataLossError("header and image disagree");
+    }
+    ASSIGN_OR_RETURN(load, engine.StartLoad(head));
+    return absl::OkStatus();
+  };
+  parts.requests = [&](std::vector<engine::RequestImage>&& requests) -> absl::Status {
+    if (stop()) return absl::AbortedError("stopped while loading the snapshot");
+    return load->Requests(std::move(requests));
+  };
+  parts.rest = [&](engine::StateImage&& rest) { return load->Finish(std::move(rest)); };
+  const absl::Status loaded = engine::DecodeImageParts(file.payload(), run, parts);
+  if (loaded.ok() || absl::IsAborted(loaded)) return loaded;
+  return Bad(path, std::string(loaded.message()));
+}
+
 absl::StatusOr<std::optional<LoadedSnapshot>> SnapshotStore::LoadNewest() const {
   std::optional<LoadedSnapshot> loaded;
   RETURN_IF_ERROR(UseNewest([&](const std::string& path, const CheckedFile& file) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/engine.h"
 #include "engine/state_image.h"
 #include "journal/file_system.h"
 #include "services/snapshot_feed.h"
@@ -51,6 +52,14 @@ class SnapshotStore {
   // Checks one file; DATA_LOSS naming the file and what is wrong. The
   // payload is decoded only once its checksum matches.
   absl::StatusOr<LoadedSnapshot> Load(const std::string& path) const;
+
+  // Checks the file at `path` and loads it into `engine` (fresh) in parts
+  // as it decodes (Engine::StartLoad), so that no more than one run of
+  // `run` requests is held decoded at a time, asking `stop` before each
+  // run: ABORTED once it says true. On any error the engine is unchanged;
+  // DATA_LOSS names the file.
+  absl::Status LoadInto(const std::string& path, engine::Engine& engine,
+                        const std::function<bool()>& stop, size_t run = 4096) const;
 
   // LoadNewest, handing the image to `feed` in parts (runs of `run`
   // requests) while it is decoded, so that another thread loads it

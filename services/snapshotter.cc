@@ -43,8 +43,10 @@ absl::Status Snapshotter::CatchUp() {
   if (catch_up_log_ == nullptr) return absl::OkStatus();  // Primed by Prime, or not at all.
   const EventLog* const log = std::exchange(catch_up_log_, nullptr);
   if (const std::string path = std::exchange(catch_up_snapshot_, ""); !path.empty()) {
-    ASSIGN_OR_RETURN(LoadedSnapshot snapshot, store_->Load(path));
-    RETURN_IF_ERROR(follower_.LoadImage(std::move(snapshot.image)));
+    // In parts, as it decodes: the whole image of a long history decoded
+    // at once would take as much memory again as the follower's engine,
+    // and a stop would wait for all of it.
+    RETURN_IF_ERROR(store_->LoadInto(path, follower_, [this] { return quitting_.load(); }));
   }
   const uint64_t through = catch_up_through_;
   if (through > follower_.last_sequence()) {

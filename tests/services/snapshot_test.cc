@@ -444,5 +444,41 @@ TEST(SnapshotterTest, AFollowerWhoseSnapshotFileWasDamagedRefusesToSnapshot) {
   EXPECT_EQ(files->size(), 1u);  // Only the damaged one; no new snapshot.
 }
 
+// A follower loads its snapshot in parts as it decodes, and can be
+// stopped between them: a stop leaves the engine as it was, and the same
+// file loads whole afterwards, with the state that was written.
+TEST(SnapshotterTest, ASnapshotLoadsInPartsAndAStopBetweenThemChangesNothing) {
+  dispatchd::testing::TestDir dir;
+  SnapshotStore store(dir.path() + "/snapshots", journal::PosixFileSystem(), 2);
+  engine::ManualClock clock;
+  engine::Engine live(&clock);
+  ASSERT_TRUE(live.Handle(engine::cmd::UpsertZone{{"north", "North", {}}}).ok());
+  for (int i = 0; i < 10; ++i) {
+    engine::RequestSpec spec;
+    spec.zone_id = "north";
+    spec.location = absl::StrCat("Room ", i);
+    spec.required_skills = {{"electrical", 1}};
+    spec.estimated_minutes = 30;
+    ASSERT_TRUE(live.Handle(engine::cmd::SubmitRequest{spec}).ok());
+  }
+  ASSERT_TRUE(store.Write(live.last_sequence(), live.ExportImage()).ok());
+  absl::StatusOr<std::vector<std::string>> files = store.List();
+  ASSERT_TRUE(files.ok() && files->size() == 1u) << files.status();
+
+  engine::Engine follower(&clock);
+  const std::string fresh = follower.Digest();
+  int asked = 0;
+  const absl::Status stopped =
+      store.LoadInto(files->front(), follower, [&asked] { return ++asked == 2; }, /*run=*/3);
+  EXPECT_EQ(stopped.code(), absl::StatusCode::kAborted) << stopped;
+  EXPECT_EQ(asked, 2);  // Before the first run, then before the second.
+  EXPECT_EQ(follower.Digest(), fresh);
+  EXPECT_EQ(follower.last_sequence(), 0u);
+
+  ASSERT_TRUE(store.LoadInto(files->front(), follower, [] { return false; }, /*run=*/3).ok());
+  EXPECT_EQ(follower.Digest(), live.Digest());
+  EXPECT_EQ(follower.last_sequence(), live.last_sequence());
+}
+
 }  // namespace
 }  // namespace dispatchd::services::testing
