@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -89,8 +91,9 @@ absl::StatusOr<OpenFile> OpenToRead(const std::string& path) {
   return OpenFile(fd);
 }
 
-// Reads `file` from where it stands to its end.
-absl::StatusOr<std::string> ReadAll(const OpenFile& file, const std::string& path) {
+// Reads `file` from where it stands to its end, or `limit` bytes of it.
+absl::StatusOr<std::string> ReadAll(const OpenFile& file, const std::string& path,
+                                    size_t limit = std::numeric_limits<size_t>::max()) {
   // Read straight into a string of the file's size (growing it 64 KiB at
   // a time would copy a large file over and over); grow it if the file
   // grew meanwhile.
@@ -98,10 +101,10 @@ absl::StatusOr<std::string> ReadAll(const OpenFile& file, const std::string& pat
   size_t capacity = ::fstat(file.fd, &st) == 0 && st.st_size > 0
                         ? static_cast<size_t>(st.st_size) + 1
                         : size_t{1} << 16;
-  std::string out(capacity, '\0');
+  std::string out(std::min(capacity, limit), '\0');
   size_t got = 0;
-  while (true) {
-    if (got == out.size()) out.resize(out.size() * 2);
+  while (got < limit) {
+    if (got == out.size()) out.resize(std::min(out.size() * 2, limit));
     ssize_t n = ::read(file.fd, out.data() + got, out.size() - got);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -150,19 +153,7 @@ class PosixFs final : public FileSystem {
 
   absl::StatusOr<std::string> ReadHead(const std::string& path, size_t n) override {
     ASSIGN_OR_RETURN(const OpenFile file, OpenToRead(path));
-    std::string out(n, '\0');
-    size_t got = 0;
-    while (got < n) {
-      const ssize_t r = ::pread(file.fd, out.data() + got, n - got, static_cast<off_t>(got));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoStatus("pread", path, errno);
-      }
-      if (r == 0) break;
-      got += static_cast<size_t>(r);
-    }
-    out.resize(got);
-    return out;
+    return ReadAll(file, path, n);
   }
 
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) override {

@@ -1,7 +1,7 @@
 // FileSystem::MapFile: large files are mapped, small ones copied, and either
 // way the bytes are the file's; a missing file is NOT_FOUND, as ReadFile
 // says, and a mapping moves with its FileBytes and is released once. Also
-// WriteFileAtomically in parts.
+// ReadHead, and WriteFileAtomically in parts.
 #include "journal/file_system.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "journal/fault_injection_file_system.h"
 #include "tests/journal/test_dir.h"
 
 namespace dispatchd::journal {
@@ -75,6 +76,31 @@ TEST(MapFileTest, AMappingMovesWithItsBytes) {
   third = std::move(second);  // Releases nothing of its own but the copy.
   EXPECT_TRUE(third.mapped());
   EXPECT_TRUE(third.view() == data);
+}
+
+// ReadHead reads the first bytes of a file, fewer of a shorter one, and
+// says NOT_FOUND for a missing one, on the POSIX file system and through
+// the default (ReadFile) alike.
+TEST(ReadHeadTest, ReadsTheFirstBytesOrTheWholeOfAShorterFile) {
+  FaultInjectionFileSystem by_default;  // Keeps FileSystem's ReadHead.
+  TestDir dir;
+  const std::string data = Pattern((2 << 20) + 5);
+  const std::string large = JoinPath(dir.path(), "large");
+  const std::string small = JoinPath(dir.path(), "small");
+  Write(large, data);
+  Write(small, data.substr(0, 10));
+  for (FileSystem* fs : {PosixFileSystem(), static_cast<FileSystem*>(&by_default)}) {
+    absl::StatusOr<std::string> head = fs->ReadHead(large, 32);
+    ASSERT_TRUE(head.ok()) << head.status();
+    EXPECT_EQ(*head, data.substr(0, 32));
+    head = fs->ReadHead(small, 32);
+    ASSERT_TRUE(head.ok()) << head.status();
+    EXPECT_EQ(*head, data.substr(0, 10));
+    head = fs->ReadHead(large, data.size() + 100);
+    ASSERT_TRUE(head.ok()) << head.status();
+    EXPECT_TRUE(*head == data);
+    EXPECT_TRUE(absl::IsNotFound(fs->ReadHead(JoinPath(dir.path(), "none"), 32).status()));
+  }
 }
 
 TEST(WriteFileAtomicallyTest, WritesItsPartsOneAfterTheOtherAndReplacesTheFile) {
