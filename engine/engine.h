@@ -13,7 +13,9 @@
 // their events, so Apply never runs the matcher.
 //
 // No I/O, no gRPC, no threads: time comes from the injected Clock, and the
-// caller fires timers by handling cmd::Tick once NextTimer() has passed.
+// caller fires timers by handling cmd::Tick once NextTimer() has passed
+// (a Tick fires at most 1,024; with more due, NextTimer() stays passed and
+// the caller ticks again).
 //
 // Snapshots: ExportImage() copies the whole state into a StateImage
 // (state_image.h); LoadImage() on a fresh engine rebuilds that state

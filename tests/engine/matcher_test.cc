@@ -132,6 +132,37 @@ TEST_F(MatcherTest, AgingEmitsOnePromotionPerPeriodViaTick) {
   EXPECT_EQ(Req(low).effective_urgency, Urgency::kNormal);
 }
 
+// After a long stop thousands of timers may be due at once: a Tick fires
+// at most 1,024 of them, earliest first, and leaves the rest due (so the
+// daemon ticks again at once, other commands in between); nothing is
+// skipped or fired twice.
+TEST_F(MatcherTest, ATickFiresABoundedShareOfAGreatBacklogAndLeavesTheRestDue) {
+  Map();
+  Policy p;
+  p.aging_promote_minutes = 60;
+  Do(cmd::SetPolicy{p});
+  constexpr int kJobs = 2500;
+  std::vector<std::string> jobs;
+  for (int i = 0; i < kJobs; ++i) {
+    jobs.push_back(Submit("A", "electrical:1", Urgency::kLow));
+    Advance(absl::Milliseconds(10));
+  }
+  Advance(absl::Minutes(61));  // Every job is due for promotion.
+  Outcome first = Tick();
+  EXPECT_EQ(first.events.size(), 1024u);
+  EXPECT_EQ(Req(jobs[1023]).effective_urgency, Urgency::kNormal);  // Earliest first.
+  EXPECT_EQ(Req(jobs[1024]).effective_urgency, Urgency::kLow);
+  ASSERT_TRUE(engine_.NextTimer().has_value());
+  EXPECT_LE(*engine_.NextTimer(), clock_.Now());
+  const std::string between = Submit("A", "electrical:1");  // A command between ticks.
+  EXPECT_EQ(Req(between).state, RequestState::kQueued);
+  EXPECT_EQ(Tick().events.size(), 1024u);
+  EXPECT_EQ(Tick().events.size(), static_cast<size_t>(kJobs - 2048));
+  for (const std::string& job : jobs) EXPECT_EQ(Req(job).effective_urgency, Urgency::kNormal);
+  EXPECT_GT(*engine_.NextTimer(), clock_.Now());
+  EXPECT_TRUE(Tick().events.empty());
+}
+
 TEST_F(MatcherTest, ExclusionsListTheFirstTechniciansInRegistrationOrder) {
   // Seven available plumbers in A (P1 left and came back, so it is no
   // longer first among the available in any order but registration's),
