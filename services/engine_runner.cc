@@ -477,6 +477,9 @@ void EngineRunner::CloseStreams(grpc::Status status) {
 
 void EngineRunner::FireTimersNow() {
   RunOnEngineThread([this] {
+    // As when the timer fires: re-armed for whatever is due after it,
+    // even at the same deadline (a Tick leaves a backlog due).
+    timer_deadline_.reset();
     BuildFn no_build;
     DoneFn no_done;
     HandleCommand(engine::cmd::Tick{}, &no_build, &no_done);

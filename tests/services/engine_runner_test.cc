@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "engine/clock.h"
 #include "engine/commands.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -76,6 +77,70 @@ EngineRunner::Options NoTimers() {
   EngineRunner::Options options;
   options.run_timers = false;
   return options;
+}
+
+// After a long stop more timers may be due than one Tick fires (1,024):
+// the runner's own timer works the backlog off, one bounded Tick after
+// another, each its own batch, with nobody asking for more.
+TEST(EngineRunnerTest, ABacklogOfTimersIsWorkedOffOneBoundedTickAfterAnother) {
+  MemoryEventLog log;
+  engine::ManualClock clock;
+  EngineRunner::Options options;
+  options.clock = &clock;
+  EngineRunner runner(&log, options);
+  absl::Mutex mu;
+  std::vector<size_t> batches;
+  runner.AddBatchObserver([&](const EventBatch& batch) {
+    absl::MutexLock lock(&mu);
+    batches.push_back(batch->size());
+  });
+  runner.Start();
+  auto handle = [&](engine::Command command) {
+    absl::Notification answered;
+    absl::Status answer;
+    runner.Submit(
+        std::move(command),
+        [](const absl::StatusOr<engine::Outcome>& outcome, const engine::Engine&) {
+          return outcome.status();
+        },
+        [&](absl::Status status) {
+          answer = status;
+          answered.Notify();
+        });
+    answered.WaitForNotification();
+    return answer;
+  };
+  ASSERT_TRUE(handle(ZoneCommand("north")).ok());
+  engine::Policy policy;
+  policy.aging_promote_minutes = 60;
+  ASSERT_TRUE(handle(engine::cmd::SetPolicy{policy}).ok());
+  constexpr int kJobs = 2500;
+  for (int i = 0; i < kJobs; ++i) {
+    engine::RequestSpec spec;
+    spec.zone_id = "north";
+    spec.location = "Room 1";
+    spec.required_skills = {{"electrical", 1}};
+    spec.urgency = engine::Urgency::kLow;
+    spec.estimated_minutes = 30;
+    ASSERT_TRUE(handle(engine::cmd::SubmitRequest{spec}).ok());
+  }
+  {
+    absl::MutexLock lock(&mu);
+    batches.clear();
+  }
+  runner.RunOnEngineThread([&clock] { clock.Advance(absl::Minutes(61)); });
+  runner.FireTimersNow();  // The first Tick; the runner's timer does the rest.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  size_t promoted = 0;
+  while (promoted < kJobs && absl::Now() < deadline) {
+    absl::MutexLock lock(&mu);
+    promoted = 0;
+    for (size_t n : batches) promoted += n;
+    if (promoted < kJobs) mu.AwaitWithTimeout(absl::Condition::kTrue, absl::Milliseconds(10));
+  }
+  runner.Stop();
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(batches, ElementsAre(1024, 1024, kJobs - 2048));
 }
 
 TEST(EngineRunnerTest, AnIdleRunnerHandlesAndAnswersACallOnTheCallersThread) {
