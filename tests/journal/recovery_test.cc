@@ -36,6 +36,17 @@ void WriteLog(const std::string& dir, int n, uint64_t segment_bytes = 64u << 20)
   }
 }
 
+// Writes records 1..30 into segments of 150 bytes and lists them (at
+// least four; fewer fails the test).
+std::vector<SegmentFile> WriteSegments(const std::string& dir) {
+  WriteLog(dir, 30, /*segment_bytes=*/150);
+  absl::StatusOr<std::vector<SegmentFile>> found = ListSegments(PosixFileSystem(), dir);
+  EXPECT_TRUE(found.ok()) << found.status();
+  if (!found.ok()) return {};
+  EXPECT_GE(found->size(), 4u);
+  return *std::move(found);
+}
+
 std::string Read(const std::string& path) { return *PosixFileSystem()->ReadFile(path); }
 
 void Write(const std::string& path, const std::string& data) {
@@ -208,15 +219,9 @@ TEST(RecoveryTest, MidLogCorruptionRefusesToStartNamingFileAndOffset) {
 
 TEST(RecoveryTest, AMissingSegmentRefusesToStart) {
   TestDir dir;
-  WriteLog(dir.path(), 30, /*segment_bytes=*/150);
-  std::vector<uint64_t> firsts;
-  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
-    uint64_t first;
-    if (ParseSegmentFileName(e.path().filename().string(), &first)) firsts.push_back(first);
-  }
-  std::sort(firsts.begin(), firsts.end());
-  ASSERT_GE(firsts.size(), 3u);
-  std::filesystem::remove(SegmentPath(dir.path(), firsts[1]));
+  const std::vector<SegmentFile> found = WriteSegments(dir.path());
+  ASSERT_GE(found.size(), 4u);
+  std::filesystem::remove(found[1].path);
   auto j = FileJournal::Open({.dir = dir.path()}, nullptr);
   ASSERT_FALSE(j.ok());
   EXPECT_EQ(j.status().code(), absl::StatusCode::kDataLoss);
@@ -227,19 +232,17 @@ TEST(RecoveryTest, AMissingSegmentRefusesToStart) {
 // still damage.
 TEST(RecoveryTest, ALogStartingLaterIsAcceptedButAHoleAfterItsStartIsNot) {
   TestDir dir;
-  WriteLog(dir.path(), 30, /*segment_bytes=*/150);
-  auto found = ListSegments(PosixFileSystem(), dir.path());
-  ASSERT_TRUE(found.ok());
-  ASSERT_GE(found->size(), 4u);
-  std::filesystem::remove((*found)[0].path);
+  const std::vector<SegmentFile> found = WriteSegments(dir.path());
+  ASSERT_GE(found.size(), 4u);
+  std::filesystem::remove(found[0].path);
   RecoveryReport report;
   {
     auto j = FileJournal::Open({.dir = dir.path()}, &report);
     ASSERT_TRUE(j.ok()) << j.status();
-    EXPECT_EQ(report.first_sequence, (*found)[1].first_sequence);
+    EXPECT_EQ(report.first_sequence, found[1].first_sequence);
     EXPECT_EQ(report.last_sequence, 30u);
   }
-  std::filesystem::remove((*found)[2].path);
+  std::filesystem::remove(found[2].path);
   auto j = FileJournal::Open({.dir = dir.path()}, nullptr);
   ASSERT_FALSE(j.ok());
   EXPECT_EQ(j.status().code(), absl::StatusCode::kDataLoss);
@@ -263,11 +266,9 @@ TEST(RecoveryTest, ATornTailInAnEarlierSegmentIsCorruption) {
 // that reaches it.
 TEST(RecoveryTest, SegmentsASnapshotCoversAreCheckedAfterOpen) {
   TestDir dir;
-  WriteLog(dir.path(), 30, /*segment_bytes=*/150);
-  auto found = ListSegments(PosixFileSystem(), dir.path());
-  ASSERT_TRUE(found.ok());
-  ASSERT_GE(found->size(), 4u);
-  const uint64_t covered = (*found)[2].first_sequence - 1;  // The first two segments.
+  const std::vector<SegmentFile> found = WriteSegments(dir.path());
+  ASSERT_GE(found.size(), 4u);
+  const uint64_t covered = found[2].first_sequence - 1;  // The first two segments.
   {
     RecoveryReport report;
     auto j = FileJournal::Open({.dir = dir.path(), .trust_through = covered}, &report);
@@ -278,7 +279,7 @@ TEST(RecoveryTest, SegmentsASnapshotCoversAreCheckedAfterOpen) {
     EXPECT_TRUE((*j)->CheckTrusted([] { return false; }).ok());
   }
 
-  const std::string second = (*found)[1].path;
+  const std::string second = found[1].path;
   const std::string clean = Read(second);
   std::string damaged = clean;
   const std::vector<uint64_t> ends = RecordEnds(clean);
@@ -301,7 +302,7 @@ TEST(RecoveryTest, SegmentsASnapshotCoversAreCheckedAfterOpen) {
   EXPECT_EQ(checked.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(
       std::string(checked.message()),
-      HasSubstr(absl::StrCat(SegmentFileName((*found)[1].first_sequence), " at offset ", ends[0])));
+      HasSubstr(absl::StrCat(SegmentFileName(found[1].first_sequence), " at offset ", ends[0])));
   EXPECT_TRUE((*j)->CheckTrusted([] { return true; }).ok());  // Asked to stop at once.
   const absl::Status from_start = (*j)->Read(1, [](const Record&) { return absl::OkStatus(); });
   EXPECT_EQ(from_start.code(), absl::StatusCode::kDataLoss);
@@ -315,7 +316,7 @@ TEST(RecoveryTest, SegmentsASnapshotCoversAreCheckedAfterOpen) {
       {.dir = dir.path(), .discard_after_corruption = true, .trust_through = covered}, &kept);
   ASSERT_TRUE(discarded.ok()) << discarded.status();
   EXPECT_EQ(kept.trusted_segments, 0u);
-  EXPECT_EQ(kept.last_sequence, (*found)[1].first_sequence);
+  EXPECT_EQ(kept.last_sequence, found[1].first_sequence);
 }
 
 // A segment taken on trust still has its header read: one that is damaged
@@ -324,12 +325,10 @@ TEST(RecoveryTest, SegmentsASnapshotCoversAreCheckedAfterOpen) {
 // too early).
 TEST(RecoveryTest, TrustedSegmentsHaveTheirHeadersCheckedAndHolesFoundLater) {
   TestDir dir;
-  WriteLog(dir.path(), 30, /*segment_bytes=*/150);
-  auto found = ListSegments(PosixFileSystem(), dir.path());
-  ASSERT_TRUE(found.ok());
-  ASSERT_GE(found->size(), 4u);
-  const uint64_t covered = (*found)[3].first_sequence - 1;
-  const std::string first = (*found)[0].path;
+  const std::vector<SegmentFile> found = WriteSegments(dir.path());
+  ASSERT_GE(found.size(), 4u);
+  const uint64_t covered = found[3].first_sequence - 1;
+  const std::string first = found[0].path;
   const std::string clean = Read(first);
   std::string damaged = clean;
   damaged[9] ^= 0x01;  // The header's first sequence.
@@ -340,13 +339,13 @@ TEST(RecoveryTest, TrustedSegmentsHaveTheirHeadersCheckedAndHolesFoundLater) {
   EXPECT_THAT(std::string(j.status().message()), HasSubstr(SegmentFileName(1)));
   Write(first, clean);
 
-  std::filesystem::remove((*found)[1].path);
+  std::filesystem::remove(found[1].path);
   j = FileJournal::Open({.dir = dir.path(), .trust_through = covered}, nullptr);
   ASSERT_TRUE(j.ok()) << j.status();
   const absl::Status checked = (*j)->CheckTrusted([] { return false; });
   EXPECT_EQ(checked.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(checked.message()),
-              HasSubstr(absl::StrCat("the next starts at ", (*found)[2].first_sequence)));
+              HasSubstr(absl::StrCat("the next starts at ", found[2].first_sequence)));
 }
 
 // A reader from the middle of a segment (dispatchd replaying the tail after
