@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -25,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "clients/demo/demo.h"
 #include "journal/file_journal.h"
 #include "services/event_text.h"
@@ -356,9 +358,24 @@ int Run() {
   if (journal_check.joinable()) journal_check.join();
   if (running_demo != nullptr) running_demo->Stop();
   (*server)->Shutdown(absl::Seconds(5));
-  snapshotter.reset();  // Stops the follower before the server frees the journal it prunes.
+  // No call is taken or answered any more. The journal's writer finishes
+  // what it was given: wait for that to be durable.
+  const absl::Time flush_deadline = absl::Now() + absl::Seconds(5);
+  while (event_log->durable_sequence() + 1 < event_log->next_sequence() &&
+         absl::Now() < flush_deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   std::printf("dispatchd: stopped\n");
-  return 0;
+  std::fflush(nullptr);
+  // Then the process ends without tearing down what is left. The live
+  // engine and the snapshot follower's each hold the whole state, and
+  // freeing them object by object took 4 s of a stop at 10 M events (2 M
+  // requests each; more if the follower was still loading its snapshot).
+  // The follower may be writing a snapshot or dropping covered segments:
+  // both are safe to cut short at any point (a temporary file, deletions
+  // oldest first), as the daemon is built to survive being killed at any
+  // moment; the next start uses the snapshots that are whole.
+  std::_Exit(0);
 }
 
 }  // namespace
