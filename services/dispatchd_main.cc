@@ -5,8 +5,6 @@
 //   dispatchd --listen=127.0.0.1:50051 --data_dir=./var --demo=config/demo_campus.json
 #include <pthread.h>
 #include <signal.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -27,6 +25,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/background_thread.h"
 #include "clients/demo/demo.h"
 #include "journal/file_journal.h"
 #include "services/event_text.h"
@@ -332,7 +331,7 @@ int Run() {
   std::thread journal_check;
   if (file_journal != nullptr && file_journal->trusted_segments() > 0) {
     journal_check = std::thread([file_journal, &stopping, log_line] {
-      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+      base::RunInBackground();
       const absl::Status checked =
           file_journal->CheckTrusted([&stopping] { return stopping.load(); });
       if (!checked.ok()) {

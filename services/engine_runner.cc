@@ -1,9 +1,5 @@
 #include "services/engine_runner.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <utility>
@@ -11,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "base/background_thread.h"
 #include "base/status_macros.h"
 #include "boost/asio/post.hpp"
 #include "services/codec.h"
@@ -112,9 +109,8 @@ void EngineRunner::Start() {
 }
 
 void EngineRunner::IndexOlderHistory(uint64_t through) {
-  // Background work: the engine and gRPC threads go first, so the daemon
-  // starts serving while this reads the journal (Linux: nice is per thread).
-  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  // Background work, so the daemon serves while this reads the journal.
+  base::RunInBackground();
   auto older = std::make_shared<RequestIndex>();
   absl::Status scanned =
       log_->Scan(log_->first_sequence(), [&](const ::dispatch::v1::Event& e) -> absl::Status {

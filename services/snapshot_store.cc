@@ -135,6 +135,17 @@ absl::StatusOr<LoadedSnapshot> SnapshotStore::Decode(const std::string& path,
   return LoadedSnapshot{file.last_sequence, path, *std::move(image)};
 }
 
+absl::Status SnapshotStore::DecodeParts(const CheckedFile& file, size_t run,
+                                        engine::ImageParts parts) {
+  parts.head = [&file, head = std::move(parts.head)](engine::StateImage&& image) {
+    if (image.last_sequence != file.last_sequence) {
+      return absl::DataLossError("header and image disagree");
+    }
+    return head(std::move(image));
+  };
+  return engine::DecodeImageParts(file.payload(), run, parts);
+}
+
 absl::StatusOr<LoadedSnapshot> SnapshotStore::Load(const std::string& path) const {
   ASSIGN_OR_RETURN(CheckedFile file, ReadChecked(path));
   return Decode(path, file);
@@ -146,9 +157,6 @@ absl::Status SnapshotStore::LoadInto(const std::string& path, engine::Engine& en
   std::unique_ptr<engine::Engine::PartLoad> load;
   engine::ImageParts parts;
   parts.head = [&](engine::StateImage&& head) -> absl::Status {
-    if (head.last_sequence != file.last_sequence) {
-      return absl::DataLossError("header and image disagree");
-    }
     ASSIGN_OR_RETURN(load, engine.StartLoad(head));
     return absl::OkStatus();
   };
@@ -157,7 +165,7 @@ absl::Status SnapshotStore::LoadInto(const std::string& path, engine::Engine& en
     return load->Requests(std::move(requests));
   };
   parts.rest = [&](engine::StateImage&& rest) { return load->Finish(std::move(rest)); };
-  const absl::Status loaded = engine::DecodeImageParts(file.payload(), run, parts);
+  const absl::Status loaded = DecodeParts(file, run, std::move(parts));
   if (loaded.ok() || absl::IsAborted(loaded)) return loaded;
   return Bad(path, std::string(loaded.message()));
 }
@@ -182,16 +190,13 @@ void SnapshotStore::FeedNewest(SnapshotFeed* feed, size_t run) const {
         };
         engine::ImageParts parts;
         parts.head = [&](engine::StateImage&& head) {
-          if (head.last_sequence != file.last_sequence) {
-            return absl::DataLossError("header and image disagree");
-          }
           return sent(feed->Head(path, std::move(head)));
         };
         parts.requests = [&](std::vector<engine::RequestImage>&& r) {
           return sent(feed->Requests(std::move(r)));
         };
         parts.rest = [&](engine::StateImage&& rest) { return sent(feed->Rest(std::move(rest))); };
-        const absl::Status decoded = engine::DecodeImageParts(file.payload(), run, parts);
+        const absl::Status decoded = DecodeParts(file, run, std::move(parts));
         if (decoded.ok() || cancelled) return absl::OkStatus();
         feed->Abandon();
         return Bad(path, std::string(decoded.message()));

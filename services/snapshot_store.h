@@ -91,6 +91,9 @@ class SnapshotStore {
   absl::StatusOr<CheckedFile> ReadChecked(const std::string& path) const;
   // Decodes a checked file whole.
   static absl::StatusOr<LoadedSnapshot> Decode(const std::string& path, const CheckedFile& file);
+  // Decodes a checked file in parts into `parts`, refusing a head whose
+  // sequence is not the file header's; DecodeImageParts' status as is.
+  static absl::Status DecodeParts(const CheckedFile& file, size_t run, engine::ImageParts parts);
   // The files newest first, each read and checked, until `use` takes one
   // (returns OK); a file that fails its checks or that `use` refuses is
   // logged and the next older one tried. The path taken, empty if none.

@@ -1,13 +1,10 @@
 #include "services/snapshotter.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/background_thread.h"
 #include "base/status_macros.h"
 #include "services/event_codec.h"
 
@@ -84,10 +81,9 @@ absl::Status Snapshotter::ApplyOne(const ::dispatch::v1::Event& event) {
 }
 
 void Snapshotter::Loop() {
-  // The follower is background work: on a busy machine the engine thread
-  // and the gRPC threads go first (Linux: nice applies per thread). It
-  // still gets its share, so its queue drains.
-  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  // The follower is background work; it still gets its share, so its
+  // queue drains.
+  base::RunInBackground();
   if (absl::Status caught_up = CatchUp(); !caught_up.ok()) {
     if (quitting_) return;
     if (options_.log) {

@@ -109,7 +109,7 @@ struct KpiSums {
 // When a request's clock starts: creation, or its window for scheduled work.
 absl::Time WindowStart(const Request& r);
 
-// One request's contribution and scopes, for StatsBook::BookAll.
+// One request's contribution and scopes, for a load's bulk booking (below).
 struct KpiBooking {
   KpiEntry entry;
   uint32_t zone = 0;
