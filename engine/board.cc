@@ -83,7 +83,9 @@ absl::StatusOr<std::vector<ZoneBoard>> Engine::State::GetBoard(
     b.queued_total = z.QueuedTotal();
     b.at_risk = z.at_risk;
     b.queued = QueuedInOrder(z, kBoardQueued);
-    for (uint32_t n : z.active) b.in_progress.push_back(&ByNumber(n).pub);
+    std::vector<uint32_t> active = z.active;
+    std::sort(active.begin(), active.end());  // Oldest request first.
+    for (uint32_t n : active) b.in_progress.push_back(&ByNumber(n).pub);
     for (uint32_t t : PresentIn(z)) b.technicians.push_back(&techs_[t].pub);
     b.shortages = ListShortages(z.pub.zone_id);
   }

@@ -216,7 +216,7 @@ void Engine::State::IndexRequest(ReqRec& r, bool book) {
     default:
       break;
   }
-  if (IsActive(r.pub.state)) z.active.insert(n);
+  if (IsActive(r.pub.state)) z.active.push_back(n);
   if (NeedsMaterials(r.pub)) material_requests_.insert(n);
   BookReserved(r.pub.reserved, +1);
   if (AwaitsStock(r.pub)) {
@@ -257,7 +257,11 @@ void Engine::State::UnindexRequest(ReqRec& r, bool book) {
   }
   if (r.reevaluate_at) timers_.erase({*r.reevaluate_at, TimerKind::kReevaluate, n});
   // r is as IndexRequest saw it: only erase what it inserted.
-  if (IsActive(r.pub.state)) z.active.erase(n);
+  if (IsActive(r.pub.state)) {
+    auto at = std::find(z.active.begin(), z.active.end(), n);
+    *at = z.active.back();
+    z.active.pop_back();
+  }
   if (NeedsMaterials(r.pub)) material_requests_.erase(n);
   BookReserved(r.pub.reserved, -1);
   if (AwaitsStock(r.pub)) {
@@ -340,12 +344,10 @@ void Engine::State::IndexAvailable(TechRec& t, uint32_t home, uint32_t current,
   zones_[home].available_members += sign;
   if (current != home) here.available_members += sign;
   if (sign > 0) {
-    here.available.insert(t.index);
     t.available_pos = static_cast<uint32_t>(here.available_list.size());
     here.available_list.push_back({t.index, skills, t.available_since});
     here.available_masks.push_back(skills.mask());
   } else {
-    here.available.erase(t.index);
     const uint32_t at = t.available_pos;
     if (at + 1 != here.available_list.size()) {
       here.available_list[at] = here.available_list.back();

@@ -104,7 +104,7 @@ void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
   // The set scanned: the available technicians with the request's rarest
   // skill (`rare_bit`; -1: all of them), `set_size` of them.
   int rare_bit = -1;
-  size_t set_size = z.available.size();
+  size_t set_size = z.available_list.size();
   for (uint64_t m = r.need.mask(); m != 0; m &= m - 1) {
     const int bit = std::countr_zero(m);
     if (z.available_by_skill[bit] < set_size) {
@@ -127,7 +127,7 @@ void Engine::State::ScanAvailable(const ReqRec& r, const ZoneRec& z,
   // dense list (the builder's order is total, so the visiting order does
   // not matter); the exclusions listed are the lowest technician indices
   // (technician order), the rest only counted: the same result as walking
-  // the ordered set, without loading a technician record per entry.
+  // them in technician order, without loading a technician record per entry.
   const uint64_t need_mask = r.need.mask();
   const uint64_t rare_mask = rare_bit >= 0 && mode != ScanMode::kLocal ? uint64_t{1} << rare_bit : 0;
   const bool declines = !r.pub.declined_by.empty();

@@ -364,15 +364,17 @@ struct ZoneRec {
   alignas(64) std::array<uint32_t, kUrgencyCount> queued_counts{};  // Urgency value - 1.
   bool surge = false;  // In surge (ZoneSurgeStarted .. ZoneSurgeEnded).
   ZoneQueues queues;
-  absl::btree_set<uint32_t> available;  // Available techs located here.
-  // How many of `available` have each skill (bit): scans walk the rarest.
+  // How many available technicians located here have each skill (bit):
+  // scans walk the rarest.
   std::array<uint32_t, kMaxSkills> available_by_skill{};
-  // The same technicians as `available`, dense and in no order (kept by
-  // IndexAvailable), with their skill masks side by side.
+  // Those technicians, dense and in no order (kept by IndexAvailable), with
+  // their skill masks side by side.
   std::vector<AvailableTech> available_list;
   std::vector<uint64_t> available_masks;
   absl::btree_set<uint32_t> members;  // Techs whose home or location is here.
-  absl::btree_set<uint32_t> active;   // Requests offered .. on hold here.
+  // Requests offered .. on hold here, in no order: about as many as the
+  // zone's busy technicians, so a linear find is cheaper than a tree.
+  std::vector<uint32_t> active;
   uint32_t at_risk = 0;  // Queued requests whose SLA is at risk (IsAtRisk).
   // Queued low-urgency requests with a location, per location (bundling).
   absl::btree_map<std::string, absl::btree_set<QueueKey>> low_by_location;

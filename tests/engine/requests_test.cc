@@ -226,5 +226,23 @@ TEST_F(RequestsTest, BoardShowsQueueInDispatchOrderAndWhoIsWhere) {
   EXPECT_THAT(engine_.GetBoard("X"), StatusIs(Code::kNotFound));
 }
 
+TEST_F(RequestsTest, BoardListsWorkInProgressOldestRequestFirst) {
+  Tech("T1", "A", "x:1");
+  Tech("T2", "A", "x:1");
+  Tech("T3", "A", "x:1");
+  const std::string first = Submit("A", "x:1");
+  const std::string second = Submit("A", "x:1");
+  const std::string third = Submit("A", "x:1");
+  // The first job ends and a newer one takes its technician: the zone's
+  // list of work in progress changes in the middle, the board's order not.
+  Do(cmd::CancelRequest{first, "fixed by the caller"});
+  const std::string fourth = Submit("A", "x:1");
+  auto boards = engine_.GetBoard("A");
+  ASSERT_TRUE(boards.ok());
+  std::vector<std::string> in_progress;
+  for (const Request* r : (*boards)[0].in_progress) in_progress.push_back(r->request_id);
+  EXPECT_THAT(in_progress, ElementsAre(second, third, fourth));
+}
+
 }  // namespace
 }  // namespace dispatchd::engine::testing
