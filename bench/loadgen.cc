@@ -1,9 +1,13 @@
 #include "bench/loadgen.h"
 
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -113,6 +117,34 @@ class Run {
   std::vector<double> latencies_us_;
 };
 
+// User and system CPU time of process `pid` (all its threads) so far, or
+// of this process for pid 0; zero if it cannot be read.
+absl::Duration ProcessCpu(pid_t pid) {
+  if (pid == 0) {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return absl::DurationFromTimeval(u.ru_utime) + absl::DurationFromTimeval(u.ru_stime);
+  }
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
+  FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return absl::ZeroDuration();
+  char line[1024];
+  const size_t n = std::fread(line, 1, sizeof(line) - 1, f);
+  std::fclose(f);
+  line[n] = '\0';
+  // After the command name (which may hold spaces) in parentheses: state,
+  // then ten fields, then utime and stime in clock ticks (proc(5)).
+  const char* p = std::strrchr(line, ')');
+  unsigned long long utime = 0, stime = 0;
+  if (p == nullptr || std::sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                                  &utime, &stime) != 2) {
+    return absl::ZeroDuration();
+  }
+  return absl::Seconds(static_cast<double>(utime + stime) /
+                       static_cast<double>(sysconf(_SC_CLK_TCK)));
+}
+
 void ClosedLoop(Run& run, int in_flight) {
   for (int i = 0; i < in_flight; ++i) run.SendClosed();
 }
@@ -149,11 +181,24 @@ LoadResult RunLoad(const LoadOptions& options, const RequestMaker& make) {
   } else {
     ClosedLoop(run, options.in_flight);
   }
-  absl::SleepFor(options.warmup + options.duration);
+  absl::SleepFor(options.warmup);
+  const absl::Duration server_from =
+      options.server_pid > 0 ? ProcessCpu(options.server_pid) : absl::ZeroDuration();
+  const absl::Duration client_from = ProcessCpu(0);
+  absl::SleepFor(options.duration);
+  const absl::Duration server_used =
+      options.server_pid > 0 ? ProcessCpu(options.server_pid) - server_from : absl::ZeroDuration();
+  const absl::Duration client_used = ProcessCpu(0) - client_from;
   run.Stop();
   if (pacer.joinable()) pacer.join();
   run.WaitIdle();
-  return run.Result(options.duration);
+  LoadResult result = run.Result(options.duration);
+  if (result.ok > 0) {
+    const double calls = static_cast<double>(result.ok);
+    result.server_cpu_us = absl::ToDoubleMicroseconds(server_used) / calls;
+    result.client_cpu_us = absl::ToDoubleMicroseconds(client_used) / calls;
+  }
+  return result;
 }
 
 }  // namespace dispatchd::bench

@@ -12,6 +12,8 @@
 #ifndef DISPATCHD_BENCH_LOADGEN_H_
 #define DISPATCHD_BENCH_LOADGEN_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -30,6 +32,9 @@ struct LoadOptions {
   absl::Duration duration = absl::Seconds(2);  // Measured part.
   int channels = 4;                            // Separate connections.
   uint32_t seed = 7;
+  // > 0: the server's process, whose CPU time over the measured part is
+  // reported per call (LoadResult::server_cpu_us).
+  pid_t server_pid = 0;
 };
 
 struct LoadResult {
@@ -38,6 +43,9 @@ struct LoadResult {
   std::string first_error;
   double qps = 0;  // Successful calls per second in the measured part.
   double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+  // CPU time per successful call over the measured part: the server's (all
+  // its threads; 0 without LoadOptions::server_pid) and this process's.
+  double server_cpu_us = 0, client_cpu_us = 0;
 };
 
 // Makes the i-th request of a run.

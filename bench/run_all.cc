@@ -253,13 +253,14 @@ void ServerPhases(const Sizes& s, const std::string& dispatchd, const std::strin
 }
 
 // Closed loop at each C against one server; returns results by C.
-std::vector<LoadResult> Closed(const std::string& address, const Sizes& s,
-                               const std::vector<int>& cs, const std::string& prefix,
-                               Report& r, const std::string& name) {
+std::vector<LoadResult> Closed(const ServedChild& server, const Sizes& s,
+                               const std::vector<int>& cs, const std::string& prefix, Report& r,
+                               const std::string& name) {
   std::vector<LoadResult> out;
   for (int c : cs) {
     LoadOptions o;
-    o.target = address;
+    o.target = server.address;
+    o.server_pid = server.process->pid();
     o.in_flight = c;
     o.warmup = s.warmup;
     o.duration = s.duration;
@@ -271,9 +272,12 @@ std::vector<LoadResult> Closed(const std::string& address, const Sizes& s,
     r.Detail(absl::StrCat(name, "_qps_c", c), res.qps);
     r.Detail(absl::StrCat(name, "_p50_us_c", c), res.p50_us);
     r.Detail(absl::StrCat(name, "_p99_us_c", c), res.p99_us);
+    r.Detail(absl::StrCat(name, "_server_cpu_us_c", c), res.server_cpu_us);
+    r.Detail(absl::StrCat(name, "_client_cpu_us_c", c), res.client_cpu_us);
     Say(absl::StrCat(name, " c", c, ": ", static_cast<int64_t>(res.qps), "/s p50 ",
                      static_cast<int64_t>(res.p50_us), " us p99 ", static_cast<int64_t>(res.p99_us),
-                     " us"));
+                     " us; CPU per call: server ", static_cast<int64_t>(res.server_cpu_us),
+                     " us, client ", static_cast<int64_t>(res.client_cpu_us), " us"));
     out.push_back(res);
   }
   return out;
@@ -302,13 +306,13 @@ void RpcPhases(const Sizes& s, const std::string& dispatchd, const std::string& 
 
   absl::StatusOr<ServedChild> noop = StartNoopChild(SelfPath());
   if (!noop.ok()) return r.Error("noop server", noop.status());
-  std::vector<LoadResult> n = Closed(noop->address, s, {1, 64}, "n", r, "noop");
+  std::vector<LoadResult> n = Closed(*noop, s, {1, 64}, "n", r, "noop");
 
   absl::StatusOr<ServedChild> mem =
       StartDispatchd(dispatchd, {"--in_memory", absl::StrCat("--data_dir=", work, "/mem")});
   if (!mem.ok()) return r.Error("dispatchd --in_memory", mem.status());
   if (absl::Status z = AddZones(mem->address, s.zones_rpc); !z.ok()) return r.Error("zones", z);
-  std::vector<LoadResult> m = Closed(mem->address, s, cs, "m", r, "memory");
+  std::vector<LoadResult> m = Closed(*mem, s, cs, "m", r, "memory");
 
   std::error_code error;
   std::filesystem::remove_all(absl::StrCat(work, "/durable"), error);
@@ -316,7 +320,7 @@ void RpcPhases(const Sizes& s, const std::string& dispatchd, const std::string& 
       StartDispatchd(dispatchd, {absl::StrCat("--data_dir=", work, "/durable")});
   if (!dur.ok()) return r.Error("dispatchd durable", dur.status());
   if (absl::Status z = AddZones(dur->address, s.zones_rpc); !z.ok()) return r.Error("zones", z);
-  std::vector<LoadResult> d = Closed(dur->address, s, cs, "d", r, "durable");
+  std::vector<LoadResult> d = Closed(*dur, s, cs, "d", r, "durable");
 
   r.Set("rpc_tax_ratio_c64", m[2].qps / std::max(n[1].qps, 1e-9));
   for (size_t i = 0; i < cs.size(); ++i) {

@@ -1,8 +1,10 @@
 // The load generator against the no-op server: it counts what succeeded,
-// paces open-loop arrivals at the asked rate, and reports ordered quantiles.
+// paces open-loop arrivals at the asked rate, reports ordered quantiles and
+// the CPU each call cost.
 #include "bench/loadgen.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "bench/noop_server.h"
@@ -43,6 +45,25 @@ TEST(LoadgenTest, OpenLoopSendsAboutTheAskedRate) {
   EXPECT_EQ(r.errors, 0u) << r.first_error;
   EXPECT_GT(r.qps, 300);  // Poisson arrivals: about 500/s, never a flood.
   EXPECT_LT(r.qps, 700);
+}
+
+TEST(LoadgenTest, CpuPerCallIsReadForTheNamedServerProcess) {
+  NoopServer server("127.0.0.1:0");
+  LoadOptions o;
+  o.target = absl::StrCat("127.0.0.1:", server.port());
+  o.in_flight = 8;
+  o.warmup = absl::Milliseconds(100);
+  o.duration = absl::Milliseconds(500);
+  LoadResult without = RunLoad(o, Make);
+  EXPECT_EQ(without.server_cpu_us, 0);  // No server named.
+  EXPECT_GT(without.client_cpu_us, 0);
+  // Here the server is this process, so both figures measure the same CPU
+  // (through /proc and through getrusage).
+  o.server_pid = getpid();
+  LoadResult with = RunLoad(o, Make);
+  ASSERT_GT(with.ok, 50u);
+  EXPECT_GT(with.server_cpu_us, with.client_cpu_us / 2);
+  EXPECT_LT(with.server_cpu_us, with.client_cpu_us * 2);
 }
 
 TEST(LoadgenTest, AnUnreachableServerIsCountedAsErrorsNotSuccesses) {
