@@ -62,7 +62,7 @@ absl::Status Engine::State::On(const ev::TechnicianRegistered& e, absl::Time) {
   t.pub.home_zone_id = t.pub.current_zone_id = e.home_zone_id;
   t.pub.skills = e.skills;
   t.pub.state = TechnicianState::kOffShift;
-  tech_index_.emplace(e.technician_id, index);
+  tech_index_.Insert(index);
   techs_by_id_.emplace(e.technician_id, index);
   stats_.EnsureTechnician(index);
   IndexTech(t);

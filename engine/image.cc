@@ -213,6 +213,7 @@ absl::Status Engine::State::LoadZones(const std::vector<Zone>& zones) {
 }
 
 absl::Status Engine::State::LoadTechnicians(const std::vector<TechnicianImage>& techs) {
+  tech_index_.Reserve(techs_.size() + techs.size());
   for (size_t i = 0; i < techs.size(); ++i) {
     const Technician& pub = techs[i].technician;
     const std::string where = absl::StrCat("technicians[", i, "]");
@@ -250,7 +251,7 @@ absl::Status Engine::State::LoadTechnicians(const std::vector<TechnicianImage>& 
     t.work_total = techs[i].work_total;
     t.shift_since = techs[i].shift_since;
     t.work_since = techs[i].work_since;
-    tech_index_.emplace(pub.technician_id, index);
+    tech_index_.Insert(index);
     techs_by_id_.emplace(pub.technician_id, index);
     stats_.EnsureTechnician(index);
   }

@@ -118,9 +118,7 @@ const Engine::State::TechRec* Engine::State::Tech(std::string_view id) const {
 }
 
 std::optional<uint32_t> Engine::State::TechIndex(std::string_view id) const {
-  auto it = tech_index_.find(id);
-  if (it == tech_index_.end()) return std::nullopt;
-  return it->second;
+  return tech_index_.Find(id);
 }
 
 std::optional<uint32_t> Engine::State::ZoneIndex(std::string_view id) const {

@@ -339,6 +339,46 @@ struct TechRec {
   absl::Time work_since;
 };
 
+// Technicians by id: the indices of their records in a hash set whose hash
+// and equality read the id in the record, looked up by std::string_view.
+// An entry is 4 bytes instead of a copy of the id (a 32-byte string) and
+// the index, so the table of 10,000 technicians stays in cache; a found
+// entry's id comparison reads the record, which the caller reads next.
+class TechIdIndex {
+ public:
+  explicit TechIdIndex(const std::deque<TechRec>* records) : set_(0, Hash{records}, Eq{records}) {}
+  TechIdIndex(const TechIdIndex&) = delete;
+  TechIdIndex& operator=(const TechIdIndex&) = delete;
+
+  std::optional<uint32_t> Find(std::string_view id) const {
+    auto it = set_.find(id);
+    if (it == set_.end()) return std::nullopt;
+    return *it;
+  }
+  // REQUIRES: technician `index` exists, and no other has its id.
+  void Insert(uint32_t index) { set_.insert(index); }
+  void Reserve(size_t n) { set_.reserve(n); }
+
+ private:
+  static std::string_view IdOf(const std::deque<TechRec>* records, uint32_t index) {
+    return (*records)[index].pub.technician_id;
+  }
+  struct Hash {
+    using is_transparent = void;
+    const std::deque<TechRec>* records;
+    size_t operator()(std::string_view id) const { return absl::HashOf(id); }
+    size_t operator()(uint32_t index) const { return absl::HashOf(IdOf(records, index)); }
+  };
+  struct Eq {
+    using is_transparent = void;
+    const std::deque<TechRec>* records;
+    bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+    bool operator()(uint32_t a, std::string_view b) const { return IdOf(records, a) == b; }
+    bool operator()(std::string_view a, uint32_t b) const { return a == IdOf(records, b); }
+  };
+  absl::flat_hash_set<uint32_t, Hash, Eq> set_;
+};
+
 // An on-shift member of a zone (home or located there), as the wait rule
 // (EarliestLocalFree) reads it: a dense copy of what it needs.
 struct OnShiftMember {

@@ -486,7 +486,7 @@ class Engine::State {
   internal::StringMap<uint32_t> zone_index_;
   absl::btree_map<std::string, uint32_t> zones_by_id_;
   std::deque<TechRec> techs_;  // By technician index.
-  internal::StringMap<uint32_t> tech_index_;
+  internal::TechIdIndex tech_index_{&techs_};
   absl::btree_map<std::string, uint32_t> techs_by_id_;
   std::deque<ReqRec> requests_;  // By request number - 1.
   // Requests by idempotency key (reads keys through requests_, declared
