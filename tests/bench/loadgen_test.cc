@@ -19,14 +19,19 @@ dispatch::v1::SubmitRequestRequest Make(uint64_t i) {
   return r;
 }
 
-TEST(LoadgenTest, ClosedLoopKeepsCallsInFlightAndAllSucceed) {
-  NoopServer server("127.0.0.1:0");
+// A closed loop of 8 calls in flight against `server`.
+LoadOptions ClosedAt(const NoopServer& server, absl::Duration duration) {
   LoadOptions o;
   o.target = absl::StrCat("127.0.0.1:", server.port());
   o.in_flight = 8;
   o.warmup = absl::Milliseconds(100);
-  o.duration = absl::Milliseconds(400);
-  LoadResult r = RunLoad(o, Make);
+  o.duration = duration;
+  return o;
+}
+
+TEST(LoadgenTest, ClosedLoopKeepsCallsInFlightAndAllSucceed) {
+  NoopServer server("127.0.0.1:0");
+  LoadResult r = RunLoad(ClosedAt(server, absl::Milliseconds(400)), Make);
   EXPECT_EQ(r.errors, 0u) << r.first_error;
   EXPECT_GT(r.ok, 50u);
   EXPECT_GT(r.qps, 0);
@@ -49,11 +54,7 @@ TEST(LoadgenTest, OpenLoopSendsAboutTheAskedRate) {
 
 TEST(LoadgenTest, CpuPerCallIsReadForTheNamedServerProcess) {
   NoopServer server("127.0.0.1:0");
-  LoadOptions o;
-  o.target = absl::StrCat("127.0.0.1:", server.port());
-  o.in_flight = 8;
-  o.warmup = absl::Milliseconds(100);
-  o.duration = absl::Milliseconds(500);
+  LoadOptions o = ClosedAt(server, absl::Milliseconds(500));
   LoadResult without = RunLoad(o, Make);
   EXPECT_EQ(without.server_cpu_us, 0);  // No server named.
   EXPECT_GT(without.client_cpu_us, 0);
