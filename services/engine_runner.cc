@@ -20,6 +20,9 @@ namespace asio = boost::asio;
 namespace {
 // The runner whose strand this thread is draining, if any.
 thread_local const EngineRunner* draining_here = nullptr;
+
+// How long a caller waits for a busy strand before leaving its work queued.
+constexpr absl::Duration kWaitFor = absl::Microseconds(50);
 }  // namespace
 
 EngineRunner::EngineRunner(EventLog* log, Options options)
@@ -155,10 +158,13 @@ void EngineRunner::Stop() {
     });
     closed.WaitForNotification();
     {
-      // Whatever round is running ends at its next item; nothing starts.
+      // The round running ends and sends its replies; nothing starts.
       absl::MutexLock lock(&queue_mu_);
       queue_mu_.Await(absl::Condition(
-          +[](bool* draining) { return !*draining; }, &draining_));
+          +[](EngineRunner* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->queue_mu_) {
+            return !r->draining_ && r->answering_ == 0;
+          },
+          this));
     }
     asio::post(io_, [this] {
       timer_.cancel();
@@ -173,6 +179,18 @@ void EngineRunner::RunExclusive(absl::AnyInvocable<void()> work) {
   {
     absl::MutexLock lock(&queue_mu_);
     if (stopped_) return;  // `work` is dropped outside the lock, below.
+    if (draining_ && draining_here != this) {
+      // Another thread's round usually ends within microseconds: wait that
+      // long (asleep) to run here, rather than leave the work to the
+      // runner's thread, a wake-up and a reply sent from a third thread.
+      // Work queued from work on the strand must wait for it: no wait.
+      ++waiting_;
+      queue_mu_.AwaitWithTimeout(absl::Condition(
+                                     +[](bool* draining) { return !*draining; }, &draining_),
+                                 kWaitFor);
+      --waiting_;
+      if (stopped_) return;
+    }
     queue_.push_back(std::move(work));
     if (draining_) return;  // The draining thread runs it after what it holds.
     draining_ = true;
@@ -194,14 +212,30 @@ void EngineRunner::DrainRound() {
   draining_here = this;
   for (absl::AnyInvocable<void()>& work : round) work();
   draining_here = outer;
-  absl::MutexLock lock(&queue_mu_);
-  if (queue_.empty() || stopped_) {
-    draining_ = false;
-  } else {
-    // More came in meanwhile: the runner's thread takes the next round,
-    // still marked busy, after any timer that fell due.
-    asio::post(io_, [this] { DrainRound(); });
+  std::vector<Answered> answers;
+  answers.swap(answers_);
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (!answers.empty()) ++answering_;
+    if (queue_.empty() || stopped_ || waiting_ > 0) {
+      // Idle, or a waiting caller takes the strand with what is queued.
+      draining_ = false;
+    } else {
+      // More came in meanwhile: the runner's thread takes the next round,
+      // still marked busy, after any timer that fell due.
+      asio::post(io_, [this] { DrainRound(); });
+    }
   }
+  // The replies go out once the strand is free for the next caller.
+  if (answers.empty()) return;
+  for (Answered& a : answers) a.done(std::move(a.status));
+  answers.clear();
+  absl::MutexLock lock(&queue_mu_);
+  --answering_;
+}
+
+void EngineRunner::Answer(DoneFn done, absl::Status status) {
+  answers_.push_back(Answered{std::move(done), std::move(status)});
 }
 
 void EngineRunner::ReadLog(absl::AnyInvocable<void(const EventLog&)> read) {
@@ -236,9 +270,10 @@ absl::Status EngineRunner::CheckQueueWait(absl::Time posted) const {
 
 void EngineRunner::Submit(engine::Command command, BuildFn build, DoneFn done) {
   if (!Admit(done)) return;
-  RunExclusive([this, posted = absl::Now(), command = std::move(command),
-                   build = std::move(build), done = std::move(done)]() mutable {
-    if (absl::Status late = CheckQueueWait(posted); !late.ok()) return done(late);
+  RunExclusive([this, posted = absl::Now(), command = std::move(command), build = std::move(build),
+                done = std::move(done)]() mutable {
+    if (absl::Status late = CheckQueueWait(posted); !late.ok())
+      return Answer(std::move(done), late);
     HandleCommand(command, &build, &done);
   });
 }
@@ -246,9 +281,10 @@ void EngineRunner::Submit(engine::Command command, BuildFn build, DoneFn done) {
 void EngineRunner::Query(QueryFn build, DoneFn done) {
   if (!Admit(done)) return;
   RunExclusive([this, posted = absl::Now(), build = std::move(build),
-                   done = std::move(done)]() mutable {
-    if (!poisoned_.ok()) return done(poisoned_);
-    if (absl::Status late = CheckQueueWait(posted); !late.ok()) return done(late);
+                done = std::move(done)]() mutable {
+    if (!poisoned_.ok()) return Answer(std::move(done), poisoned_);
+    if (absl::Status late = CheckQueueWait(posted); !late.ok())
+      return Answer(std::move(done), late);
     absl::Status reply = build(EngineView{engine_, requests_, *log_, unindexed_});
     DeliverWhenDurable(engine_.last_sequence(),
                        [reply = std::move(reply), done = std::move(done)](
@@ -261,7 +297,7 @@ void EngineRunner::Query(QueryFn build, DoneFn done) {
 void EngineRunner::HandleCommand(const engine::Command& command, BuildFn* build,
                                  DoneFn* done) {
   if (!poisoned_.ok()) {
-    if (*done) (*done)(poisoned_);
+    if (*done) Answer(std::move(*done), poisoned_);
     return;
   }
   absl::StatusOr<engine::Outcome> outcome = engine_.Handle(command);
@@ -362,23 +398,24 @@ void EngineRunner::Poison(const absl::Status& status) {
   in_flight_.clear();
   std::deque<Delivery> pending = std::move(deliveries_);
   deliveries_.clear();
-  for (Delivery& d : pending) d.done(poisoned_);
+  for (Delivery& d : pending) Answer(std::move(d.done), poisoned_);
   hub_.CloseAll(ToGrpcStatus(poisoned_));
   if (on_poison_) on_poison_(poisoned_);
 }
 
 void EngineRunner::DeliverWhenDurable(uint64_t sequence, DoneFn done) {
-  if (!poisoned_.ok()) return done(poisoned_);
-  if (sequence <= durable_sequence_ && deliveries_.empty()) return done(absl::OkStatus());
+  if (!poisoned_.ok()) return Answer(std::move(done), poisoned_);
+  if (sequence <= durable_sequence_ && deliveries_.empty()) {
+    return Answer(std::move(done), absl::OkStatus());
+  }
   deliveries_.push_back(Delivery{sequence, std::move(done)});
   RunDeliveries();
 }
 
 void EngineRunner::RunDeliveries() {
   while (!deliveries_.empty() && deliveries_.front().after_sequence <= durable_sequence_) {
-    DoneFn done = std::move(deliveries_.front().done);
+    Answer(std::move(deliveries_.front().done), absl::OkStatus());
     deliveries_.pop_front();
-    done(absl::OkStatus());
   }
 }
 

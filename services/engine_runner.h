@@ -5,13 +5,16 @@
 // thread is draining the strand at the moment: a caller that finds the
 // strand idle runs its own work at once, on its own thread, then hands
 // whatever others queued meanwhile to the runner's own thread; a caller
-// that finds it busy only queues. So an
-// uncontended call costs no thread hand-off: with an in-memory log a gRPC
-// thread handles the command and finishes the reply itself, and the
-// journal's writer publishes a durable batch and answers its calls right
-// after fdatasync (unless more batches wait for its next one: then the
-// runner's thread does it). Under load the runner's thread drains, as a
-// dedicated engine thread would, and gRPC's threads only queue.
+// that finds it busy waits up to 50 us (asleep) for the round to end and
+// then runs its own work and what is queued, or else only queues (so a
+// long round never holds gRPC's threads). So an uncontended call costs no
+// thread hand-off: with an in-memory log a gRPC thread handles the command
+// and finishes the reply itself, and the journal's writer publishes a
+// durable batch and answers its calls right after fdatasync (unless more
+// batches wait for its next one: then the runner's thread does it). Under
+// load gRPC's two threads mostly take turns, and the runner's thread
+// drains what a long round left queued. The replies of a round go out
+// after it, from the thread that ran it, once the strand is free again.
 //
 // Durable before visible (principle 2). After Handle, the runner encodes the
 // batch, appends it to the EventLog and parks every effect behind it:
@@ -27,10 +30,13 @@
 // Timers: after each command the runner re-arms one steady_timer (on its
 // own thread) for engine.NextTimer() and handles cmd::Tick when it fires.
 //
-// Thread safety: public methods are thread-safe unless noted. Callbacks
-// (build, done) run on the engine thread (the strand) and must not block;
-// they must not call the blocking test hooks. They may call the runner's
-// other methods: that work is queued and runs after them.
+// Thread safety: public methods are thread-safe unless noted. `build`
+// runs on the engine thread (the strand); `done` runs right after the
+// round that answered it, on the thread that ran the round, while the
+// strand may already run the next round on another thread, so the replies
+// of different rounds have no order. Neither may block or call the
+// blocking test hooks; both may call the runner's other methods (from
+// `build`, that work is queued and runs after it).
 #ifndef DISPATCHD_SERVICES_ENGINE_RUNNER_H_
 #define DISPATCHD_SERVICES_ENGINE_RUNNER_H_
 
@@ -185,6 +191,10 @@ class EngineRunner {
     uint64_t after_sequence = 0;
     DoneFn done;
   };
+  struct Answered {
+    DoneFn done;
+    absl::Status status;
+  };
 
   // Counts the call as pending and wraps `done` to uncount it; false (and
   // `done` answered RESOURCE_EXHAUSTED) when too many are pending.
@@ -214,6 +224,8 @@ class EngineRunner {
   void OnDurable(uint64_t sequence, const absl::Status& status);
   void Poison(const absl::Status& status);
   void DeliverWhenDurable(uint64_t sequence, DoneFn done);
+  // Runs `done(status)` at the end of the round, once the strand is free.
+  void Answer(DoneFn done, absl::Status status);
   void RunDeliveries();
   void RescheduleTimer();
   void StartAssignmentStream(const std::string& technician_id,
@@ -252,6 +264,8 @@ class EngineRunner {
   absl::Mutex queue_mu_;
   std::vector<absl::AnyInvocable<void()>> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool draining_ ABSL_GUARDED_BY(queue_mu_) = false;  // A thread runs the strand.
+  int waiting_ ABSL_GUARDED_BY(queue_mu_) = 0;        // Callers waiting for it (RunExclusive).
+  int answering_ ABSL_GUARDED_BY(queue_mu_) = 0;      // Threads sending a round's replies.
   bool stopped_ ABSL_GUARDED_BY(queue_mu_) = false;   // Work is dropped.
 
   // The runner's own thread: timers, and every round after the first.
@@ -266,6 +280,7 @@ class EngineRunner {
   uint64_t durable_sequence_ = 0;
   std::deque<Batch> in_flight_;       // Appended, not yet durable; in order.
   std::deque<Delivery> deliveries_;   // Non-decreasing after_sequence.
+  std::vector<Answered> answers_;     // Replies of this round, sent after it.
   RequestIndex requests_;
   UnindexedHistory unindexed_;
   StreamHub hub_;
