@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <utility>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +34,44 @@ double ResidentBytes() {
 
 double HeapBytes() { return static_cast<double>(mallinfo2().uordblks); }
 
+// The type name of each command; a command added to engine::Command
+// without one here does not compile.
+constexpr const char* NameOf(const engine::cmd::UpsertZone*) { return "UpsertZone"; }
+constexpr const char* NameOf(const engine::cmd::SetPolicy*) { return "SetPolicy"; }
+constexpr const char* NameOf(const engine::cmd::RegisterTechnician*) {
+  return "RegisterTechnician";
+}
+constexpr const char* NameOf(const engine::cmd::UpdateTechnician*) { return "UpdateTechnician"; }
+constexpr const char* NameOf(const engine::cmd::StartShift*) { return "StartShift"; }
+constexpr const char* NameOf(const engine::cmd::EndShift*) { return "EndShift"; }
+constexpr const char* NameOf(const engine::cmd::ReportLocation*) { return "ReportLocation"; }
+constexpr const char* NameOf(const engine::cmd::SubmitRequest*) { return "SubmitRequest"; }
+constexpr const char* NameOf(const engine::cmd::CancelRequest*) { return "CancelRequest"; }
+constexpr const char* NameOf(const engine::cmd::ChangeUrgency*) { return "ChangeUrgency"; }
+constexpr const char* NameOf(const engine::cmd::AssignRequest*) { return "AssignRequest"; }
+constexpr const char* NameOf(const engine::cmd::RecordFeedback*) { return "RecordFeedback"; }
+constexpr const char* NameOf(const engine::cmd::AcceptOffer*) { return "AcceptOffer"; }
+constexpr const char* NameOf(const engine::cmd::DeclineOffer*) { return "DeclineOffer"; }
+constexpr const char* NameOf(const engine::cmd::StartWork*) { return "StartWork"; }
+constexpr const char* NameOf(const engine::cmd::CompleteWork*) { return "CompleteWork"; }
+constexpr const char* NameOf(const engine::cmd::PutOnHold*) { return "PutOnHold"; }
+constexpr const char* NameOf(const engine::cmd::AdjustStock*) { return "AdjustStock"; }
+constexpr const char* NameOf(const engine::cmd::RaiseAlert*) { return "RaiseAlert"; }
+constexpr const char* NameOf(const engine::cmd::ResolveAlert*) { return "ResolveAlert"; }
+constexpr const char* NameOf(const engine::cmd::Tick*) { return "Tick"; }
+
+template <size_t... I>
+constexpr std::array<const char*, sizeof...(I)> CommandNames(std::index_sequence<I...>) {
+  return {NameOf(static_cast<const std::variant_alternative_t<I, engine::Command>*>(nullptr))...};
+}
+
+// The name of the command at `index` of engine::Command.
+const char* CommandName(size_t index) {
+  static constexpr auto kNames =
+      CommandNames(std::make_index_sequence<std::variant_size_v<engine::Command>>());
+  return kNames[index];
+}
+
 }  // namespace
 
 double QuantileOf(std::vector<double>& v, double q) {
@@ -51,13 +91,23 @@ absl::StatusOr<MixFigures> MeasureMix(const SiteShape& shape, uint64_t commands,
   MixFigures f;
   const uint64_t rejected_before = driver.rejected();
   Steady::duration in_engine{};
+  std::array<MixKind, std::variant_size_v<engine::Command>> kinds;
   for (uint64_t i = 0; i < commands; ++i) {
     engine::Command c = driver.Next(engine);
     const Steady::time_point t0 = Steady::now();
     absl::StatusOr<engine::Outcome> out = engine.Handle(c);
-    in_engine += Steady::now() - t0;
+    const Steady::duration took = Steady::now() - t0;
+    in_engine += took;
+    MixKind& kind = kinds[c.index()];
+    ++kind.count;
+    kind.engine_seconds += Seconds(took);
     if (out.ok()) f.events += out->events.size();
     driver.Saw(out);
+  }
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    if (kinds[k].count == 0) continue;
+    kinds[k].name = CommandName(k);
+    f.by_kind.push_back(std::move(kinds[k]));
   }
   f.commands = commands;
   f.rejected = driver.rejected() - rejected_before;

@@ -12,6 +12,7 @@
 #define DISPATCHD_BENCH_ENGINE_FIGURES_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -19,6 +20,13 @@
 #include "engine/events.h"
 
 namespace dispatchd::bench {
+
+// The commands of one kind in a measured mix.
+struct MixKind {
+  std::string name;  // The command's type name, e.g. "SubmitRequest".
+  uint64_t count = 0;
+  double engine_seconds = 0;
+};
 
 struct MixFigures {
   uint64_t commands = 0;   // Measured (after a warm-up of a tenth as many).
@@ -28,6 +36,7 @@ struct MixFigures {
   double commands_per_s = 0;
   double events_per_s = 0;  // The live apply rate.
   uint32_t open_requests_after = 0;
+  std::vector<MixKind> by_kind;  // Kinds the mix sent, in Command's order.
 };
 
 // Populates `shape`, then runs `commands` commands of the mix.

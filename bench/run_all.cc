@@ -134,6 +134,13 @@ void EnginePhases(const Sizes& s, Report& r, double* live_events_per_s) {
       r.Detail("engine_mix_commands", static_cast<double>(mix->commands));
       r.Detail("engine_mix_rejected", static_cast<double>(mix->rejected));
       r.Detail("engine_mix_open_requests_after", mix->open_requests_after);
+      // Where the time goes, by command kind: mean and share of the total.
+      for (const MixKind& k : mix->by_kind) {
+        r.Detail(absl::StrCat("engine_mix_us_", k.name),
+                 1e6 * k.engine_seconds / static_cast<double>(k.count));
+        r.Detail(absl::StrCat("engine_mix_share_", k.name),
+                 k.engine_seconds / std::max(mix->engine_seconds, 1e-9));
+      }
       *live_events_per_s = mix->events_per_s;
     }
   }

@@ -2,15 +2,15 @@
 // engine, the command mix is mostly plausible commands, and `run_all
 // --quick` (what `make bench` runs, shrunk) produces every figure the issue
 // names. No timing assertions: speed is for `make bench` to report.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "bench/child_process.h"
@@ -47,6 +47,18 @@ TEST(FiguresTest, TheMixIsMostlyAcceptedCommandsThatProduceEvents) {
   EXPECT_LT(m->rejected, m->commands / 4);
   EXPECT_GT(m->events, m->commands / 2);
   EXPECT_GT(m->open_requests_after, 0u);
+  // Every command is counted under its kind, and the kinds' times add up.
+  uint64_t counted = 0;
+  double seconds = 0;
+  std::vector<std::string> names;
+  for (const MixKind& k : m->by_kind) {
+    counted += k.count;
+    seconds += k.engine_seconds;
+    names.push_back(k.name);
+  }
+  EXPECT_EQ(counted, m->commands);
+  EXPECT_NEAR(seconds, m->engine_seconds, 1e-3 * m->engine_seconds);
+  EXPECT_THAT(names, ::testing::IsSupersetOf({"SubmitRequest", "AcceptOffer", "CompleteWork"}));
 }
 
 TEST(FiguresTest, RunAllQuickWritesEveryFigureOfTheIssue) {
@@ -77,6 +89,7 @@ TEST(FiguresTest, RunAllQuickWritesEveryFigureOfTheIssue) {
     EXPECT_THAT(json, ::testing::HasSubstr(absl::StrCat("\"", key, "\": ")));
     EXPECT_THAT(json, ::testing::Not(::testing::HasSubstr(absl::StrCat("\"", key, "\": null"))));
   }
+  EXPECT_THAT(json, ::testing::HasSubstr("\"engine_mix_us_SubmitRequest\": "));
   EXPECT_THAT(json, ::testing::HasSubstr("\"errors\": []"));
   std::filesystem::remove_all(dir);
 }
