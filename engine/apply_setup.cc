@@ -39,7 +39,7 @@ absl::Status Engine::State::On(const ev::ZoneUpserted& e, absl::Time) {
 absl::Status Engine::State::On(const ev::PolicySet& e, absl::Time) {
   RETURN_IF_ERROR(internal::CheckPolicy(e.policy));
   policy_ = e.policy;
-  for (const ZoneRec& z : zones_) surge_dirty_.insert(z.index);  // Thresholds may differ.
+  for (ZoneRec& z : zones_) MarkSurgeDirty(z);  // Thresholds may differ.
   return absl::OkStatus();
 }
 

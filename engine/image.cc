@@ -134,7 +134,9 @@ absl::Status Engine::State::LoadRest(const StateImage& rest) {
     zones_[*index].surge = true;
     next_zone = *index + 1;
   }
-  surge_dirty_.clear();  // The exporter had settled surge after its last command.
+  // The exporter had settled surge after its last command.
+  for (uint32_t index : surge_dirty_) zones_[index].surge_dirty = false;
+  surge_dirty_.clear();
   graph_dirty_ = true;
   RETURN_IF_ERROR(LoadDeliveries(rest));
   return CheckReserved(rest.stock);

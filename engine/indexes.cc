@@ -200,7 +200,7 @@ void Engine::State::IndexRequest(ReqRec& r, bool book) {
       if (r.pub.effective_urgency == Urgency::kLow && !r.pub.spec.location.empty()) {
         z.low_by_location[r.pub.spec.location].insert(r.Key());
       }
-      surge_dirty_.insert(r.zone);
+      MarkSurgeDirty(z);
       if (r.pub.effective_urgency < Urgency::kUrgent) aging_.insert({r.aging_base, n});
       if (r.reevaluate_at) timers_.insert({*r.reevaluate_at, TimerKind::kReevaluate, n});
       break;
@@ -240,7 +240,7 @@ void Engine::State::UnindexRequest(ReqRec& r, bool book) {
         at->second.erase(r.Key());
         if (at->second.empty()) z.low_by_location.erase(at);
       }
-      surge_dirty_.insert(r.zone);
+      MarkSurgeDirty(z);
       aging_.erase({r.aging_base, n});
       break;
     }

@@ -46,9 +46,13 @@ void Engine::State::UpdateSurge() {
   // repeat until settled. Each zone enters at most once per command (it
   // cannot calm down and re-enter: leaving needs the counts below half).
   while (!surge_dirty_.empty()) {
-    const uint32_t index = *surge_dirty_.begin();
-    surge_dirty_.erase(surge_dirty_.begin());
+    // The lowest zone index first, as the order of the events it emits.
+    const auto lowest = std::min_element(surge_dirty_.begin(), surge_dirty_.end());
+    const uint32_t index = *lowest;
+    *lowest = surge_dirty_.back();
+    surge_dirty_.pop_back();
     ZoneRec& z = zones_[index];
+    z.surge_dirty = false;
     const std::string zone_id = z.pub.zone_id;
     if (z.surge) {
       if (!SurgeCalm(z)) continue;

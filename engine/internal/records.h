@@ -403,6 +403,7 @@ struct ZoneRec {
   // counts per class, the surge flag, and where the requirement masks are.
   alignas(64) std::array<uint32_t, kUrgencyCount> queued_counts{};  // Urgency value - 1.
   bool surge = false;  // In surge (ZoneSurgeStarted .. ZoneSurgeEnded).
+  bool surge_dirty = false;  // Listed in State::surge_dirty_.
   ZoneQueues queues;
   // How many available technicians located here have each skill (bit):
   // scans walk the rarest.

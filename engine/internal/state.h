@@ -504,8 +504,15 @@ class Engine::State {
   absl::btree_map<std::string, absl::btree_set<std::pair<absl::Time, uint32_t>>> assets_;
   absl::btree_set<uint32_t> material_requests_;  // Open, needing materials.
   uint64_t queued_total_ = 0;
-  // Zones whose queue changed since the last UpdateSurge (derived).
-  absl::btree_set<uint32_t> surge_dirty_;
+  // Zones whose queue changed since the last UpdateSurge (derived), each
+  // once (ZoneRec::surge_dirty), in no order: usually one or two, so a
+  // vector, not a set that allocates a node per command.
+  std::vector<uint32_t> surge_dirty_;
+  void MarkSurgeDirty(ZoneRec& z) {
+    if (z.surge_dirty) return;
+    z.surge_dirty = true;
+    surge_dirty_.push_back(z.index);
+  }
   internal::TimerSet timers_;
   absl::btree_set<std::pair<absl::Time, uint32_t>> aging_;  // (base, number)
   internal::StatsBook stats_;

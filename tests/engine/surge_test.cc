@@ -102,6 +102,23 @@ TEST_F(SurgeTest, QueueThresholdEntersSurgeAndLeavesItWithHysteresis) {
   EXPECT_EQ(replica->Digest(), engine_.Digest());
 }
 
+TEST_F(SurgeTest, ZonesEnteringSurgeInOneCommandDoSoInZoneOrder) {
+  // Nobody on shift: every job queues. B's queue fills first.
+  Submit("B", "electrical:1");
+  Submit("B", "electrical:1");
+  Submit("A", "electrical:1");
+  Submit("A", "electrical:1");
+  EXPECT_EQ(Count("ZoneSurgeStarted"), 0);
+  Policy p;
+  p.surge_queue_threshold = 2;
+  const Outcome out = Do(cmd::SetPolicy{p});
+  ASSERT_THAT(Kinds(out.events), ElementsAre("PolicySet", "ZoneSurgeStarted", "ZoneSurgeStarted"));
+  EXPECT_EQ(std::get<ev::ZoneSurgeStarted>(out.events[1].kind).zone_id, "A");
+  EXPECT_EQ(std::get<ev::ZoneSurgeStarted>(out.events[2].kind).zone_id, "B");
+  // Settled: the next command finds nothing left to re-examine.
+  EXPECT_THAT(Kinds(Do(cmd::SetPolicy{p}).events), ElementsAre("PolicySet"));
+}
+
 TEST_F(SurgeTest, AtRiskThresholdAndImageKeepTheSurge) {
   SetSurgePolicy(0, 2);  // Queue length never triggers.
   // Nobody on shift: urgent jobs queue with their SLA at risk; normal and
