@@ -105,12 +105,11 @@ absl::Status FileJournal::CheckTrusted(const std::function<bool()>& stop) const 
     RETURN_IF_ERROR(bytes.status());
     SegmentScan scan =
         CheckSegment({seg.first_sequence, seg.path}, bytes->view(), seg.first_sequence - 1);
-    if (scan.end == End::kClean && scan.last_sequence != seg.next_first - 1) {
+    if (scan.end == End::kClean) {
+      if (scan.last_sequence == seg.next_first - 1) continue;  // Intact.
       scan.end_offset = bytes->view().size();
       scan.problem = absl::StrFormat("the segment ends after record %u, the next starts at %u",
                                      scan.last_sequence, seg.next_first);
-    } else if (scan.end == End::kClean) {
-      continue;
     }
     return absl::DataLossError(absl::StrFormat(
         "journal damaged: %s at offset %u: %s (events %u to %u; a snapshot covers them, so "

@@ -272,8 +272,9 @@ void EngineRunner::Submit(engine::Command command, BuildFn build, DoneFn done) {
   if (!Admit(done)) return;
   RunExclusive([this, posted = absl::Now(), command = std::move(command), build = std::move(build),
                 done = std::move(done)]() mutable {
-    if (absl::Status late = CheckQueueWait(posted); !late.ok())
+    if (absl::Status late = CheckQueueWait(posted); !late.ok()) {
       return Answer(std::move(done), late);
+    }
     HandleCommand(command, &build, &done);
   });
 }
@@ -283,8 +284,9 @@ void EngineRunner::Query(QueryFn build, DoneFn done) {
   RunExclusive([this, posted = absl::Now(), build = std::move(build),
                 done = std::move(done)]() mutable {
     if (!poisoned_.ok()) return Answer(std::move(done), poisoned_);
-    if (absl::Status late = CheckQueueWait(posted); !late.ok())
+    if (absl::Status late = CheckQueueWait(posted); !late.ok()) {
       return Answer(std::move(done), late);
+    }
     absl::Status reply = build(EngineView{engine_, requests_, *log_, unindexed_});
     DeliverWhenDurable(engine_.last_sequence(),
                        [reply = std::move(reply), done = std::move(done)](
@@ -328,7 +330,7 @@ void EngineRunner::AppendBatch(const std::vector<engine::Event>& events) {
   bool alone = pending_.load(std::memory_order_relaxed) <= 1;  // Under load: false, no lock.
   if (alone) {
     absl::MutexLock lock(&queue_mu_);
-    alone = queue_.empty();
+    alone = queue_.empty() && waiting_ == 0;  // Nor a caller about to take it.
   }
   if (alone) {
     // Nothing waits for the strand and at most this call for a reply: the

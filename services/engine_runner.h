@@ -107,7 +107,9 @@ class EngineRunner {
   using BuildFn = absl::AnyInvocable<absl::Status(const absl::StatusOr<engine::Outcome>&,
                                                   const engine::Engine&)>;
   using QueryFn = absl::AnyInvocable<absl::Status(const EngineView&)>;
-  // Gets the build's status, or the log's error; runs on the engine thread.
+  // Gets the build's status, or the log's error; runs right after the
+  // round that answered it, on the thread that ran the round, off the
+  // strand (see Thread safety above).
   using DoneFn = absl::AnyInvocable<void(absl::Status)>;
   // Sees each durable event once, in order, on the engine thread.
   using EventObserver = std::function<void(const ::dispatch::v1::Event&)>;
