@@ -16,33 +16,47 @@ const char* OpName(FsOp op) {
 
 class FaultyFile final : public WritableFile {
  public:
-  FaultyFile(FaultInjectionFileSystem* fs, std::string path, std::unique_ptr<WritableFile> base)
-      : fs_(fs), path_(std::move(path)), base_(std::move(base)) {}
+  FaultyFile(FaultInjectionFileSystem* fs, std::string path, std::unique_ptr<WritableFile> base,
+             uint64_t position)
+      : fs_(fs), path_(std::move(path)), base_(std::move(base)), position_(position) {}
 
   absl::Status Append(std::string_view data) override {
     RETURN_IF_ERROR(fs_->Check(FsOp::kWrite, path_));
     const uint64_t allowed = fs_->Reserve(data.size());
     RETURN_IF_ERROR(base_->Append(data.substr(0, allowed)));
-    fs_->Written(path_, allowed, false);
-    if (allowed < data.size()) {
-      return absl::ResourceExhaustedError(absl::StrCat("write ", path_, ": No space left on device"));
-    }
-    return absl::OkStatus();
+    fs_->Wrote(path_, position_, allowed);
+    position_ += allowed;
+    return allowed < data.size() ? DiskFull() : absl::OkStatus();
+  }
+
+  absl::Status Preallocate(uint64_t size) override {
+    RETURN_IF_ERROR(fs_->Check(FsOp::kWrite, path_));
+    const uint64_t had = fs_->SizeOf(path_);
+    if (size <= had) return absl::OkStatus();
+    const uint64_t allowed = fs_->Reserve(size - had);
+    RETURN_IF_ERROR(base_->Preallocate(had + allowed));
+    fs_->Wrote(path_, had, allowed);
+    return had + allowed < size ? DiskFull() : absl::OkStatus();
   }
 
   absl::Status Sync() override {
     RETURN_IF_ERROR(fs_->Check(FsOp::kSync, path_));
     RETURN_IF_ERROR(base_->Sync());
-    fs_->Written(path_, 0, true);
+    fs_->Synced(path_);
     return absl::OkStatus();
   }
 
   absl::Status Close() override { return base_->Close(); }
 
  private:
+  absl::Status DiskFull() const {
+    return absl::ResourceExhaustedError(absl::StrCat("write ", path_, ": No space left on device"));
+  }
+
   FaultInjectionFileSystem* const fs_;
   const std::string path_;
   std::unique_ptr<WritableFile> base_;
+  uint64_t position_;
 };
 
 }  // namespace
@@ -88,16 +102,35 @@ uint64_t FaultInjectionFileSystem::Reserve(uint64_t want) {
   return got;
 }
 
-void FaultInjectionFileSystem::Written(const std::string& path, uint64_t bytes, bool synced) {
+void FaultInjectionFileSystem::Wrote(const std::string& path, uint64_t offset, uint64_t bytes) {
   absl::MutexLock lock(&mu_);
   Track& t = files_[path];
-  t.size += bytes;
-  if (synced) t.synced = t.size;
+  t.size = std::max(t.size, offset + bytes);
+  if (offset < t.synced && bytes > 0) {
+    t.overwritten.emplace_back(offset, std::min(bytes, t.synced - offset));
+  }
+}
+
+void FaultInjectionFileSystem::Synced(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  Track& t = files_[path];
+  t.synced = t.size;
+  t.overwritten.clear();
+}
+
+uint64_t FaultInjectionFileSystem::SizeOf(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  return files_[path].size;
 }
 
 void FaultInjectionFileSystem::DropUnsyncedData() {
   absl::MutexLock lock(&mu_);
   for (auto& [path, t] : files_) {
+    for (const auto& [offset, bytes] : t.overwritten) {
+      auto file = base_->OpenForWrite(path, offset);
+      if (file.ok()) (void)(*file)->Append(std::string(bytes, '\0'));
+    }
+    t.overwritten.clear();
     if (t.size > t.synced) (void)base_->Truncate(path, t.synced);
     t.size = t.synced;
   }
@@ -111,19 +144,19 @@ absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWrita
     absl::MutexLock lock(&mu_);
     files_[path] = Track{};
   }
-  return std::make_unique<FaultyFile>(this, path, std::move(base));
+  return std::make_unique<FaultyFile>(this, path, std::move(base), 0);
 }
 
-absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewAppendableFile(
-    const std::string& path) {
+absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::OpenForWrite(
+    const std::string& path, uint64_t offset) {
   RETURN_IF_ERROR(Check(FsOp::kOpen, path));
   ASSIGN_OR_RETURN(std::string existing, base_->ReadFile(path));
-  ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> base, base_->NewAppendableFile(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> base, base_->OpenForWrite(path, offset));
   {
     absl::MutexLock lock(&mu_);
-    files_[path] = Track{existing.size(), existing.size()};
+    files_[path] = Track{existing.size(), existing.size(), {}};
   }
-  return std::make_unique<FaultyFile>(this, path, std::move(base));
+  return std::make_unique<FaultyFile>(this, path, std::move(base), offset);
 }
 
 absl::StatusOr<std::string> FaultInjectionFileSystem::ReadFile(const std::string& path) {

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -31,12 +33,15 @@ class FaultInjectionFileSystem final : public FileSystem {
   void ClearFaults();
   // How many operations of kind `op` have been attempted.
   int Count(FsOp op) const;
-  // Power cut: every file loses what was appended after its last Sync.
+  // Power cut: every file loses what was written after its last Sync.
+  // Bytes it had then stay; a write over them since is undone as zeros,
+  // which is what they were (the journal writes only over the zeros it
+  // preallocated).
   void DropUnsyncedData();
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
-  absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
-      const std::string& path) override;
+  absl::StatusOr<std::unique_ptr<WritableFile>> OpenForWrite(const std::string& path,
+                                                             uint64_t offset) override;
   absl::StatusOr<std::string> ReadFile(const std::string& path) override;
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) override;
   absl::Status CreateDirs(const std::string& dir) override;
@@ -49,7 +54,10 @@ class FaultInjectionFileSystem final : public FileSystem {
   absl::Status Check(FsOp op, const std::string& path);
   // How many of `want` bytes may be written before the disk is full.
   uint64_t Reserve(uint64_t want);
-  void Written(const std::string& path, uint64_t bytes, bool synced);
+  // `bytes` were written to `path` at `offset`.
+  void Wrote(const std::string& path, uint64_t offset, uint64_t bytes);
+  void Synced(const std::string& path);
+  uint64_t SizeOf(const std::string& path);
 
  private:
   struct Rule {
@@ -58,7 +66,9 @@ class FaultInjectionFileSystem final : public FileSystem {
   };
   struct Track {
     uint64_t size = 0;
-    uint64_t synced = 0;
+    uint64_t synced = 0;  // The size at the last Sync.
+    // Writes since the last Sync below `synced`: {offset, bytes}.
+    std::vector<std::pair<uint64_t, uint64_t>> overwritten;
   };
 
   FileSystem* const base_;

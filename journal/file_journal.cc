@@ -44,20 +44,26 @@ void FileJournal::Append(std::vector<Record> records, DurableCallback done) {
       break;
     }
   }
+  size_t last_record = 0;
   if (shape.ok()) {
-    for (const Record& r : records) EncodeRecord(r.type, r.sequence, r.payload, &batch.bytes);
+    for (const Record& r : records) {
+      last_record = batch.bytes.size();
+      EncodeRecord(r.type, r.sequence, r.payload, &batch.bytes);
+    }
   }
-  Enqueue(batch, std::move(shape), std::move(done), /*here=*/false);
+  Enqueue(batch, std::move(shape), last_record, std::move(done), /*here=*/false);
 }
 
 namespace {
 
 // INVALID_ARGUMENT unless `batch` holds exactly its `count` records, with
-// consecutive sequences and known types. Reads only the headers.
-absl::Status CheckFraming(const FramedBatch& batch) {
+// consecutive sequences and known types. Reads only the headers. Sets
+// *last_record to where the last record starts.
+absl::Status CheckFraming(const FramedBatch& batch, size_t* last_record) {
   const std::string& b = batch.bytes;
   size_t offset = 0;
   for (uint64_t i = 0; i < batch.count; ++i) {
+    *last_record = offset;
     if (b.size() - offset < kRecordHeaderSize) {
       return absl::InvalidArgumentError(absl::StrCat(
           "journal append: framed batch ends inside record ", batch.first_sequence + i));
@@ -79,15 +85,19 @@ absl::Status CheckFraming(const FramedBatch& batch) {
 }  // namespace
 
 void FileJournal::AppendFramed(const FramedBatch& batch, DurableCallback done) {
-  Enqueue(batch, CheckFraming(batch), std::move(done), /*here=*/false);
+  size_t last_record = 0;
+  absl::Status shape = CheckFraming(batch, &last_record);
+  Enqueue(batch, std::move(shape), last_record, std::move(done), /*here=*/false);
 }
 
 void FileJournal::AppendFramedHere(const FramedBatch& batch, DurableCallback done) {
-  Enqueue(batch, CheckFraming(batch), std::move(done), /*here=*/true);
+  size_t last_record = 0;
+  absl::Status shape = CheckFraming(batch, &last_record);
+  Enqueue(batch, std::move(shape), last_record, std::move(done), /*here=*/true);
 }
 
-void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, DurableCallback done,
-                          bool here) {
+void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, size_t last_record,
+                          DurableCallback done, bool here) {
   absl::Status rejected;
   {
     absl::MutexLock lock(&mu_);
@@ -101,6 +111,7 @@ void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, DurableC
       rejected = std::move(shape);
     } else {
       here = here && !writing_ && waiters_.empty() && !stopping_;
+      queued_last_record_ = queued_bytes_.size() + last_record;
       queued_bytes_.append(batch.bytes);
       next_sequence_ += batch.count;
       waiters_.push_back(Waiter{next_sequence_ - 1, std::move(done)});
@@ -114,18 +125,45 @@ void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, DurableC
 
 void FileJournal::WriterLoop() {
   while (true) {
+    bool extend;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](FileJournal* j) ABSL_EXCLUSIVE_LOCKS_REQUIRED(j->mu_) {
-            return !j->writing_ && (j->stopping_ || !j->waiters_.empty());
+            return !j->writing_ && (j->stopping_ || !j->waiters_.empty() || j->extend_wanted_);
           },
           this));
-      if (waiters_.empty()) return;  // Stopping, nothing left.
+      if (stopping_ && waiters_.empty()) return;  // Nothing left to write.
       writing_ = true;
+      extend = std::exchange(extend_wanted_, false);
     }
-    WriteQueued();
+    if (!extend) {
+      WriteQueued();
+      continue;
+    }
+    ExtendSegment();
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
   }
+}
+
+void FileJournal::ExtendSegment() {
+  if (!status().ok()) return;
+  absl::Status st;
+  {
+    absl::MutexLock io(&io_mu_);
+    if (allocated_ - segment_size_ >= RunwayBytes() / 2) return;  // A roll made room.
+    const uint64_t target = segment_size_ + RunwayBytes();
+    st = file_->Preallocate(target);
+    if (st.ok()) st = file_->Sync();
+    if (st.ok()) allocated_ = target;
+  }
+  if (!st.ok()) Poison(st);
+}
+
+uint64_t FileJournal::RunwayBytes() const {
+  constexpr uint64_t kRunway = 1u << 20;
+  return std::min<uint64_t>(kRunway, options_.segment_bytes);
 }
 
 void FileJournal::WriteQueued() {
@@ -134,9 +172,13 @@ void FileJournal::WriteQueued() {
     absl::MutexLock lock(&mu_);
     write_bytes_.swap(queued_bytes_);
     write_waiters_.swap(waiters_);
+    write_last_record_ = queued_last_record_;
     poison = poison_;
   }
-  if (poison.ok()) poison = WriteBatch(write_bytes_, write_waiters_.back().last_sequence);
+  if (poison.ok()) {
+    MarkWrite(write_bytes_.data(), write_bytes_.data() + write_last_record_);
+    poison = WriteBatch(write_bytes_, write_waiters_.back().last_sequence);
+  }
   for (Waiter& w : write_waiters_) w.done(poison);
   write_waiters_.clear();
   write_bytes_.clear();
@@ -153,18 +195,23 @@ void FileJournal::WriteQueued() {
 absl::Status FileJournal::WriteBatch(const std::string& bytes, uint64_t last_sequence) {
   absl::Status written;
   absl::Status rolled;
+  bool extend = false;
   {
     absl::MutexLock io(&io_mu_);
     written = file_->Append(bytes);
     if (written.ok()) written = file_->Sync();
     if (written.ok()) {
       segment_size_ += bytes.size();
+      allocated_ = std::max(allocated_, segment_size_);
       if (segment_size_ >= options_.segment_bytes) rolled = OpenSegment(last_sequence + 1);
+      extend = allocated_ - segment_size_ < RunwayBytes() / 2;
     }
   }
   if (written.ok()) {
     absl::MutexLock lock(&mu_);
     durable_sequence_ = last_sequence;
+    // The writer thread writes more zeros ahead, off the appenders' path.
+    if (extend) extend_wanted_ = true;
   }
   // The batch is durable even if the roll failed; later batches are not.
   if (!written.ok() || !rolled.ok()) Poison(written.ok() ? rolled : written);
@@ -188,9 +235,13 @@ absl::Status FileJournal::OpenSegment(uint64_t first_sequence) {
   std::string header;
   EncodeSegmentHeader(first_sequence, absl::ToUnixMicros(absl::Now()), &header);
   RETURN_IF_ERROR(file_->Append(header));
+  // One sync makes the header and the zeros after it durable; a crash
+  // before it leaves a file that recovery moves aside.
+  RETURN_IF_ERROR(file_->Preallocate(header.size() + RunwayBytes()));
   RETURN_IF_ERROR(file_->Sync());
   RETURN_IF_ERROR(options_.fs->SyncDir(options_.dir));
   segment_size_ = header.size();
+  allocated_ = header.size() + RunwayBytes();
   absl::MutexLock lock(&mu_);
   segments_.push_back(Segment{first_sequence, path});
   return absl::OkStatus();

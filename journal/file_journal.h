@@ -12,13 +12,16 @@
 // journal; the failed batch and every later one get that error. Nothing
 // is acknowledged that is not on disk, and nothing is retried.
 //
+// Segments are preallocated: records go into zeros already durable, so a
+// sync commits only data. Each write marks its first and last record.
+//
 // Recovery (Open): every segment is read and checked, except those a
 // snapshot covers, whose headers only are (FileJournalOptions::
-// trust_through; CheckTrusted reads them later). An incomplete record (or
-// a record failing its checksum that ends the file) at the end of the
-// last segment is a torn write: a copy of the tail is kept beside it as
-// "<segment>.torn-<offset>", the segment is truncated, and recovery goes
-// on. Anything else that is wrong — a bad checksum or sequence in the
+// trust_through; CheckTrusted reads them later). A write at the end of
+// the last segment that never became durable (segment_reader.h says how
+// that is told) is torn: a copy of it is kept beside the segment as
+// "<segment>.torn-<offset>", the segment is truncated at the write's
+// start, and recovery goes on. Anything else that is wrong — a bad checksum or sequence in the
 // middle, a missing segment, a damaged header — fails Open with DATA_LOSS
 // naming the file and offset, unless the operator has set
 // `discard_after_corruption`, which keeps the records before the damage
@@ -137,8 +140,16 @@ class FileJournal final : public Journal {
   // poison first, then the expected sequence, then `shape` (the batch's
   // own defects, found by the caller). With `here`, writes the queue on
   // this thread if no other batch is queued or being written.
-  void Enqueue(const FramedBatch& batch, absl::Status shape, DurableCallback done, bool here);
+  // `last_record`: where the batch's last record starts in its bytes.
+  void Enqueue(const FramedBatch& batch, absl::Status shape, size_t last_record,
+               DurableCallback done, bool here);
   void WriterLoop();
+  // Writes zeros ahead of the segment's last record (RunwayBytes of
+  // them) and syncs them, so that appends write into space already
+  // durable. Only the thread that set `writing_` calls it. Poisons the
+  // journal on failure.
+  void ExtendSegment() ABSL_LOCKS_EXCLUDED(mu_, io_mu_);
+  uint64_t RunwayBytes() const;
   // Writes and syncs everything queued, then answers its waiters. Only the
   // thread that set `writing_` calls it; it clears `writing_`.
   void WriteQueued() ABSL_LOCKS_EXCLUDED(mu_);
@@ -147,9 +158,9 @@ class FileJournal final : public Journal {
   absl::Status WriteBatch(const std::string& bytes, uint64_t last_sequence);
   void Poison(const absl::Status& cause) ABSL_LOCKS_EXCLUDED(mu_);
   // Copies data[offset..] to "<path>.<tag>-<offset>", then truncates
-  // `path` to `offset` (removes it when 0).
+  // `path` to `offset` (removes it when 0); notes it, saying `why`.
   absl::Status MoveTailAside(const std::string& path, uint64_t offset, std::string_view data,
-                             std::string_view tag, RecoveryReport* report);
+                             std::string_view tag, std::string_view why, RecoveryReport* report);
   void Note(std::string note, RecoveryReport* report);
 
   const FileJournalOptions options_;
@@ -158,13 +169,15 @@ class FileJournal final : public Journal {
   // Held by the writer while it touches the file; by Open before it starts.
   absl::Mutex io_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::unique_ptr<WritableFile> file_ ABSL_GUARDED_BY(io_mu_);
-  uint64_t segment_size_ ABSL_GUARDED_BY(io_mu_) = 0;
+  uint64_t segment_size_ ABSL_GUARDED_BY(io_mu_) = 0;  // Where the next write goes.
+  uint64_t allocated_ ABSL_GUARDED_BY(io_mu_) = 0;     // The file's size, zeros included.
 
   mutable absl::Mutex mu_;
   std::vector<Segment> segments_ ABSL_GUARDED_BY(mu_);
   // What is queued for the writer: the records' bytes back to back, and
   // one waiter per append, in order.
   std::string queued_bytes_ ABSL_GUARDED_BY(mu_);
+  size_t queued_last_record_ ABSL_GUARDED_BY(mu_) = 0;  // Offset in queued_bytes_.
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t durable_sequence_ ABSL_GUARDED_BY(mu_) = 0;
@@ -174,9 +187,13 @@ class FileJournal final : public Journal {
   // A thread (the writer, or an appender writing its own batch) is writing
   // and answering a batch; batches are written one at a time, in order.
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  // The runway of zeros in the segment is short: the writer thread
+  // extends it (ExtendSegment) when it next holds the writer role.
+  bool extend_wanted_ ABSL_GUARDED_BY(mu_) = false;
   // The batch being written, owned by the thread that set writing_; kept
   // between batches so a steady load does not allocate per fdatasync.
   std::string write_bytes_;
+  size_t write_last_record_ = 0;
   std::vector<Waiter> write_waiters_;
 
   std::thread writer_;

@@ -39,19 +39,26 @@ absl::Status ErrnoStatus(std::string_view op, const std::string& path, int err) 
 
 class PosixWritableFile final : public WritableFile {
  public:
-  PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  PosixWritableFile(std::string path, int fd, uint64_t position)
+      : path_(std::move(path)), fd_(fd), position_(position) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
 
   absl::Status Append(std::string_view data) override {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoStatus("write", path_, errno);
-      }
-      data.remove_prefix(static_cast<size_t>(n));
+    RETURN_IF_ERROR(WriteAt(data, position_));
+    position_ += data.size();
+    return absl::OkStatus();
+  }
+
+  absl::Status Preallocate(uint64_t size) override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoStatus("fstat", path_, errno);
+    static constexpr char kZeros[64 << 10] = {};
+    for (auto at = static_cast<uint64_t>(st.st_size); at < size;) {
+      const uint64_t n = std::min<uint64_t>(sizeof kZeros, size - at);
+      RETURN_IF_ERROR(WriteAt(std::string_view(kZeros, n), at));
+      at += n;
     }
     return absl::OkStatus();
   }
@@ -69,8 +76,22 @@ class PosixWritableFile final : public WritableFile {
   }
 
  private:
+  absl::Status WriteAt(std::string_view data, uint64_t at) {
+    while (!data.empty()) {
+      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(at));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("write", path_, errno);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+      at += static_cast<uint64_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
   const std::string path_;
   int fd_;
+  uint64_t position_;
 };
 
 // A descriptor open for reading, closed with the object.
@@ -120,12 +141,12 @@ absl::StatusOr<std::string> ReadAll(const OpenFile& file, const std::string& pat
 class PosixFs final : public FileSystem {
  public:
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
-    return Open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC);
+    return Open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
   }
 
-  absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
-      const std::string& path) override {
-    return Open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  absl::StatusOr<std::unique_ptr<WritableFile>> OpenForWrite(const std::string& path,
+                                                             uint64_t offset) override {
+    return Open(path, O_WRONLY | O_CLOEXEC, offset);
   }
 
   absl::StatusOr<std::string> ReadFile(const std::string& path) override {
@@ -203,10 +224,11 @@ class PosixFs final : public FileSystem {
   }
 
  private:
-  absl::StatusOr<std::unique_ptr<WritableFile>> Open(const std::string& path, int flags) {
+  absl::StatusOr<std::unique_ptr<WritableFile>> Open(const std::string& path, int flags,
+                                                     uint64_t position) {
     int fd = ::open(path.c_str(), flags, 0644);
     if (fd < 0) return ErrnoStatus("open", path, errno);
-    return std::make_unique<PosixWritableFile>(path, fd);
+    return std::make_unique<PosixWritableFile>(path, fd, position);
   }
 };
 

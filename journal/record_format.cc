@@ -173,12 +173,27 @@ bool RecordChecksumMatches(const char* p, const RecordHeader& h) {
   return Crc32c(std::string_view(p + 4, kRecordHeaderSize - 4 + h.length)) == h.crc;
 }
 
+namespace {
+
+// The CRC covers everything after it: length, type, sequence, payload.
+void StoreChecksum(char* record, uint32_t payload_size) {
+  StoreFixed32(record, Crc32c(std::string_view(record + 4, kRecordHeaderSize - 4 + payload_size)));
+}
+
+}  // namespace
+
 void FrameRecord(RecordType type, uint64_t sequence, uint32_t payload_size, char* record) {
   StoreFixed32(record + 4, payload_size);
   record[8] = static_cast<char>(type);
   StoreFixed64(record + 9, sequence);
-  // The CRC covers everything after it: length, type, sequence, payload.
-  StoreFixed32(record, Crc32c(std::string_view(record + 4, kRecordHeaderSize - 4 + payload_size)));
+  StoreChecksum(record, payload_size);
+}
+
+void MarkWrite(char* first, char* last) {
+  first[8] = static_cast<char>(static_cast<uint8_t>(first[8]) | kWriteStartFlag);
+  last[8] = static_cast<char>(static_cast<uint8_t>(last[8]) | kWriteEndFlag);
+  StoreChecksum(first, DecodeFixed32(first + 4));
+  if (last != first) StoreChecksum(last, DecodeFixed32(last + 4));
 }
 
 void EncodeRecord(RecordType type, uint64_t sequence, std::string_view payload,

@@ -16,9 +16,18 @@
 //     crc              4  CRC-32C of everything after it: length, type,
 //                         sequence and payload
 //     length           4  payload bytes
-//     type             1  RecordType
+//     type             1  RecordType; in version 2 its top bits mark the
+//                         first (kWriteStartFlag) and the last
+//                         (kWriteEndFlag) record of each write
 //     sequence         8  1, 2, 3, ... without gaps across segments
 //     payload     length  opaque to the journal (a serialized event)
+//
+// Version 2 segments are preallocated: zeros follow the last record, and
+// a write is made durable before the next one starts. So a write is
+// whole only up to a record marked as its end, and a valid record marked
+// as starting a later write vouches for everything before it
+// (segment_reader.h says how recovery uses this). Version 1 segments end
+// at their last record and have no marks; they are still read.
 //
 // All integers are little-endian and fixed-size.
 #ifndef DISPATCHD_JOURNAL_RECORD_FORMAT_H_
@@ -32,7 +41,8 @@
 namespace dispatchd::journal {
 
 inline constexpr char kSegmentMagic[4] = {'D', 'J', 'N', 'L'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;        // What the writer writes.
+inline constexpr uint32_t kOldestFormatVersion = 1;  // Still read.
 inline constexpr size_t kSegmentHeaderSize = 32;
 inline constexpr size_t kRecordHeaderSize = 17;
 // A record's payload may not exceed this; a larger length field is corrupt.
@@ -42,7 +52,23 @@ enum class RecordType : uint8_t {
   kEvent = 1,  // A serialized dispatch.v1.Event.
 };
 
+// In a version 2 segment, set in the type byte of the first and of the
+// last record of each write (FileJournal writes what is queued with one
+// write and one fdatasync); a write of one record has both.
+inline constexpr uint8_t kWriteStartFlag = 0x80;
+inline constexpr uint8_t kWriteEndFlag = 0x40;
+
+// The record type in a type byte, without the write flags.
+inline uint8_t RecordTypeOf(uint8_t type_byte) {
+  return type_byte & static_cast<uint8_t>(~(kWriteStartFlag | kWriteEndFlag));
+}
 inline bool IsKnownRecordType(uint8_t t) { return t == 1; }
+
+// Marks the framed records at `first` and `last` (the same one for a
+// write of one record) as the first and the last of a write: sets the
+// flags in their type bytes and computes their checksums again.
+// REQUIRES: whole framed records at both.
+void MarkWrite(char* first, char* last);
 
 // CRC-32C (Castagnoli) over `data`, continuing from `crc` (0 to start).
 // Uses the CPU's crc32 instruction where there is one (x86-64 with

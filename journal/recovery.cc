@@ -38,7 +38,9 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
   // the first segment left starts. Holes after it are damage.
   uint64_t last = found.empty() ? 0 : found.front().first_sequence - 1;
   const uint64_t first = last + 1;
-  uint64_t tail_size = 0;
+  uint64_t tail_size = 0;       // Where the last segment's records end.
+  uint64_t tail_file_size = 0;  // Its size, zeros after the records included.
+  uint32_t tail_version = 0;
   const bool trusting = options_.trust_through > 0 && !options_.discard_after_corruption;
   for (size_t i = 0; i < found.size(); ++i) {
     const SegmentFile& seg = found[i];
@@ -60,24 +62,30 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
     const std::string_view data = bytes.view();
     SegmentScan scan = CheckSegment(seg, data, last);
     const bool torn_tail = scan.end == End::kTorn && i + 1 == found.size();
+    // What is cut off is copied aside without the preallocated zeros.
+    std::string_view cut = data;
+    while (cut.size() > scan.end_offset && cut.back() == 0) cut.remove_suffix(1);
     if (scan.end != End::kClean && !torn_tail) {
       if (!options_.discard_after_corruption) {
         return Damaged(seg.path, scan.end_offset, scan.problem);
       }
-      RETURN_IF_ERROR(MoveTailAside(seg.path, scan.end_offset, data, "discarded", report));
+      RETURN_IF_ERROR(
+          MoveTailAside(seg.path, scan.end_offset, cut, "discarded", scan.problem, report));
       for (size_t j = i + 1; j < found.size(); ++j) {
         RETURN_IF_ERROR(fs->Rename(found[j].path, found[j].path + ".discarded"));
         Note(absl::StrCat("discarded ", found[j].path, " after the damage"), report);
       }
       RETURN_IF_ERROR(fs->SyncDir(options_.dir));
     } else if (torn_tail) {
-      RETURN_IF_ERROR(MoveTailAside(seg.path, scan.end_offset, data, "torn", report));
+      RETURN_IF_ERROR(MoveTailAside(seg.path, scan.end_offset, cut, "torn", scan.problem, report));
     }
     if (scan.end_offset == 0 && scan.end != End::kClean) break;  // Nothing survives.
     kept.push_back({seg.first_sequence, seg.path});
     last = scan.last_sequence;
     report->records += scan.records;
-    tail_size = scan.end == End::kClean ? data.size() : scan.end_offset;
+    tail_size = scan.end_offset;
+    tail_file_size = scan.end == End::kClean ? data.size() : scan.end_offset;
+    tail_version = scan.version;
     if (scan.end != End::kClean) break;
   }
   report->segments = kept.size();
@@ -91,9 +99,29 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
     durable_sequence_ = last;
     first_sequence_ = report->first_sequence;
   }
+  if (!kept.empty() && tail_version < kFormatVersion) {
+    // Appends go to a new segment of the current version. A last old
+    // segment without records would have its name: it goes.
+    if (last + 1 == kept.back().first_sequence) {
+      RETURN_IF_ERROR(fs->RemoveFile(kept.back().path));
+      kept.pop_back();
+      --report->segments;
+      absl::MutexLock lock(&mu_);
+      segments_ = kept;
+    }
+    Note(absl::StrFormat("appending to a new segment of format version %u after version %u",
+                         kFormatVersion, tail_version),
+         report);
+    return OpenSegment(last + 1);
+  }
   if (kept.empty()) return OpenSegment(last + 1);
-  ASSIGN_OR_RETURN(file_, fs->NewAppendableFile(kept.back().path));
+  ASSIGN_OR_RETURN(file_, fs->OpenForWrite(kept.back().path, tail_size));
   segment_size_ = tail_size;
+  allocated_ = tail_file_size;
+  if (allocated_ - segment_size_ < RunwayBytes() / 2) {
+    absl::MutexLock lock(&mu_);
+    extend_wanted_ = true;
+  }
   return absl::OkStatus();
 }
 
@@ -122,7 +150,7 @@ absl::Status FileJournal::CheckTrusted(const std::function<bool()>& stop) const 
 
 absl::Status FileJournal::MoveTailAside(const std::string& path, uint64_t offset,
                                         std::string_view data, std::string_view tag,
-                                        RecoveryReport* report) {
+                                        std::string_view why, RecoveryReport* report) {
   const std::string copy = absl::StrCat(path, ".", std::string(tag), "-", offset);
   RETURN_IF_ERROR(WriteFileAtomically(options_.fs, copy, data.substr(offset)));
   if (offset == 0) {
@@ -131,8 +159,8 @@ absl::Status FileJournal::MoveTailAside(const std::string& path, uint64_t offset
     RETURN_IF_ERROR(options_.fs->Truncate(path, offset));
   }
   RETURN_IF_ERROR(options_.fs->SyncDir(options_.dir));
-  Note(absl::StrFormat("%s: %u bytes from offset %u cut off (%s), a copy kept in %s", path,
-                       data.size() - offset, offset, tag, copy),
+  Note(absl::StrFormat("%s: %u bytes from offset %u cut off (%s: %s), a copy kept in %s", path,
+                       data.size() - offset, offset, tag, why, copy),
        report);
   return absl::OkStatus();
 }

@@ -8,7 +8,8 @@
 namespace dispatchd::journal {
 namespace {
 
-// Checks the segment header; on success sets scan->first_sequence.
+// Checks the segment header; on success sets scan->first_sequence and
+// scan->version.
 bool CheckHeader(std::string_view data, SegmentScan* scan) {
   if (std::memcmp(data.data(), kSegmentMagic, 4) != 0) {
     scan->problem = "bad segment magic";
@@ -18,10 +19,12 @@ bool CheckHeader(std::string_view data, SegmentScan* scan) {
     scan->problem = "segment header checksum mismatch";
     return false;
   }
-  if (uint32_t v = DecodeFixed32(data.data() + 4); v != kFormatVersion) {
-    scan->problem = absl::StrFormat("unsupported segment version %u", v);
+  const uint32_t version = DecodeFixed32(data.data() + 4);
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
+    scan->problem = absl::StrFormat("unsupported segment version %u", version);
     return false;
   }
+  scan->version = version;
   scan->first_sequence = DecodeFixed64(data.data() + 8);
   if (scan->first_sequence == 0) {
     scan->problem = "segment first sequence is 0";
@@ -36,6 +39,81 @@ void StopAt(SegmentScan* scan, SegmentScan::End end, uint64_t offset, std::strin
   scan->problem = std::move(problem);
 }
 
+bool AllZero(std::string_view data) {
+  static constexpr char kZeros[4096] = {};
+  while (!data.empty()) {
+    const size_t n = std::min(data.size(), sizeof kZeros);
+    if (std::memcmp(data.data(), kZeros, n) != 0) return false;
+    data.remove_prefix(n);
+  }
+  return true;
+}
+
+// True if a valid record marked as starting a write, with a sequence past
+// `expected`, begins anywhere in data[from..]. The writer starts a write
+// only once the one before is durable, so such a record proves that the
+// write holding `expected` was durable (and acknowledged).
+bool LaterWriteAfter(std::string_view data, size_t from, uint64_t expected) {
+  size_t end = data.size();  // Zeros at the end hold no record.
+  while (end > from && data[end - 1] == 0) --end;
+  for (size_t pos = from; pos < end && data.size() - pos >= kRecordHeaderSize; ++pos) {
+    const char* p = data.data() + pos;
+    const auto type = static_cast<uint8_t>(p[8]);
+    if ((type & kWriteStartFlag) == 0 || !IsKnownRecordType(RecordTypeOf(type))) continue;
+    const RecordHeader h = DecodeRecordHeader(p);
+    if (h.sequence <= expected || h.length > kMaxPayloadSize ||
+        h.length > data.size() - pos - kRecordHeaderSize) {
+      continue;
+    }
+    if (RecordChecksumMatches(p, h)) return true;
+  }
+  return false;
+}
+
+// What can be wrong with a record, as far as telling a torn version 1
+// tail from corruption needs.
+enum class Flaw { kNone, kIncomplete, kChecksum, kOther };
+
+// Checks the record at data[pos..], whose sequence should be `expected`.
+// Sets *h and *total (header plus payload) as far as it read them, and
+// *problem when there is a flaw. With `checksum` false, a record framed
+// right is taken without its checksum (see check_from). In a `marked`
+// (version 2) segment the type byte also holds the write flags.
+Flaw CheckRecord(std::string_view data, size_t pos, uint64_t expected, bool checksum, bool marked,
+                 RecordHeader* h, size_t* total, std::string* problem) {
+  const size_t left = data.size() - pos;
+  if (left < kRecordHeaderSize) {
+    *problem = "incomplete record header";
+    return Flaw::kIncomplete;
+  }
+  const char* p = data.data() + pos;
+  *h = DecodeRecordHeader(p);
+  if (h->length > kMaxPayloadSize) {
+    *problem = absl::StrFormat("record length %u exceeds the maximum", h->length);
+    return Flaw::kOther;
+  }
+  *total = kRecordHeaderSize + h->length;
+  if (*total > left) {
+    *problem = "incomplete record";
+    return Flaw::kIncomplete;
+  }
+  const uint8_t type = marked ? RecordTypeOf(h->type) : h->type;
+  if (!checksum && h->sequence == expected && IsKnownRecordType(type)) return Flaw::kNone;
+  if (!RecordChecksumMatches(p, *h)) {
+    *problem = "record checksum mismatch";
+    return Flaw::kChecksum;
+  }
+  if (!IsKnownRecordType(type)) {
+    *problem = absl::StrFormat("unknown record type %u", type);
+    return Flaw::kOther;
+  }
+  if (h->sequence != expected) {
+    *problem = absl::StrFormat("record sequence %u where %u was expected", h->sequence, expected);
+    return Flaw::kOther;
+  }
+  return Flaw::kNone;
+}
+
 }  // namespace
 
 absl::Status ScanSegment(std::string_view data,
@@ -47,63 +125,84 @@ absl::Status ScanSegment(std::string_view data,
     return absl::OkStatus();
   }
   if (!CheckHeader(data, scan)) {
-    StopAt(scan, SegmentScan::End::kCorrupt, 0, scan->problem);
+    // A new segment's header and zeros are made durable by one fdatasync;
+    // a file of zeros only is one whose creation a crash cut short.
+    const bool never_written = AllZero(data);
+    StopAt(scan, never_written ? SegmentScan::End::kTorn : SegmentScan::End::kCorrupt, 0,
+           never_written ? "segment header never written" : scan->problem);
     return absl::OkStatus();
   }
+  const bool marked = scan->version >= 2;  // Writes marked, zeros after the last.
   uint64_t expected = scan->first_sequence;
   scan->last_sequence = expected - 1;
   size_t pos = kSegmentHeaderSize;
+  // Version 2: where the last whole write ends, and the records up to it.
+  size_t write_end = pos;
+  uint64_t records_at_write_end = 0;
+  // Version 2: a torn write is cut at its start (nothing of it was
+  // acknowledged); damage with a later write after it is corruption.
+  auto stop_marked = [&](std::string problem) {
+    const size_t nonzero = data.find_first_not_of('\0', pos);
+    if (pos == write_end && nonzero == std::string_view::npos) {
+      scan->end_offset = pos;  // Clean: the preallocated rest of the file.
+      return absl::OkStatus();
+    }
+    const bool zeros_here = nonzero >= pos + kRecordHeaderSize;  // Not even a header.
+    if (LaterWriteAfter(data, pos + 1, expected)) {
+      StopAt(scan, SegmentScan::End::kCorrupt, pos,
+             zeros_here ? "zeros where a record should be, with later records after them"
+                        : std::move(problem));
+      return absl::OkStatus();
+    }
+    const uint64_t dropped = scan->records - records_at_write_end;
+    scan->records = records_at_write_end;
+    scan->last_sequence -= dropped;
+    StopAt(scan, SegmentScan::End::kTorn, write_end,
+           pos == write_end && zeros_here
+               ? absl::StrFormat("a write never made durable: zeros at offset %u, then bytes "
+                                 "at offset %u",
+                                 pos, nonzero)
+               : absl::StrFormat("a write never made durable: %s at offset %u", problem, pos));
+    return absl::OkStatus();
+  };
   Record rec;  // Handed to fn, one record at a time.
   while (pos < data.size()) {
-    const size_t left = data.size() - pos;
-    if (left < kRecordHeaderSize) {
-      StopAt(scan, SegmentScan::End::kTorn, pos, "incomplete record header");
+    RecordHeader h;
+    size_t total = 0;
+    std::string problem;
+    Flaw flaw = CheckRecord(data, pos, expected, /*checksum=*/expected >= check_from, marked, &h,
+                            &total, &problem);
+    if (marked && flaw == Flaw::kNone && ((h.type & kWriteStartFlag) != 0) != (pos == write_end)) {
+      flaw = Flaw::kOther;
+      problem = pos == write_end ? "record does not start a write where the last one ended"
+                                 : "a write starts inside another";
+    }
+    if (flaw != Flaw::kNone) {
+      if (marked) return stop_marked(std::move(problem));
+      // Version 1: an incomplete record, or a last one failing its
+      // checksum, is a torn tail; anything else is corruption.
+      const bool torn =
+          flaw == Flaw::kIncomplete || (flaw == Flaw::kChecksum && pos + total == data.size());
+      StopAt(scan, torn ? SegmentScan::End::kTorn : SegmentScan::End::kCorrupt, pos,
+             std::move(problem));
       return absl::OkStatus();
     }
-    const char* p = data.data() + pos;
-    const RecordHeader h = DecodeRecordHeader(p);
-    if (h.length > kMaxPayloadSize) {
-      StopAt(scan, SegmentScan::End::kCorrupt, pos,
-             absl::StrFormat("record length %u exceeds the maximum", h.length));
-      return absl::OkStatus();
-    }
-    const size_t total = kRecordHeaderSize + h.length;
-    if (total > left) {
-      StopAt(scan, SegmentScan::End::kTorn, pos, "incomplete record");
-      return absl::OkStatus();
-    }
-    if (h.sequence < check_from && h.sequence == expected && IsKnownRecordType(h.type)) {
-      scan->last_sequence = h.sequence;  // Skipped: framed, not checksummed.
-      ++scan->records;
-      ++expected;
-      pos += total;
-      continue;
-    }
-    if (!RecordChecksumMatches(p, h)) {
-      const bool at_end = total == left;
-      StopAt(scan, at_end ? SegmentScan::End::kTorn : SegmentScan::End::kCorrupt, pos,
-             "record checksum mismatch");
-      return absl::OkStatus();
-    }
-    if (!IsKnownRecordType(h.type) || h.sequence != expected) {
-      StopAt(scan, SegmentScan::End::kCorrupt, pos,
-             IsKnownRecordType(h.type)
-                 ? absl::StrFormat("record sequence %u where %u was expected", h.sequence,
-                                   expected)
-                 : absl::StrFormat("unknown record type %u", h.type));
-      return absl::OkStatus();
-    }
-    if (fn) {
+    if (fn && h.sequence >= check_from) {
       rec.sequence = h.sequence;
-      rec.type = static_cast<RecordType>(h.type);
-      rec.payload.assign(p + kRecordHeaderSize, h.length);  // Its buffer is reused.
+      rec.type = static_cast<RecordType>(RecordTypeOf(h.type));
+      rec.payload.assign(data.data() + pos + kRecordHeaderSize, h.length);  // Buffer reused.
       if (absl::Status st = fn(rec); !st.ok()) return st;
     }
     scan->last_sequence = h.sequence;
     ++scan->records;
     ++expected;
     pos += total;
+    if (marked && (h.type & kWriteEndFlag) != 0) {
+      write_end = pos;
+      records_at_write_end = scan->records;
+    }
   }
+  if (marked && pos != write_end) return stop_marked("the file ends inside a write");
   scan->end_offset = pos;
   return absl::OkStatus();
 }

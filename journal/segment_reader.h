@@ -20,15 +20,19 @@ namespace dispatchd::journal {
 
 struct SegmentScan {
   enum class End {
-    kClean,    // Every byte belongs to a valid record.
-    kTorn,     // The bytes from `end_offset` on are an incomplete record.
-    kCorrupt,  // A complete record at `end_offset` fails its checks.
+    kClean,    // Every byte belongs to a valid record (or, in version 2, is
+               // a zero after the last whole write).
+    kTorn,     // The bytes from `end_offset` on are a write never acknowledged.
+    kCorrupt,  // A record at `end_offset` fails its checks, and (version 2)
+               // a later write vouches that it was acknowledged.
   };
   End end = End::kClean;
+  uint32_t version = 0;         // From the header.
   uint64_t first_sequence = 0;  // From the header.
   uint64_t last_sequence = 0;   // Last valid record; first_sequence - 1 if none.
   uint64_t records = 0;
-  // Where the valid prefix ends: file size when clean.
+  // Where the valid prefix ends: the file size when clean, or in version 2
+  // where the zeros after the last write begin.
   uint64_t end_offset = 0;
   std::string problem;  // What is wrong at end_offset, in words.
 };
@@ -36,10 +40,18 @@ struct SegmentScan {
 // Scans `data` (a whole segment). Calls `fn` for each valid record in order
 // (fn may be empty; the record it gets lives only for that call); a non-OK
 // status from fn stops the scan and is returned. A header that is
-// incomplete is a torn tail at offset 0; a complete header that fails its
-// checks is corruption at offset 0. A record whose checksum fails and that
-// ends exactly at the end of the data is treated as torn too (a write that
-// was never acknowledged).
+// incomplete, or a file of zeros only, is a torn tail at offset 0; a
+// header that fails its checks is corruption at offset 0.
+//
+// Version 2 (preallocated, writes marked): the records end where zeros
+// begin after a whole write. A record that fails its checks, or a write
+// whose end is missing, is a torn write, cut at the write's start, unless
+// a valid record starting a later write lies after it: the writer starts
+// a write only once the one before is durable, so that is corruption.
+// `fn` may have seen records of a write that then turns out torn.
+//
+// Version 1 (no marks, no zeros): an incomplete record at the end, or a
+// last record whose checksum fails, is torn; anything else is corruption.
 // Records with a sequence below `check_from` are framed and their sequence
 // checked, but neither checksummed nor passed to `fn`: a reader that wants
 // the records from `check_from` on skips the ones before at the cost of

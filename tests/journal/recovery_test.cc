@@ -49,6 +49,17 @@ std::vector<SegmentFile> WriteSegments(const std::string& dir) {
 
 std::string Read(const std::string& path) { return *PosixFileSystem()->ReadFile(path); }
 
+// The segment's bytes up to its last record, without the zeros the
+// journal preallocates after it.
+std::string Records(const std::string& path) {
+  std::string data = Read(path);
+  SegmentScan scan;
+  EXPECT_TRUE(ScanSegment(data, nullptr, &scan).ok());
+  EXPECT_EQ(scan.end, SegmentScan::End::kClean) << scan.problem;
+  data.resize(scan.end_offset);
+  return data;
+}
+
 void Write(const std::string& path, const std::string& data) {
   std::filesystem::remove(path);
   auto f = PosixFileSystem()->NewWritableFile(path);
@@ -78,7 +89,7 @@ uint64_t WholeRecordsBefore(const std::vector<uint64_t>& ends, uint64_t size) {
 TEST(RecoveryTest, TruncationAtEveryOffsetKeepsExactlyTheWholeRecords) {
   TestDir base;
   WriteLog(base.path(), 12);
-  const std::string clean = Read(SegmentPath(base.path(), 1));
+  const std::string clean = Records(SegmentPath(base.path(), 1));
   const std::vector<uint64_t> ends = RecordEnds(clean);
   ASSERT_EQ(ends.size(), 12u);
   for (uint64_t size = 0; size < clean.size(); ++size) {
@@ -103,7 +114,7 @@ TEST(RecoveryTest, TornTailIsCopiedAsideBeforeItIsCut) {
   TestDir dir;
   WriteLog(dir.path(), 3);
   const std::string path = SegmentPath(dir.path(), 1);
-  std::string data = Read(path);
+  std::string data = Records(path);
   Write(path, data.substr(0, data.size() - 2));
   RecoveryReport report;
   ASSERT_TRUE(FileJournal::Open({.dir = dir.path()}, &report).ok());
@@ -111,7 +122,7 @@ TEST(RecoveryTest, TornTailIsCopiedAsideBeforeItIsCut) {
   const std::string copy = absl::StrCat(path, ".torn-", cut_at);
   EXPECT_EQ(Read(copy), data.substr(cut_at, data.size() - 2 - cut_at));
   EXPECT_THAT(report.notes[0], HasSubstr(absl::StrCat("offset ", cut_at)));
-  EXPECT_EQ(Read(path).size(), cut_at);
+  EXPECT_EQ(Records(path).size(), cut_at);  // Zeros may follow.
 }
 
 // Segments of 1 MiB or more are read through a mapping of the file
@@ -131,7 +142,7 @@ TEST(RecoveryTest, TornTailOfAMappedSegmentIsCutAndTheJournalGoesOn) {
     }
   }
   const std::string path = SegmentPath(dir.path(), 1);
-  const std::string data = Read(path);
+  const std::string data = Records(path);
   ASSERT_GE(data.size(), 1u << 20);
   ASSERT_TRUE(PosixFileSystem()->MapFile(path)->mapped());
   Write(path, data.substr(0, data.size() - 100));
@@ -142,7 +153,7 @@ TEST(RecoveryTest, TornTailOfAMappedSegmentIsCutAndTheJournalGoesOn) {
   ASSERT_EQ(report.notes.size(), 1u);
   EXPECT_THAT(report.notes[0], HasSubstr("torn"));
   const uint64_t cut_at = RecordEnds(data)[28];
-  EXPECT_EQ(Read(path).size(), cut_at);
+  EXPECT_EQ(Records(path).size(), cut_at);  // Zeros may follow.
   EXPECT_EQ(Read(absl::StrCat(path, ".torn-", cut_at)),
             data.substr(cut_at, data.size() - 100 - cut_at));
   std::promise<absl::Status> appended;
@@ -169,7 +180,7 @@ TEST(RecoveryTest, TornTailOfAMappedSegmentIsCutAndTheJournalGoesOn) {
 TEST(RecoveryTest, EveryBitFlipIsDetectedAndNoDamagedRecordIsKept) {
   TestDir base;
   WriteLog(base.path(), 6);
-  const std::string clean = Read(SegmentPath(base.path(), 1));
+  const std::string clean = Records(SegmentPath(base.path(), 1));
   const std::vector<uint64_t> ends = RecordEnds(clean);
   for (uint64_t byte = 0; byte < clean.size(); ++byte) {
     for (int bit = 0; bit < 8; ++bit) {
@@ -198,7 +209,7 @@ TEST(RecoveryTest, MidLogCorruptionRefusesToStartNamingFileAndOffset) {
   TestDir dir;
   WriteLog(dir.path(), 5);
   const std::string path = SegmentPath(dir.path(), 1);
-  std::string data = Read(path);
+  std::string data = Records(path);
   const std::vector<uint64_t> ends = RecordEnds(data);
   data[ends[1] + kRecordHeaderSize] ^= 0x01;  // Third record's payload.
   Write(path, data);
@@ -253,7 +264,7 @@ TEST(RecoveryTest, ATornTailInAnEarlierSegmentIsCorruption) {
   TestDir dir;
   WriteLog(dir.path(), 30, /*segment_bytes=*/150);
   const std::string first = SegmentPath(dir.path(), 1);
-  std::string data = Read(first);
+  std::string data = Records(first);
   Write(first, data.substr(0, data.size() - 3));
   auto j = FileJournal::Open({.dir = dir.path()}, nullptr);
   ASSERT_FALSE(j.ok());
@@ -280,7 +291,7 @@ TEST(RecoveryTest, SegmentsASnapshotCoversAreCheckedAfterOpen) {
   }
 
   const std::string second = found[1].path;
-  const std::string clean = Read(second);
+  const std::string clean = Records(second);
   std::string damaged = clean;
   const std::vector<uint64_t> ends = RecordEnds(clean);
   damaged[ends[0] + kRecordHeaderSize] ^= 0x01;  // Its second record's payload.
@@ -348,6 +359,201 @@ TEST(RecoveryTest, TrustedSegmentsHaveTheirHeadersCheckedAndHolesFoundLater) {
               HasSubstr(absl::StrCat("the next starts at ", found[2].first_sequence)));
 }
 
+// Preallocated segments (format version 2). The journal writes what is
+// queued with one write and one fdatasync, and starts a write only once the
+// one before is durable; zeros follow the last write.
+
+// Appends one batch per entry of `sizes` (records 1, 2, ... in order), each
+// waited for, so each is one write. Returns where each write starts in the
+// segment, and the segment's records (without the zeros after them).
+std::vector<uint64_t> WriteBatches(const std::string& dir, const std::vector<int>& sizes,
+                                   std::string* records) {
+  {
+    auto j = FileJournal::Open({.dir = dir}, nullptr);
+    EXPECT_TRUE(j.ok()) << j.status();
+    if (!j.ok()) return {};
+    uint64_t seq = 1;
+    for (int n : sizes) {
+      std::vector<Record> batch;
+      for (int i = 0; i < n; ++i, ++seq) {
+        batch.push_back({seq, RecordType::kEvent, absl::StrCat("event-", seq)});
+      }
+      std::promise<absl::Status> p;
+      (*j)->Append(std::move(batch), [&p](absl::Status st) { p.set_value(st); });
+      EXPECT_TRUE(p.get_future().get().ok());
+    }
+  }
+  *records = Records(SegmentPath(dir, 1));
+  const std::vector<uint64_t> ends = RecordEnds(*records);
+  std::vector<uint64_t> starts;
+  size_t record = 0;
+  for (int n : sizes) {
+    starts.push_back(record == 0 ? kSegmentHeaderSize : ends[record - 1]);
+    record += n;
+  }
+  return starts;
+}
+
+// The segment as a crash may leave it: `records`, with `[from, to)` zeroed
+// (a part of a write that never reached the disk), then preallocated zeros.
+void WriteWithHole(const std::string& path, std::string records, uint64_t from, uint64_t to) {
+  std::fill(records.begin() + from, records.begin() + to, '\0');
+  Write(path, records + std::string(4096, '\0'));
+}
+
+TEST(PreallocatedSegmentTest, AppendsGoAfterTheRecordsNotAfterTheZeros) {
+  TestDir dir;
+  std::string records;
+  WriteBatches(dir.path(), {2, 1}, &records);
+  const std::string path = SegmentPath(dir.path(), 1);
+  const std::string file = Read(path);
+  ASSERT_GT(file.size(), records.size());  // Zeros written ahead.
+  EXPECT_EQ(file.find_first_not_of('\0', records.size()), std::string::npos);
+  {
+    RecoveryReport report;
+    auto j = FileJournal::Open({.dir = dir.path()}, &report);
+    ASSERT_TRUE(j.ok()) << j.status();
+    EXPECT_EQ(report.last_sequence, 3u);
+    EXPECT_TRUE(report.notes.empty());
+    std::promise<absl::Status> p;
+    (*j)->Append({{4, RecordType::kEvent, "four"}}, [&p](absl::Status st) { p.set_value(st); });
+    ASSERT_TRUE(p.get_future().get().ok());
+  }
+  RecoveryReport report;
+  auto j = FileJournal::Open({.dir = dir.path()}, &report);
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ(report.last_sequence, 4u);
+  EXPECT_TRUE(report.notes.empty());
+}
+
+// The disk may keep a later page of an unacknowledged write and lose an
+// earlier one. Nothing of that write is kept, not even its records before
+// the hole: it was never acknowledged, and a command's events go whole.
+TEST(PreallocatedSegmentTest, ATornWriteIsCutWholeEvenWhenItsLaterPartReachedTheDisk) {
+  TestDir dir;
+  std::string records;
+  const std::vector<uint64_t> starts = WriteBatches(dir.path(), {2, 3}, &records);
+  const std::vector<uint64_t> ends = RecordEnds(records);
+  const std::string path = SegmentPath(dir.path(), 1);
+  for (const auto& [from, to] : std::vector<std::pair<uint64_t, uint64_t>>{
+           {starts[1], ends[2]},           // Its first record lost, the rest kept.
+           {ends[3], ends[4]},             // Its last record (the end mark) lost.
+           {ends[2] + 3, ends[2] + 9}}) {  // Part of its middle record lost.
+    SCOPED_TRACE(absl::StrCat("zeros from ", from, " to ", to));
+    TestDir crashed;
+    const std::string crashed_path = SegmentPath(crashed.path(), 1);
+    WriteWithHole(crashed_path, records, from, to);
+    RecoveryReport report;
+    auto j = FileJournal::Open({.dir = crashed.path()}, &report);
+    ASSERT_TRUE(j.ok()) << j.status();
+    EXPECT_EQ(report.last_sequence, 2u);
+    ASSERT_EQ(report.notes.size(), 1u);
+    EXPECT_THAT(report.notes[0], HasSubstr("never made durable"));
+    EXPECT_TRUE(std::filesystem::exists(absl::StrCat(crashed_path, ".torn-", starts[1])));
+    std::promise<absl::Status> p;
+    (*j)->Append({{3, RecordType::kEvent, "again"}}, [&p](absl::Status st) { p.set_value(st); });
+    EXPECT_TRUE(p.get_future().get().ok());
+  }
+}
+
+// A write that started after the damaged one proves the damaged one was
+// durable, so acknowledged: that is corruption, not a torn write.
+TEST(PreallocatedSegmentTest, AHoleWithALaterWriteAfterItRefusesToStart) {
+  TestDir dir;
+  std::string records;
+  const std::vector<uint64_t> starts = WriteBatches(dir.path(), {2, 3, 1}, &records);
+  const std::vector<uint64_t> ends = RecordEnds(records);
+  const std::string path = SegmentPath(dir.path(), 1);
+  WriteWithHole(path, records, starts[1], ends[2]);
+  const std::string before = Read(path);
+  auto j = FileJournal::Open({.dir = dir.path()}, nullptr);
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(j.status().message()),
+              HasSubstr(absl::StrCat(SegmentFileName(1), " at offset ", starts[1])));
+  EXPECT_EQ(Read(path), before);  // Refusing changes nothing.
+}
+
+TEST(PreallocatedSegmentTest, StrayBytesInTheZerosAreCutOffAndEveryRecordKept) {
+  TestDir dir;
+  std::string records;
+  WriteBatches(dir.path(), {2, 1}, &records);
+  const std::string path = SegmentPath(dir.path(), 1);
+  std::string file = records + std::string(8192, '\0');
+  file[records.size() + 1000] = 'x';
+  Write(path, file);
+  RecoveryReport report;
+  auto j = FileJournal::Open({.dir = dir.path()}, &report);
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ(report.last_sequence, 3u);
+  ASSERT_EQ(report.notes.size(), 1u);
+  EXPECT_EQ(Read(absl::StrCat(path, ".torn-", records.size())), file.substr(records.size(), 1001));
+}
+
+// A crash while a segment is created may leave a file of zeros: its header
+// never reached the disk. It holds nothing and is moved aside.
+TEST(PreallocatedSegmentTest, ASegmentOfZerosOnlyIsMovedAside) {
+  TestDir dir;
+  const std::vector<SegmentFile> found = WriteSegments(dir.path());
+  ASSERT_GE(found.size(), 2u);
+  Write(found.back().path, std::string(4096, '\0'));
+  RecoveryReport report;
+  auto j = FileJournal::Open({.dir = dir.path()}, &report);
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ(report.last_sequence, found.back().first_sequence - 1);
+  ASSERT_EQ(report.notes.size(), 1u);
+  EXPECT_THAT(report.notes[0], HasSubstr("torn"));
+}
+
+// A segment header of the first format version, and records without marks.
+std::string Version1Segment(uint64_t first, uint64_t last) {
+  std::string data;
+  EncodeSegmentHeader(first, 0, &data);
+  data.resize(4);
+  PutFixed32(&data, 1);
+  PutFixed64(&data, first);
+  PutFixed64(&data, 0);
+  PutFixed32(&data, 0);
+  PutFixed32(&data, Crc32c(data));
+  for (uint64_t seq = first; seq <= last; ++seq) {
+    EncodeRecord(RecordType::kEvent, seq, absl::StrCat("old-", seq), &data);
+  }
+  return data;
+}
+
+TEST(PreallocatedSegmentTest, AVersion1SegmentIsReadAndAppendsGoToANewSegment) {
+  for (uint64_t last : {0u, 3u}) {  // With no records, the old segment is replaced.
+    SCOPED_TRACE(absl::StrCat("last ", last));
+    TestDir dir;
+    Write(SegmentPath(dir.path(), 1), Version1Segment(1, last));
+    {
+      RecoveryReport report;
+      auto j = FileJournal::Open({.dir = dir.path()}, &report);
+      ASSERT_TRUE(j.ok()) << j.status();
+      EXPECT_EQ(report.last_sequence, last);
+      std::promise<absl::Status> p;
+      (*j)->Append({{last + 1, RecordType::kEvent, "new"}},
+                   [&p](absl::Status st) { p.set_value(st); });
+      ASSERT_TRUE(p.get_future().get().ok());
+    }
+    EXPECT_TRUE(std::filesystem::exists(SegmentPath(dir.path(), last + 1)));
+    auto j = FileJournal::Open({.dir = dir.path()}, nullptr);
+    ASSERT_TRUE(j.ok()) << j.status();
+    std::vector<std::string> payloads;
+    ASSERT_TRUE((*j)->Read(1,
+                           [&](const Record& r) {
+                             payloads.push_back(r.payload);
+                             return absl::OkStatus();
+                           })
+                    .ok());
+    ASSERT_EQ(payloads.size(), last + 1);
+    EXPECT_EQ(payloads.back(), "new");
+    if (last > 0) {
+      EXPECT_EQ(payloads.front(), "old-1");
+    }
+  }
+}
+
 // A reader from the middle of a segment (dispatchd replaying the tail after
 // a snapshot) frames the records before its start without checksumming
 // them (recovery did), yet never gets a damaged record from its start on.
@@ -355,9 +561,10 @@ TEST(SegmentScanTest, AScanFromTheMiddleChecksEveryRecordItHandsOut) {
   std::string data;
   EncodeSegmentHeader(1, 0, &data);
   std::vector<size_t> offsets;
-  for (uint64_t seq = 1; seq <= 5; ++seq) {
+  for (uint64_t seq = 1; seq <= 5; ++seq) {  // One write each.
     offsets.push_back(data.size());
     EncodeRecord(RecordType::kEvent, seq, absl::StrCat("event-", seq), &data);
+    MarkWrite(data.data() + offsets.back(), data.data() + offsets.back());
   }
   auto scan_from = [](const std::string& bytes, uint64_t from, SegmentScan* scan) {
     std::vector<uint64_t> seen;
