@@ -105,11 +105,24 @@ RequestMaker SubmitMaker(int zones, std::string prefix) {
   };
 }
 
-absl::StatusOr<FsyncFigures> MeasureRawFsync(const std::string& dir, absl::Duration duration) {
+absl::StatusOr<FsyncFigures> MeasureRawFsync(const std::string& dir, absl::Duration duration,
+                                             RawWrite how) {
   const std::string path = (std::filesystem::path(dir) / "raw-fsync.bench").string();
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  const bool append = how == RawWrite::kAppend;
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (append ? O_APPEND : 0), 0644);
   if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot create ", path));
+  constexpr off_t kZeroed = off_t{4} << 20;  // In place: written round and round.
+  if (!append) {
+    const std::string zeros(kZeroed, '\0');
+    if (write(fd, zeros.data(), zeros.size()) != static_cast<ssize_t>(zeros.size()) ||
+        fdatasync(fd) != 0) {
+      close(fd);
+      return absl::UnavailableError(absl::StrCat("cannot zero-fill ", path));
+    }
+  }
   const std::string record(256, 'x');
+  off_t at = 0;
   std::vector<double> us;
   using Steady = std::chrono::steady_clock;
   const Steady::time_point start = Steady::now();
@@ -118,8 +131,10 @@ absl::StatusOr<FsyncFigures> MeasureRawFsync(const std::string& dir, absl::Durat
   absl::Status status;
   while (Steady::now() < end) {
     const Steady::time_point t0 = Steady::now();
-    if (write(fd, record.data(), record.size()) != static_cast<ssize_t>(record.size()) ||
-        fdatasync(fd) != 0) {
+    const ssize_t n = append ? write(fd, record.data(), record.size())
+                             : pwrite(fd, record.data(), record.size(), at);
+    at = (at + static_cast<off_t>(record.size())) % kZeroed;
+    if (n != static_cast<ssize_t>(record.size()) || fdatasync(fd) != 0) {
       status = absl::UnavailableError(absl::StrCat("write/fdatasync failed on ", path));
       break;
     }

@@ -47,9 +47,16 @@ struct FsyncFigures {
   double p99_us = 0;
 };
 
-// Appends 256-byte records to a file in `dir` with write + fdatasync, one
+// How the raw baseline writes its records.
+enum class RawWrite {
+  kAppend,   // At the end of the file, which grows: what the issue names.
+  kInPlace,  // Inside 4 MiB of zeros synced beforehand, as the journal does.
+};
+
+// Writes 256-byte records to a file in `dir` with write + fdatasync, one
 // at a time, for `duration`. The file is removed afterwards.
-absl::StatusOr<FsyncFigures> MeasureRawFsync(const std::string& dir, absl::Duration duration);
+absl::StatusOr<FsyncFigures> MeasureRawFsync(const std::string& dir, absl::Duration duration,
+                                             RawWrite how = RawWrite::kAppend);
 
 }  // namespace dispatchd::bench
 
