@@ -18,16 +18,10 @@
 namespace dispatchd::journal {
 namespace {
 
+using ::dispatchd::testing::AppendSync;
 using ::dispatchd::testing::ReadAll;
 using ::dispatchd::testing::TestDir;
 using ::dispatchd::testing::TestRecords;
-
-// Appends and waits for the durability answer.
-absl::Status AppendSync(Journal& j, std::vector<Record> records) {
-  std::promise<absl::Status> p;
-  j.Append(std::move(records), [&p](absl::Status st) { p.set_value(st); });
-  return p.get_future().get();
-}
 
 std::unique_ptr<FileJournal> OpenOrDie(FileJournalOptions options, RecoveryReport* report = nullptr) {
   auto j = FileJournal::Open(options, report);

@@ -1,11 +1,12 @@
-// Helpers shared by the journal tests: numbered test records, and reading
-// back everything a journal holds.
+// Helpers shared by the journal tests: numbered test records, appending and
+// waiting for the answer, and reading back everything a journal holds.
 #ifndef DISPATCHD_TESTS_JOURNAL_JOURNAL_TEST_UTIL_H_
 #define DISPATCHD_TESTS_JOURNAL_JOURNAL_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <future>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -21,6 +22,13 @@ inline std::vector<journal::Record> TestRecords(uint64_t first, int n) {
     out.push_back({first + i, journal::RecordType::kEvent, absl::StrCat("event-", first + i)});
   }
   return out;
+}
+
+// Appends `records` to `j` and waits for the durability answer.
+inline absl::Status AppendSync(journal::Journal& j, std::vector<journal::Record> records) {
+  std::promise<absl::Status> p;
+  j.Append(std::move(records), [&p](absl::Status st) { p.set_value(st); });
+  return p.get_future().get();
 }
 
 // Every durable record of `j` from `from` on; the test fails if the read does.

@@ -12,11 +12,13 @@
 #include "journal/file_journal.h"
 #include "journal/record_format.h"
 #include "journal/segment_reader.h"
+#include "tests/journal/journal_test_util.h"
 #include "tests/journal/test_dir.h"
 
 namespace dispatchd::journal {
 namespace {
 
+using ::dispatchd::testing::AppendSync;
 using ::dispatchd::testing::TestDir;
 using ::testing::HasSubstr;
 
@@ -29,10 +31,9 @@ void WriteLog(const std::string& dir, int n, uint64_t segment_bytes = 64u << 20)
   auto j = FileJournal::Open({.dir = dir, .segment_bytes = segment_bytes}, nullptr);
   ASSERT_TRUE(j.ok()) << j.status();
   for (int i = 1; i <= n; ++i) {
-    std::promise<absl::Status> p;
-    (*j)->Append({{static_cast<uint64_t>(i), RecordType::kEvent, std::string(i % 7 + 1, 'a' + i)}},
-                 [&p](absl::Status st) { p.set_value(st); });
-    ASSERT_TRUE(p.get_future().get().ok());
+    ASSERT_TRUE(AppendSync(**j, {{static_cast<uint64_t>(i), RecordType::kEvent,
+                                  std::string(i % 7 + 1, 'a' + i)}})
+                    .ok());
   }
 }
 
@@ -136,9 +137,7 @@ TEST(RecoveryTest, TornTailOfAMappedSegmentIsCutAndTheJournalGoesOn) {
     auto j = FileJournal::Open({.dir = dir.path()}, nullptr);
     ASSERT_TRUE(j.ok()) << j.status();
     for (uint64_t i = 1; i <= 30; ++i) {  // About 1.4 MiB.
-      std::promise<absl::Status> p;
-      (*j)->Append({{i, RecordType::kEvent, payload}}, [&p](absl::Status st) { p.set_value(st); });
-      ASSERT_TRUE(p.get_future().get().ok());
+      ASSERT_TRUE(AppendSync(**j, {{i, RecordType::kEvent, payload}}).ok());
     }
   }
   const std::string path = SegmentPath(dir.path(), 1);
@@ -156,10 +155,7 @@ TEST(RecoveryTest, TornTailOfAMappedSegmentIsCutAndTheJournalGoesOn) {
   EXPECT_EQ(Records(path).size(), cut_at);  // Zeros may follow.
   EXPECT_EQ(Read(absl::StrCat(path, ".torn-", cut_at)),
             data.substr(cut_at, data.size() - 100 - cut_at));
-  std::promise<absl::Status> appended;
-  (*j)->Append({{30, RecordType::kEvent, "after"}},
-               [&appended](absl::Status st) { appended.set_value(st); });
-  ASSERT_TRUE(appended.get_future().get().ok());
+  ASSERT_TRUE(AppendSync(**j, {{30, RecordType::kEvent, "after"}}).ok());
   std::vector<uint64_t> read;
   std::string last;
   ASSERT_TRUE((*j)->Read(1,
@@ -378,9 +374,7 @@ std::vector<uint64_t> WriteBatches(const std::string& dir, const std::vector<int
       for (int i = 0; i < n; ++i, ++seq) {
         batch.push_back({seq, RecordType::kEvent, absl::StrCat("event-", seq)});
       }
-      std::promise<absl::Status> p;
-      (*j)->Append(std::move(batch), [&p](absl::Status st) { p.set_value(st); });
-      EXPECT_TRUE(p.get_future().get().ok());
+      EXPECT_TRUE(AppendSync(**j, std::move(batch)).ok());
     }
   }
   *records = Records(SegmentPath(dir, 1));
@@ -415,9 +409,7 @@ TEST(PreallocatedSegmentTest, AppendsGoAfterTheRecordsNotAfterTheZeros) {
     ASSERT_TRUE(j.ok()) << j.status();
     EXPECT_EQ(report.last_sequence, 3u);
     EXPECT_TRUE(report.notes.empty());
-    std::promise<absl::Status> p;
-    (*j)->Append({{4, RecordType::kEvent, "four"}}, [&p](absl::Status st) { p.set_value(st); });
-    ASSERT_TRUE(p.get_future().get().ok());
+    ASSERT_TRUE(AppendSync(**j, {{4, RecordType::kEvent, "four"}}).ok());
   }
   RecoveryReport report;
   auto j = FileJournal::Open({.dir = dir.path()}, &report);
@@ -434,7 +426,6 @@ TEST(PreallocatedSegmentTest, ATornWriteIsCutWholeEvenWhenItsLaterPartReachedThe
   std::string records;
   const std::vector<uint64_t> starts = WriteBatches(dir.path(), {2, 3}, &records);
   const std::vector<uint64_t> ends = RecordEnds(records);
-  const std::string path = SegmentPath(dir.path(), 1);
   for (const auto& [from, to] : std::vector<std::pair<uint64_t, uint64_t>>{
            {starts[1], ends[2]},           // Its first record lost, the rest kept.
            {ends[3], ends[4]},             // Its last record (the end mark) lost.
@@ -450,9 +441,7 @@ TEST(PreallocatedSegmentTest, ATornWriteIsCutWholeEvenWhenItsLaterPartReachedThe
     ASSERT_EQ(report.notes.size(), 1u);
     EXPECT_THAT(report.notes[0], HasSubstr("never made durable"));
     EXPECT_TRUE(std::filesystem::exists(absl::StrCat(crashed_path, ".torn-", starts[1])));
-    std::promise<absl::Status> p;
-    (*j)->Append({{3, RecordType::kEvent, "again"}}, [&p](absl::Status st) { p.set_value(st); });
-    EXPECT_TRUE(p.get_future().get().ok());
+    EXPECT_TRUE(AppendSync(**j, {{3, RecordType::kEvent, "again"}}).ok());
   }
 }
 
@@ -531,10 +520,7 @@ TEST(PreallocatedSegmentTest, AVersion1SegmentIsReadAndAppendsGoToANewSegment) {
       auto j = FileJournal::Open({.dir = dir.path()}, &report);
       ASSERT_TRUE(j.ok()) << j.status();
       EXPECT_EQ(report.last_sequence, last);
-      std::promise<absl::Status> p;
-      (*j)->Append({{last + 1, RecordType::kEvent, "new"}},
-                   [&p](absl::Status st) { p.set_value(st); });
-      ASSERT_TRUE(p.get_future().get().ok());
+      ASSERT_TRUE(AppendSync(**j, {{last + 1, RecordType::kEvent, "new"}}).ok());
     }
     EXPECT_TRUE(std::filesystem::exists(SegmentPath(dir.path(), last + 1)));
     auto j = FileJournal::Open({.dir = dir.path()}, nullptr);
