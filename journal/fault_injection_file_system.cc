@@ -22,7 +22,11 @@ class FaultyFile final : public WritableFile {
 
   absl::Status Append(std::string_view data) override {
     RETURN_IF_ERROR(fs_->Check(FsOp::kWrite, path_));
-    const uint64_t allowed = fs_->Reserve(data.size());
+    // Only what grows the file takes space: a write inside it (into
+    // preallocated zeros) does not.
+    const uint64_t inside =
+        std::min<uint64_t>(data.size(), std::max(fs_->SizeOf(path_), position_) - position_);
+    const uint64_t allowed = inside + fs_->Reserve(data.size() - inside);
     RETURN_IF_ERROR(base_->Append(data.substr(0, allowed)));
     fs_->Wrote(path_, position_, allowed);
     position_ += allowed;

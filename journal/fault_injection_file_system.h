@@ -27,8 +27,9 @@ class FaultInjectionFileSystem final : public FileSystem {
   // The `k`-th (1-based, counted from now) operation of kind `op` fails;
   // with `persistent`, so does every later one of that kind.
   void FailNth(FsOp op, int k, bool persistent);
-  // Writes fail with RESOURCE_EXHAUSTED (ENOSPC) once `bytes` more bytes
-  // have been written; the write that crosses the line writes a part.
+  // Writes fail with RESOURCE_EXHAUSTED (ENOSPC) once files have grown by
+  // `bytes` more bytes (writing inside a file takes no space); the write
+  // that crosses the line writes a part.
   void FillDiskAfter(uint64_t bytes);
   void ClearFaults();
   // How many operations of kind `op` have been attempted.

@@ -152,9 +152,20 @@ void FileJournal::ExtendSegment() {
   absl::Status st;
   {
     absl::MutexLock io(&io_mu_);
-    if (allocated_ - segment_size_ >= RunwayBytes() / 2) return;  // A roll made room.
+    if (full_disk_ || allocated_ - segment_size_ >= RunwayBytes() / 2) return;  // Or a roll.
     const uint64_t target = segment_size_ + RunwayBytes();
     st = file_->Preallocate(target);
+    if (absl::IsResourceExhausted(st)) {
+      // Not a failure of anything acknowledged or queued: appends go on
+      // into the zeros left, then fail as appends do when the disk is
+      // full. (A failed sync, below, poisons: it may have lost pages.)
+      full_disk_ = true;
+      if (options_.log) {
+        options_.log(absl::StrCat("journal: the disk is full; ", allocated_ - segment_size_,
+                                  " bytes preallocated are left (", st.message(), ")"));
+      }
+      return;
+    }
     if (st.ok()) st = file_->Sync();
     if (st.ok()) allocated_ = target;
   }
@@ -236,12 +247,15 @@ absl::Status FileJournal::OpenSegment(uint64_t first_sequence) {
   EncodeSegmentHeader(first_sequence, absl::ToUnixMicros(absl::Now()), &header);
   RETURN_IF_ERROR(file_->Append(header));
   // One sync makes the header and the zeros after it durable; a crash
-  // before it leaves a file that recovery moves aside.
-  RETURN_IF_ERROR(file_->Preallocate(header.size() + RunwayBytes()));
+  // before it leaves a file that recovery moves aside. On a full disk the
+  // segment starts without zeros ahead (ExtendSegment).
+  const absl::Status zeros = file_->Preallocate(header.size() + RunwayBytes());
+  full_disk_ = absl::IsResourceExhausted(zeros);
+  if (!full_disk_) RETURN_IF_ERROR(zeros);
   RETURN_IF_ERROR(file_->Sync());
   RETURN_IF_ERROR(options_.fs->SyncDir(options_.dir));
   segment_size_ = header.size();
-  allocated_ = header.size() + RunwayBytes();
+  allocated_ = full_disk_ ? header.size() : header.size() + RunwayBytes();
   absl::MutexLock lock(&mu_);
   segments_.push_back(Segment{first_sequence, path});
   return absl::OkStatus();

@@ -147,7 +147,7 @@ class FileJournal final : public Journal {
   // Writes zeros ahead of the segment's last record (RunwayBytes of
   // them) and syncs them, so that appends write into space already
   // durable. Only the thread that set `writing_` calls it. Poisons the
-  // journal on failure.
+  // journal on failure, except for a full disk (see full_disk_).
   void ExtendSegment() ABSL_LOCKS_EXCLUDED(mu_, io_mu_);
   uint64_t RunwayBytes() const;
   // Writes and syncs everything queued, then answers its waiters. Only the
@@ -171,6 +171,9 @@ class FileJournal final : public Journal {
   std::unique_ptr<WritableFile> file_ ABSL_GUARDED_BY(io_mu_);
   uint64_t segment_size_ ABSL_GUARDED_BY(io_mu_) = 0;  // Where the next write goes.
   uint64_t allocated_ ABSL_GUARDED_BY(io_mu_) = 0;     // The file's size, zeros included.
+  // Writing zeros ahead failed for lack of space: not tried again in this
+  // segment. Appends go on, into what is left and then growing the file.
+  bool full_disk_ ABSL_GUARDED_BY(io_mu_) = false;
 
   mutable absl::Mutex mu_;
   std::vector<Segment> segments_ ABSL_GUARDED_BY(mu_);

@@ -224,8 +224,10 @@ TEST(FileJournalTest, AFullDiskFailsTheAppendAndRecoveryCutsThePartialRecord) {
   FaultInjectionFileSystem fs;
   uint64_t acked = 0;
   {
-    auto j = OpenOrDie({.dir = dir.path(), .fs = &fs});
+    // Full before the segment is made: it gets no zeros ahead beyond
+    // these 300 bytes, so appends soon have to grow the file.
     fs.FillDiskAfter(300);
+    auto j = OpenOrDie({.dir = dir.path(), .fs = &fs});
     for (uint64_t s = 1; s <= 50; ++s) {
       absl::Status st = AppendSync(*j, TestRecords(s, 1));
       if (!st.ok()) {
@@ -241,6 +243,44 @@ TEST(FileJournalTest, AFullDiskFailsTheAppendAndRecoveryCutsThePartialRecord) {
   auto j = OpenOrDie({.dir = dir.path(), .fs = &fs}, &report);
   EXPECT_EQ(report.last_sequence, acked);
   EXPECT_EQ(report.notes.size(), 1u);  // The partial record was cut off.
+}
+
+// Writing zeros ahead takes space before appends need it; a disk too full
+// for them is no reason to refuse appends while zeros already written are
+// left. The journal says so in its log, then fails as appends do.
+TEST(FileJournalTest, AFullDiskLeavesTheZerosAheadToAppendsBeforeItFails) {
+  TestDir dir;
+  FaultInjectionFileSystem fs;
+  std::vector<std::string> log;
+  // A new segment gets this many zeros ahead (its whole size, being small);
+  // more are wanted once half of them are used, and the disk has no room.
+  constexpr uint64_t kSegment = 8192;
+  uint64_t acked = 0;
+  absl::Status failed;
+  {
+    auto j = OpenOrDie({.dir = dir.path(),
+                        .fs = &fs,
+                        .segment_bytes = kSegment,
+                        .log = [&log](const std::string& line) { log.push_back(line); }});
+    fs.FillDiskAfter(0);
+    for (uint64_t s = 1; s <= 10'000 && failed.ok(); ++s) {
+      failed = AppendSync(*j, TestRecords(s, 1));
+      if (failed.ok()) acked = s;
+    }
+  }
+  EXPECT_EQ(failed.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(log, ::testing::Contains(::testing::HasSubstr("the disk is full")));
+  fs.ClearFaults();
+  RecoveryReport report;
+  auto j = OpenOrDie({.dir = dir.path(), .fs = &fs}, &report);
+  EXPECT_EQ(report.last_sequence, acked);
+  // The appends went on to the segment's end (where the roll to a new
+  // segment failed), not only through the first half of the zeros.
+  SegmentScan scan;
+  const std::string bytes = *PosixFileSystem()->ReadFile(JoinPath(dir.path(), SegmentFileName(1)));
+  ASSERT_TRUE(ScanSegment(bytes, nullptr, &scan).ok());
+  EXPECT_GE(scan.end_offset, kSegment);
+  EXPECT_EQ(scan.last_sequence, acked);
 }
 
 TEST(FileJournalTest, AFailedSegmentRollPoisonsTheJournal) {
