@@ -142,11 +142,12 @@ absl::Status ScanSegment(std::string_view data,
   // Version 2: a torn write is cut at its start (nothing of it was
   // acknowledged); damage with a later write after it is corruption.
   auto stop_marked = [&](std::string problem) {
-    const size_t nonzero = data.find_first_not_of('\0', pos);
-    if (pos == write_end && nonzero == std::string_view::npos) {
+    const bool rest_zero = AllZero(data.substr(pos));  // By blocks: the common case.
+    if (pos == write_end && rest_zero) {
       scan->end_offset = pos;  // Clean: the preallocated rest of the file.
       return absl::OkStatus();
     }
+    const size_t nonzero = rest_zero ? std::string_view::npos : data.find_first_not_of('\0', pos);
     const bool zeros_here = nonzero >= pos + kRecordHeaderSize;  // Not even a header.
     if (LaterWriteAfter(data, pos + 1, expected)) {
       StopAt(scan, SegmentScan::End::kCorrupt, pos,
