@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 
 namespace dispatchd::journal {
 namespace {
@@ -139,9 +140,26 @@ absl::Status ScanSegment(std::string_view data,
   // Version 2: where the last whole write ends, and the records up to it.
   size_t write_end = pos;
   uint64_t records_at_write_end = 0;
+  // Hands the records in data[from, to) to fn, those from check_from on.
+  Record rec;  // One record at a time: its buffer is reused.
+  auto hand_out = [&](size_t from, size_t to) -> absl::Status {
+    if (!fn) return absl::OkStatus();
+    for (size_t at = from; at < to;) {
+      const RecordHeader r = DecodeRecordHeader(data.data() + at);
+      if (r.sequence >= check_from) {
+        rec.sequence = r.sequence;
+        rec.type = static_cast<RecordType>(RecordTypeOf(r.type));
+        rec.payload.assign(data.data() + at + kRecordHeaderSize, r.length);
+        RETURN_IF_ERROR(fn(rec));
+      }
+      at += kRecordHeaderSize + r.length;
+    }
+    return absl::OkStatus();
+  };
   // Version 2: a torn write is cut at its start (nothing of it was
-  // acknowledged); damage with a later write after it is corruption.
-  auto stop_marked = [&](std::string problem) {
+  // acknowledged); damage with a later write after it is corruption, and
+  // the records of its write before the damage are still handed out.
+  auto stop_marked = [&](std::string problem) -> absl::Status {
     const bool rest_zero = AllZero(data.substr(pos));  // By blocks: the common case.
     if (pos == write_end && rest_zero) {
       scan->end_offset = pos;  // Clean: the preallocated rest of the file.
@@ -150,6 +168,7 @@ absl::Status ScanSegment(std::string_view data,
     const size_t nonzero = rest_zero ? std::string_view::npos : data.find_first_not_of('\0', pos);
     const bool zeros_here = nonzero >= pos + kRecordHeaderSize;  // Not even a header.
     if (LaterWriteAfter(data, pos + 1, expected)) {
+      RETURN_IF_ERROR(hand_out(write_end, pos));
       StopAt(scan, SegmentScan::End::kCorrupt, pos,
              zeros_here ? "zeros where a record should be, with later records after them"
                         : std::move(problem));
@@ -166,7 +185,6 @@ absl::Status ScanSegment(std::string_view data,
                : absl::StrFormat("a write never made durable: %s at offset %u", problem, pos));
     return absl::OkStatus();
   };
-  Record rec;  // Handed to fn, one record at a time.
   while (pos < data.size()) {
     RecordHeader h;
     size_t total = 0;
@@ -188,20 +206,17 @@ absl::Status ScanSegment(std::string_view data,
              std::move(problem));
       return absl::OkStatus();
     }
-    if (fn && h.sequence >= check_from) {
-      rec.sequence = h.sequence;
-      rec.type = static_cast<RecordType>(RecordTypeOf(h.type));
-      rec.payload.assign(data.data() + pos + kRecordHeaderSize, h.length);  // Buffer reused.
-      if (absl::Status st = fn(rec); !st.ok()) return st;
-    }
+    // A record goes to fn once it is known to be kept: in version 2, once
+    // its write's end mark is read (a torn write's records never go).
+    const size_t hand_from = marked ? write_end : pos;
     scan->last_sequence = h.sequence;
     ++scan->records;
     ++expected;
     pos += total;
-    if (marked && (h.type & kWriteEndFlag) != 0) {
-      write_end = pos;
-      records_at_write_end = scan->records;
-    }
+    if (marked && (h.type & kWriteEndFlag) == 0) continue;
+    RETURN_IF_ERROR(hand_out(hand_from, pos));
+    write_end = pos;
+    records_at_write_end = scan->records;
   }
   if (marked && pos != write_end) return stop_marked("the file ends inside a write");
   scan->end_offset = pos;

@@ -48,7 +48,9 @@ struct SegmentScan {
 // whose end is missing, is a torn write, cut at the write's start, unless
 // a valid record starting a later write lies after it: the writer starts
 // a write only once the one before is durable, so that is corruption.
-// `fn` may have seen records of a write that then turns out torn.
+// `fn` gets a write's records once its end mark is read, or (corruption)
+// those before the damage: never those of a torn write, which recovery
+// cuts off.
 //
 // Version 1 (no marks, no zeros): an incomplete record at the end, or a
 // last record whose checksum fails, is torn; anything else is corruption.

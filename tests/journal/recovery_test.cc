@@ -577,5 +577,41 @@ TEST(SegmentScanTest, AScanFromTheMiddleChecksEveryRecordItHandsOut) {
   EXPECT_EQ(scan.end_offset, offsets[3]);
 }
 
+// What a reader is handed is what recovery keeps: the records of a torn
+// write (here its last record is damaged, and no write follows) never
+// reach it, though the ones before the damage are intact.
+TEST(SegmentScanTest, ARecordOfATornWriteIsNeverHandedOut) {
+  std::string data;
+  EncodeSegmentHeader(1, 0, &data);
+  std::vector<size_t> starts;  // Of the writes: {1}, {2}, {3, 4, 5}.
+  std::vector<size_t> records;
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    if (seq <= 3) starts.push_back(data.size());
+    records.push_back(data.size());
+    EncodeRecord(RecordType::kEvent, seq, absl::StrCat("event-", seq), &data);
+  }
+  for (size_t w = 0; w < starts.size(); ++w) {
+    const size_t last = w + 1 < starts.size() ? records[w] : records.back();
+    MarkWrite(data.data() + starts[w], data.data() + last);
+  }
+  data[records[4] + kRecordHeaderSize] ^= 0x01;  // Record 5's payload.
+  data += std::string(64, '\0');
+  std::vector<uint64_t> seen;
+  SegmentScan scan;
+  ASSERT_TRUE(ScanSegment(
+                  data,
+                  [&](const Record& r) {
+                    seen.push_back(r.sequence);
+                    return absl::OkStatus();
+                  },
+                  &scan)
+                  .ok());
+  EXPECT_THAT(seen, ::testing::ElementsAre(1, 2));
+  EXPECT_EQ(scan.end, SegmentScan::End::kTorn);
+  EXPECT_EQ(scan.end_offset, starts[2]);
+  EXPECT_EQ(scan.last_sequence, 2u);
+  EXPECT_EQ(scan.records, 2u);
+}
+
 }  // namespace
 }  // namespace dispatchd::journal
