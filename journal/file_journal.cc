@@ -152,7 +152,7 @@ void FileJournal::ExtendSegment() {
   absl::Status st;
   {
     absl::MutexLock io(&io_mu_);
-    if (full_disk_ || allocated_ - segment_size_ >= RunwayBytes() / 2) return;  // Or a roll.
+    if (!RunwayShort()) return;  // A roll made room, or the disk is full.
     const uint64_t target = segment_size_ + RunwayBytes();
     st = file_->Preallocate(target);
     if (absl::IsResourceExhausted(st)) {
@@ -175,6 +175,10 @@ void FileJournal::ExtendSegment() {
 uint64_t FileJournal::RunwayBytes() const {
   constexpr uint64_t kRunway = 1u << 20;
   return std::min<uint64_t>(kRunway, options_.segment_bytes);
+}
+
+bool FileJournal::RunwayShort() const {
+  return !full_disk_ && allocated_ - segment_size_ < RunwayBytes() / 2;
 }
 
 void FileJournal::WriteQueued() {
@@ -215,7 +219,7 @@ absl::Status FileJournal::WriteBatch(const std::string& bytes, uint64_t last_seq
       segment_size_ += bytes.size();
       allocated_ = std::max(allocated_, segment_size_);
       if (segment_size_ >= options_.segment_bytes) rolled = OpenSegment(last_sequence + 1);
-      extend = allocated_ - segment_size_ < RunwayBytes() / 2;
+      extend = RunwayShort();
     }
   }
   if (written.ok()) {

@@ -150,6 +150,9 @@ class FileJournal final : public Journal {
   // journal on failure, except for a full disk (see full_disk_).
   void ExtendSegment() ABSL_LOCKS_EXCLUDED(mu_, io_mu_);
   uint64_t RunwayBytes() const;
+  // Fewer than half of RunwayBytes of zeros are left ahead, and the disk
+  // has not refused more.
+  bool RunwayShort() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
   // Writes and syncs everything queued, then answers its waiters. Only the
   // thread that set `writing_` calls it; it clears `writing_`.
   void WriteQueued() ABSL_LOCKS_EXCLUDED(mu_);
@@ -157,8 +160,9 @@ class FileJournal final : public Journal {
   // on any failure, including a failed roll to the next segment.
   absl::Status WriteBatch(const std::string& bytes, uint64_t last_sequence);
   void Poison(const absl::Status& cause) ABSL_LOCKS_EXCLUDED(mu_);
-  // Copies data[offset..] to "<path>.<tag>-<offset>", then truncates
-  // `path` to `offset` (removes it when 0); notes it, saying `why`.
+  // Copies data[offset..], without the zeros it ends in, to
+  // "<path>.<tag>-<offset>", then truncates `path` to `offset` (removes it
+  // when 0); notes it, saying `why`.
   absl::Status MoveTailAside(const std::string& path, uint64_t offset, std::string_view data,
                              std::string_view tag, std::string_view why, RecoveryReport* report);
   void Note(std::string note, RecoveryReport* report);

@@ -62,22 +62,19 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
     const std::string_view data = bytes.view();
     SegmentScan scan = CheckSegment(seg, data, last);
     const bool torn_tail = scan.end == End::kTorn && i + 1 == found.size();
-    // What is cut off is copied aside without the preallocated zeros.
-    std::string_view cut = data;
-    while (cut.size() > scan.end_offset && cut.back() == 0) cut.remove_suffix(1);
     if (scan.end != End::kClean && !torn_tail) {
       if (!options_.discard_after_corruption) {
         return Damaged(seg.path, scan.end_offset, scan.problem);
       }
       RETURN_IF_ERROR(
-          MoveTailAside(seg.path, scan.end_offset, cut, "discarded", scan.problem, report));
+          MoveTailAside(seg.path, scan.end_offset, data, "discarded", scan.problem, report));
       for (size_t j = i + 1; j < found.size(); ++j) {
         RETURN_IF_ERROR(fs->Rename(found[j].path, found[j].path + ".discarded"));
         Note(absl::StrCat("discarded ", found[j].path, " after the damage"), report);
       }
       RETURN_IF_ERROR(fs->SyncDir(options_.dir));
     } else if (torn_tail) {
-      RETURN_IF_ERROR(MoveTailAside(seg.path, scan.end_offset, cut, "torn", scan.problem, report));
+      RETURN_IF_ERROR(MoveTailAside(seg.path, scan.end_offset, data, "torn", scan.problem, report));
     }
     if (scan.end_offset == 0 && scan.end != End::kClean) break;  // Nothing survives.
     kept.push_back({seg.first_sequence, seg.path});
@@ -118,7 +115,7 @@ absl::Status FileJournal::Recover(RecoveryReport* report) {
   ASSIGN_OR_RETURN(file_, fs->OpenForWrite(kept.back().path, tail_size));
   segment_size_ = tail_size;
   allocated_ = tail_file_size;
-  if (allocated_ - segment_size_ < RunwayBytes() / 2) {
+  if (RunwayShort()) {
     absl::MutexLock lock(&mu_);
     extend_wanted_ = true;
   }
@@ -152,6 +149,7 @@ absl::Status FileJournal::MoveTailAside(const std::string& path, uint64_t offset
                                         std::string_view data, std::string_view tag,
                                         std::string_view why, RecoveryReport* report) {
   const std::string copy = absl::StrCat(path, ".", std::string(tag), "-", offset);
+  data = WithoutTrailingZeros(data, offset);  // Preallocated zeros hold nothing.
   RETURN_IF_ERROR(WriteFileAtomically(options_.fs, copy, data.substr(offset)));
   if (offset == 0) {
     RETURN_IF_ERROR(options_.fs->RemoveFile(path));

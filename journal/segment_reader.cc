@@ -55,8 +55,7 @@ bool AllZero(std::string_view data) {
 // only once the one before is durable, so such a record proves that the
 // write holding `expected` was durable (and acknowledged).
 bool LaterWriteAfter(std::string_view data, size_t from, uint64_t expected) {
-  size_t end = data.size();  // Zeros at the end hold no record.
-  while (end > from && data[end - 1] == 0) --end;
+  const size_t end = WithoutTrailingZeros(data, from).size();  // Zeros hold no record.
   for (size_t pos = from; pos < end && data.size() - pos >= kRecordHeaderSize; ++pos) {
     const char* p = data.data() + pos;
     const auto type = static_cast<uint8_t>(p[8]);
@@ -221,6 +220,11 @@ absl::Status ScanSegment(std::string_view data,
   if (marked && pos != write_end) return stop_marked("the file ends inside a write");
   scan->end_offset = pos;
   return absl::OkStatus();
+}
+
+std::string_view WithoutTrailingZeros(std::string_view data, size_t keep) {
+  while (data.size() > keep && data.back() == 0) data.remove_suffix(1);
+  return data;
 }
 
 absl::StatusOr<std::vector<SegmentFile>> ListSegments(FileSystem* fs, const std::string& dir) {

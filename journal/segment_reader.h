@@ -62,6 +62,9 @@ absl::Status ScanSegment(std::string_view data,
                          const std::function<absl::Status(const Record&)>& fn,
                          SegmentScan* scan, uint64_t check_from = 0);
 
+// `data` without the zeros it ends in, but no shorter than `keep` bytes.
+std::string_view WithoutTrailingZeros(std::string_view data, size_t keep);
+
 struct SegmentFile {
   uint64_t first_sequence = 0;  // From the file name.
   std::string path;
