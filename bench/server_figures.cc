@@ -190,7 +190,7 @@ class Later {
 // One technician's WatchAssignments stream; declines every offer after
 // `think` (so that offers keep coming without the declines becoming a
 // saturating load of their own).
-class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdate> {
+class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdates> {
  public:
   Watcher(v1::TechnicianService::Stub* stub, std::string technician_id, Arrivals* log,
           Later* later, absl::Duration think)
@@ -201,18 +201,19 @@ class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdate> {
         think_(std::chrono::nanoseconds(absl::ToInt64Nanoseconds(think))) {
     request_.set_technician_id(technician_id_);
     stub_->async()->WatchAssignments(&ctx_, &request_, this);
-    StartRead(&update_);
+    StartRead(&message_);
     StartCall();
   }
   void OnReadDone(bool ok) override {
     if (!ok) return;
-    if (update_.change() == v1::ASSIGNMENT_CHANGE_OFFERED && !update_.snapshot()) {
-      log_->Received(update_.sequence());
+    for (const v1::AssignmentUpdate& update : message_.updates()) {
+      if (update.change() != v1::ASSIGNMENT_CHANGE_OFFERED || update.snapshot()) continue;
+      log_->Received(update.sequence());
       declines_.fetch_add(1);
       later_->At(Steady::now() + think_,
-                 [this, request_id = update_.request().request_id()] { Decline(request_id); });
+                 [this, request_id = update.request().request_id()] { Decline(request_id); });
     }
-    StartRead(&update_);
+    StartRead(&message_);
   }
   void OnDone(const grpc::Status&) override { done_.Notify(); }
   void Cancel() { ctx_.TryCancel(); }
@@ -246,7 +247,7 @@ class Watcher : public grpc::ClientReadReactor<v1::AssignmentUpdate> {
   const Steady::duration think_;
   grpc::ClientContext ctx_;
   v1::WatchAssignmentsRequest request_;
-  v1::AssignmentUpdate update_;
+  v1::AssignmentUpdates message_;
   absl::Notification done_;
   std::atomic<int> declines_{0};  // Scheduled or in flight.
 };

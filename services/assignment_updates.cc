@@ -14,7 +14,7 @@ using ::dispatch::v1::AssignmentChange;
 // Collects updates for one batch of events.
 class UpdateBuilder {
  public:
-  UpdateBuilder(const engine::Engine& engine, std::vector<TechnicianUpdate>* out)
+  UpdateBuilder(const engine::Engine& engine, std::vector<TechnicianUpdates>* out)
       : engine_(engine), out_(out) {}
 
   void Add(const engine::Event& event) {
@@ -99,46 +99,56 @@ class UpdateBuilder {
   v1::AssignmentUpdate* Emit(const std::string& technician_id, const std::string& request_id,
                              AssignmentChange change, const std::string& reason) {
     if (technician_id.empty()) return nullptr;
-    TechnicianUpdate& t = out_->emplace_back();
-    t.technician_id = technician_id;
-    t.update.set_change(change);
+    v1::AssignmentUpdate* u = MessageFor(technician_id).add_updates();
+    u->set_change(change);
     if (request_id.empty()) {
       // Not about a job (a shift request): no request.
     } else if (const engine::Request* r = engine_.FindRequest(request_id); r != nullptr) {
-      RequestToProto(*r, t.update.mutable_request());
+      RequestToProto(*r, u->mutable_request());
     } else {
-      t.update.mutable_request()->set_request_id(request_id);
+      u->mutable_request()->set_request_id(request_id);
     }
-    t.update.set_reason(reason);
-    t.update.set_sequence(sequence_);
-    return &t.update;
+    u->set_reason(reason);
+    u->set_sequence(sequence_);
+    return u;
+  }
+
+  // The message for `technician_id`, new if they have none yet. A command
+  // concerns a few technicians at most, so a scan finds it.
+  v1::AssignmentUpdates& MessageFor(const std::string& technician_id) {
+    for (TechnicianUpdates& t : *out_) {
+      if (t.technician_id == technician_id) return t.message;
+    }
+    TechnicianUpdates& t = out_->emplace_back();
+    t.technician_id = technician_id;
+    return t.message;
   }
 
   const engine::Engine& engine_;
-  std::vector<TechnicianUpdate>* out_;
+  std::vector<TechnicianUpdates>* out_;
   uint64_t sequence_ = 0;
 };
 
 }  // namespace
 
-std::vector<TechnicianUpdate> AssignmentUpdatesFor(const std::vector<engine::Event>& events,
-                                                   const engine::Engine& engine) {
-  std::vector<TechnicianUpdate> out;
+std::vector<TechnicianUpdates> AssignmentUpdatesFor(const std::vector<engine::Event>& events,
+                                                    const engine::Engine& engine) {
+  std::vector<TechnicianUpdates> out;
   UpdateBuilder builder(engine, &out);
   for (const engine::Event& e : events) builder.Add(e);
   return out;
 }
 
-std::vector<v1::AssignmentUpdate> AssignmentSnapshot(const std::string& technician_id,
-                                                     const engine::Engine& engine) {
-  std::vector<v1::AssignmentUpdate> out;
+v1::AssignmentUpdates AssignmentSnapshot(const std::string& technician_id,
+                                         const engine::Engine& engine) {
+  v1::AssignmentUpdates out;
   for (const engine::Request* r : engine.OpenRequestsOf(technician_id)) {
-    v1::AssignmentUpdate& u = out.emplace_back();
-    u.set_change(v1::ASSIGNMENT_CHANGE_OPEN);
-    RequestToProto(*r, u.mutable_request());
-    u.set_reason("open for you now");
-    u.set_snapshot(true);
-    if (r->decision) DecisionToProto(*r->decision, u.mutable_decision());
+    v1::AssignmentUpdate* u = out.add_updates();
+    u->set_change(v1::ASSIGNMENT_CHANGE_OPEN);
+    RequestToProto(*r, u->mutable_request());
+    u->set_reason("open for you now");
+    u->set_snapshot(true);
+    if (r->decision) DecisionToProto(*r->decision, u->mutable_decision());
   }
   return out;
 }

@@ -1,6 +1,8 @@
 // Maps engine events to the AssignmentUpdates each concerned technician's
 // WatchAssignments stream receives, and builds the snapshot of open work a
-// stream starts with.
+// stream starts with. A command's updates for one technician travel as one
+// AssignmentUpdates message (so a decline's WITHDRAWN and the OFFERED of
+// the job pulled next are one write, not two in turn).
 //
 //   OfferMade                     -> OFFERED (with the decision)
 //   RequestAssigned               -> ASSIGNED to the new technician,
@@ -25,19 +27,22 @@
 
 namespace dispatchd::services {
 
-struct TechnicianUpdate {
+// One technician's updates from one command, in event order.
+struct TechnicianUpdates {
   std::string technician_id;
-  ::dispatch::v1::AssignmentUpdate update;
+  ::dispatch::v1::AssignmentUpdates message;
 };
 
-// The updates `events` (just produced by engine.Handle) mean for
-// technicians, in event order. Each carries the request as it is now.
-std::vector<TechnicianUpdate> AssignmentUpdatesFor(const std::vector<engine::Event>& events,
-                                                   const engine::Engine& engine);
+// The updates `events` (one command's, just produced by engine.Handle) mean
+// for technicians: one entry per technician, in the order each is first
+// concerned. Each update carries the request as it is now.
+std::vector<TechnicianUpdates> AssignmentUpdatesFor(const std::vector<engine::Event>& events,
+                                                    const engine::Engine& engine);
 
-// What is open for `technician_id` now, as OPEN updates with snapshot=true.
-std::vector<::dispatch::v1::AssignmentUpdate> AssignmentSnapshot(
-    const std::string& technician_id, const engine::Engine& engine);
+// What is open for `technician_id` now, as OPEN updates with snapshot=true
+// (none if nothing is): the first message of their stream.
+::dispatch::v1::AssignmentUpdates AssignmentSnapshot(const std::string& technician_id,
+                                                     const engine::Engine& engine);
 
 }  // namespace dispatchd::services
 

@@ -470,13 +470,12 @@ void EngineRunner::StartAssignmentStream(const std::string& technician_id,
   // The snapshot and the subscription are taken at the same sequence: the
   // stream gets live updates only above it.
   const uint64_t at = engine_.last_sequence();
-  std::vector<::dispatch::v1::AssignmentUpdate> snapshot =
-      AssignmentSnapshot(technician_id, engine_);
+  ::dispatch::v1::AssignmentUpdates snapshot = AssignmentSnapshot(technician_id, engine_);
   hub_.AddAssignmentStream(technician_id, at, stream);
   stream->SendHeaders();  // Tells the client it is subscribed.
   DeliverWhenDurable(at, [stream, snapshot = std::move(snapshot)](absl::Status s) mutable {
     if (s.ok()) {
-      stream->Push(std::move(snapshot));
+      stream->Push({std::move(snapshot)});
     } else {
       stream->Close(ToGrpcStatus(s));
     }

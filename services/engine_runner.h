@@ -187,7 +187,7 @@ class EngineRunner {
   struct Batch {
     uint64_t last_sequence = 0;
     EventBatch events;  // Shared with the log: never copied.
-    std::vector<TechnicianUpdate> updates;
+    std::vector<TechnicianUpdates> updates;
   };
   struct Delivery {
     uint64_t after_sequence = 0;

@@ -8,8 +8,8 @@
 // so a watcher sees every sequence once, in order, with no gap.
 //
 // AssignmentStream (TechnicianService.WatchAssignments) receives the
-// technician's snapshot, then every update with a sequence above the
-// snapshot's.
+// technician's snapshot as one message, then, for every command after the
+// snapshot that concerns them, one message with that command's updates.
 //
 // StreamHub keeps the live streams and fans durable batches out to them.
 //
@@ -32,7 +32,7 @@
 
 namespace dispatchd::services {
 
-using AssignmentStream = QueuedWriter<::dispatch::v1::AssignmentUpdate>;
+using AssignmentStream = QueuedWriter<::dispatch::v1::AssignmentUpdates>;
 
 class EventStream final : public QueuedWriter<::dispatch::v1::Event> {
  public:
@@ -69,10 +69,10 @@ class StreamHub {
   // Forgets the stream (event or assignment) at `stream`; no-op if unknown.
   void Remove(const void* stream);
 
-  // Fans a durable batch out: `events` to every event stream, `updates`
-  // to the streams of the technicians they name.
+  // Fans a durable batch (one command's) out: `events` to every event
+  // stream, each of `updates` as one message to its technician's streams.
   void Publish(const std::vector<::dispatch::v1::Event>& events,
-               const std::vector<TechnicianUpdate>& updates);
+               const std::vector<TechnicianUpdates>& updates);
 
   // Finishes every stream with `status` and forgets them.
   void CloseAll(const grpc::Status& status);

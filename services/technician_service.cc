@@ -98,7 +98,7 @@ grpc::ServerUnaryReactor* TechnicianServiceImpl::ListTechnicians(
       });
 }
 
-grpc::ServerWriteReactor<v1::AssignmentUpdate>* TechnicianServiceImpl::WatchAssignments(
+grpc::ServerWriteReactor<v1::AssignmentUpdates>* TechnicianServiceImpl::WatchAssignments(
     grpc::CallbackServerContext* ctx, const v1::WatchAssignmentsRequest* request) {
   auto stream = std::make_shared<AssignmentStream>(stream_capacity_);
   EngineRunner* runner = runner_;

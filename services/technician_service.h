@@ -39,7 +39,7 @@ class TechnicianServiceImpl final
   DISPATCHD_UNARY(ListTechnicians)
 #undef DISPATCHD_UNARY
 
-  grpc::ServerWriteReactor<::dispatch::v1::AssignmentUpdate>* WatchAssignments(
+  grpc::ServerWriteReactor<::dispatch::v1::AssignmentUpdates>* WatchAssignments(
       grpc::CallbackServerContext* ctx,
       const ::dispatch::v1::WatchAssignmentsRequest* request) override;
 

@@ -55,11 +55,13 @@ void TechnicianPlayer::WatchLoop() {
     v1::WatchAssignmentsRequest request;
     request.set_technician_id(id_);
     auto reader = ctx_.daemon->technicians().WatchAssignments(call.context(), request);
-    v1::AssignmentUpdate update;
-    while (reader->Read(&update)) {
+    v1::AssignmentUpdates message;
+    while (reader->Read(&message)) {
       backoff = absl::Seconds(1);
       reported = false;
-      ctx_.scheduler->Post([this, update] { OnUpdate(update); });
+      ctx_.scheduler->Post([this, message] {
+        for (const v1::AssignmentUpdate& update : message.updates()) OnUpdate(update);
+      });
     }
     const grpc::Status status = reader->Finish();
     if (ctx_.stopping->HasBeenNotified()) break;

@@ -240,15 +240,13 @@ absl::Status TechWatch::WatchOnce(bool* connected) {
     absl::MutexLock lock(&mu_);
     view_.ForgetEchoes();  // The snapshot restates what they would have.
   }
-  v1::AssignmentUpdate update;
-  bool first = true;
-  while (reader->Read(&update)) {
-    if (first) {
-      *connected = true;
-      first = false;
-    }
+  v1::AssignmentUpdates message;  // The snapshot first, then one per change.
+  while (reader->Read(&message)) {
+    *connected = true;
     absl::MutexLock lock(&mu_);
-    Show(view_.Apply(update), update);
+    for (const v1::AssignmentUpdate& update : message.updates()) {
+      Show(view_.Apply(update), update);
+    }
   }
   grpc::Status status = reader->Finish();
   absl::MutexLock lock(&mu_);

@@ -145,8 +145,9 @@ class Watch {
     md.add('authorization', `Bearer ${TOKENS[this.tech]}`);
     this.ended = null;
     this.call = api.technicians.WatchAssignments({ technician_id: this.tech }, md);
-    this.call.on('data', (u) => {
-      this.updates.push(u);
+    // Each message holds the updates of one change (the snapshot first).
+    this.call.on('data', (m) => {
+      this.updates.push(...m.updates);
       this.wake();
     });
     this.call.on('error', (err) => {

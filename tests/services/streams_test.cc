@@ -73,6 +73,54 @@ TEST_F(StreamsTest, ReconnectingTechnicianGetsSnapshotOfOpenWork) {
   EXPECT_FALSE(watcher->Next(absl::Milliseconds(200)).has_value()) << "duplicate update";
 }
 
+// The stream's first message is the snapshot, even when nothing is open:
+// the phone knows it is in sync before any change comes.
+TEST_F(StreamsTest, TheSnapshotIsTheFirstMessageEvenWhenEmpty) {
+  SetUpCampus();
+  auto watcher = WatchAssignments<AssignmentMessageWatcher>("T-PLUMB-01");
+  std::optional<v1::AssignmentUpdates> snapshot = watcher->Next();
+  ASSERT_TRUE(snapshot.has_value());
+  EXPECT_EQ(snapshot->updates_size(), 0);
+  EXPECT_FALSE(watcher->Next(absl::Milliseconds(200)).has_value());
+}
+
+// A decline frees the technician, who is offered the next waiting job at
+// once: both changes travel in one message, so the phone never shows an
+// empty screen between them and the offer never waits for another write.
+TEST_F(StreamsTest, ADeclinesWithdrawalAndTheNextOfferArriveInOneMessage) {
+  SetUpCampus(/*start_shifts=*/false);
+  StartShift("T-ELEC-01");
+  const v1::Request first = Submit(LightRequest("first"));
+  ASSERT_EQ(first.technician_id(), "T-ELEC-01");
+  const v1::Request second = Submit(LightRequest("second"));
+  ASSERT_EQ(second.state(), v1::REQUEST_STATE_QUEUED);
+
+  auto watcher = WatchAssignments<AssignmentMessageWatcher>("T-ELEC-01");
+  std::optional<v1::AssignmentUpdates> snapshot = watcher->Next();
+  ASSERT_TRUE(snapshot.has_value());
+  ASSERT_EQ(snapshot->updates_size(), 1);
+  EXPECT_EQ(snapshot->updates(0).request().request_id(), first.request_id());
+
+  v1::DeclineAssignmentRequest decline;
+  decline.set_technician_id("T-ELEC-01");
+  decline.set_request_id(first.request_id());
+  decline.set_reason("no ladder");
+  v1::DeclineAssignmentResponse declined;
+  ASSERT_TRUE(
+      Call(technicians_.get(), &v1::TechnicianService::Stub::DeclineAssignment, decline, &declined)
+          .ok());
+
+  std::optional<v1::AssignmentUpdates> change = watcher->Next();
+  ASSERT_TRUE(change.has_value());
+  ASSERT_EQ(change->updates_size(), 2);
+  EXPECT_EQ(change->updates(0).change(), v1::ASSIGNMENT_CHANGE_WITHDRAWN);
+  EXPECT_EQ(change->updates(0).request().request_id(), first.request_id());
+  EXPECT_EQ(change->updates(1).change(), v1::ASSIGNMENT_CHANGE_OFFERED);
+  EXPECT_EQ(change->updates(1).request().request_id(), second.request_id());
+  EXPECT_LT(change->updates(0).sequence(), change->updates(1).sequence());
+  EXPECT_FALSE(watcher->Next(absl::Milliseconds(200)).has_value()) << "a second message";
+}
+
 // One connection may carry many streams: a gateway (or a test harness)
 // multiplexes hundreds of technicians. With a cap of 32 streams per
 // connection, the 33rd watch never started.

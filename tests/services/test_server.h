@@ -57,13 +57,24 @@ grpc::Status Call(Stub* stub,
   return (stub->*method)(&ctx, request, response);
 }
 
-// Reads a server stream on its own thread and keeps what arrives.
+// The items a stream message carries: by default the message itself; an
+// assignment message read as updates holds one command's (or the snapshot).
+template <typename Message>
+void AddItems(Message m, std::deque<Message>* out) {
+  out->push_back(std::move(m));
+}
+inline void AddItems(v1::AssignmentUpdates m, std::deque<v1::AssignmentUpdate>* out) {
+  for (v1::AssignmentUpdate& u : *m.mutable_updates()) out->push_back(std::move(u));
+}
+
+// Reads a server stream on its own thread and keeps the items that arrive
+// (Wire messages, unpacked by AddItems).
 // Construction returns once the server has subscribed the stream (headers
 // received), or once the stream has already ended (e.g. NOT_FOUND).
-template <typename Message>
+template <typename Wire, typename Message = Wire>
 class StreamWatcher {
  public:
-  using Open = std::function<std::unique_ptr<grpc::ClientReader<Message>>(grpc::ClientContext*)>;
+  using Open = std::function<std::unique_ptr<grpc::ClientReader<Wire>>(grpc::ClientContext*)>;
 
   explicit StreamWatcher(const Open& open) {
     reader_ = open(&ctx_);
@@ -109,10 +120,10 @@ class StreamWatcher {
 
  private:
   void ReadAll() {
-    Message m;
+    Wire m;
     while (reader_->Read(&m)) {
       absl::MutexLock lock(&mu_);
-      messages_.push_back(std::move(m));
+      AddItems(std::move(m), &messages_);
     }
     grpc::Status status = reader_->Finish();
     absl::MutexLock lock(&mu_);
@@ -121,7 +132,7 @@ class StreamWatcher {
   }
 
   grpc::ClientContext ctx_;
-  std::unique_ptr<grpc::ClientReader<Message>> reader_;
+  std::unique_ptr<grpc::ClientReader<Wire>> reader_;
   std::thread thread_;
   absl::Mutex mu_;
   std::deque<Message> messages_ ABSL_GUARDED_BY(mu_);
@@ -129,7 +140,9 @@ class StreamWatcher {
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
 };
 
-using AssignmentWatcher = StreamWatcher<v1::AssignmentUpdate>;
+// A technician's stream as updates, or as the messages that carry them.
+using AssignmentWatcher = StreamWatcher<v1::AssignmentUpdates, v1::AssignmentUpdate>;
+using AssignmentMessageWatcher = StreamWatcher<v1::AssignmentUpdates>;
 using EventWatcher = StreamWatcher<v1::Event>;
 
 // A dispatchd server on 127.0.0.1:0 with a ManualClock and timers fired
@@ -185,8 +198,9 @@ class ServerTest : public ::testing::Test {
     server_->runner().FireTimersNow();
   }
 
-  std::unique_ptr<AssignmentWatcher> WatchAssignments(const std::string& technician_id) {
-    return std::make_unique<AssignmentWatcher>([this, technician_id](grpc::ClientContext* ctx) {
+  template <typename Watcher = AssignmentWatcher>
+  std::unique_ptr<Watcher> WatchAssignments(const std::string& technician_id) {
+    return std::make_unique<Watcher>([this, technician_id](grpc::ClientContext* ctx) {
       SetDeadline(ctx, absl::Seconds(60));
       v1::WatchAssignmentsRequest req;
       req.set_technician_id(technician_id);
