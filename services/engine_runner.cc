@@ -325,7 +325,6 @@ void EngineRunner::AppendBatch(const std::vector<engine::Event>& events) {
   EventBatch shared = batch.events;
   const uint64_t last = batch.last_sequence;
   in_flight_.push_back(std::move(batch));
-  appended_sequence_.store(last, std::memory_order_seq_cst);
   auto durable = [this, last](absl::Status status) { LogCallback(last, status); };
   bool alone = pending_.load(std::memory_order_relaxed) <= 1;  // Under load: false, no lock.
   if (alone) {
@@ -364,13 +363,11 @@ void EngineRunner::LogCallback(uint64_t last, const absl::Status& status) {
     publish_scheduled_.store(false);
     OnDurable(reported_durable_.load(), absl::OkStatus());
   };
-  if (appended_sequence_.load() > durable) {
-    // More batches wait for the writer's next fdatasync: do not delay it.
-    asio::post(io_, [this, publish]() mutable { RunExclusive(std::move(publish)); });
-  } else {
-    // The writer publishes and answers itself if the strand is idle.
-    RunExclusive(std::move(publish));
-  }
+  // The writer publishes and answers itself (the strand permitting; see
+  // RunExclusive), even when more batches wait for its next fdatasync:
+  // handing the publish to the runner's thread cost a wake-up per sync,
+  // while the appends that arrive meanwhile join the next sync.
+  RunExclusive(std::move(publish));
 }
 
 void EngineRunner::OnDurable(uint64_t sequence, const absl::Status& status) {

@@ -249,7 +249,6 @@ class EngineRunner {
   std::function<void(const absl::Status&)> on_poison_;  // Fixed once started.
 
   std::atomic<size_t> pending_{0};
-  std::atomic<uint64_t> appended_sequence_{0};  // Last event handed to the log.
   // Coalescing of durable callbacks (LogCallback): the highest sequence a
   // callback reported durable, the highest published (OnDurable), and
   // whether a publish is scheduled but not yet started.
