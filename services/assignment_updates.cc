@@ -2,6 +2,7 @@
 
 #include <variant>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "services/codec.h"
 
@@ -113,11 +114,23 @@ class UpdateBuilder {
     return u;
   }
 
-  // The message for `technician_id`, new if they have none yet. A command
-  // concerns a few technicians at most, so a scan finds it.
+  // The message for `technician_id`, new if they have none yet. Most
+  // commands concern one or two technicians, found by a scan; a Tick that
+  // expires offers all over the site may concern thousands, so past a few
+  // the messages are found through an index.
   v1::AssignmentUpdates& MessageFor(const std::string& technician_id) {
-    for (TechnicianUpdates& t : *out_) {
-      if (t.technician_id == technician_id) return t.message;
+    constexpr size_t kScanned = 8;
+    if (out_->size() <= kScanned) {
+      for (TechnicianUpdates& t : *out_) {
+        if (t.technician_id == technician_id) return t.message;
+      }
+    } else {
+      if (by_technician_.empty()) {
+        for (size_t i = 0; i < out_->size(); ++i) by_technician_[(*out_)[i].technician_id] = i;
+      }
+      auto it = by_technician_.find(technician_id);
+      if (it != by_technician_.end()) return (*out_)[it->second].message;
+      by_technician_[technician_id] = out_->size();
     }
     TechnicianUpdates& t = out_->emplace_back();
     t.technician_id = technician_id;
@@ -126,6 +139,8 @@ class UpdateBuilder {
 
   const engine::Engine& engine_;
   std::vector<TechnicianUpdates>* out_;
+  // Technician id -> position in *out_; built once out_ outgrows a scan.
+  absl::flat_hash_map<std::string, size_t> by_technician_;
   uint64_t sequence_ = 0;
 };
 

@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/services/test_server.h"
@@ -119,6 +121,48 @@ TEST_F(StreamsTest, ADeclinesWithdrawalAndTheNextOfferArriveInOneMessage) {
   EXPECT_EQ(change->updates(1).request().request_id(), second.request_id());
   EXPECT_LT(change->updates(0).sequence(), change->updates(1).sequence());
   EXPECT_FALSE(watcher->Next(absl::Milliseconds(200)).has_value()) << "a second message";
+}
+
+// One Tick may lapse offers all over the site: each technician still gets
+// one message with what the Tick did to their work, however many others
+// it concerned.
+TEST_F(StreamsTest, ATickThatLapsesManyOffersSendsEachTechnicianOneMessage) {
+  UpsertZone("north");
+  constexpr int kTechs = 12;  // More than a command's updates are scanned for.
+  std::vector<std::string> techs;
+  for (int i = 0; i < kTechs; ++i) {
+    techs.push_back(absl::StrCat("T-ELEC-", 10 + i));
+    Register(techs.back(), "north", "electrical", 3);
+    StartShift(techs.back());
+  }
+  absl::flat_hash_map<std::string, std::string> offered;  // Technician -> request.
+  for (int i = 0; i < kTechs; ++i) {
+    const v1::Request r = Submit(LightRequest(absl::StrCat("k", i)));
+    ASSERT_EQ(r.state(), v1::REQUEST_STATE_OFFERED);
+    offered[r.technician_id()] = r.request_id();
+  }
+  ASSERT_EQ(offered.size(), static_cast<size_t>(kTechs));
+  std::vector<std::unique_ptr<AssignmentMessageWatcher>> watchers;
+  for (const std::string& tech : techs) {
+    watchers.push_back(WatchAssignments<AssignmentMessageWatcher>(tech));
+    std::optional<v1::AssignmentUpdates> snapshot = watchers.back()->Next();
+    ASSERT_TRUE(snapshot.has_value());
+    ASSERT_EQ(snapshot->updates_size(), 1);
+  }
+
+  AdvanceAndTick(absl::Minutes(3));  // Past every offer's 120 s.
+  for (int i = 0; i < kTechs; ++i) {
+    std::optional<v1::AssignmentUpdates> m = watchers[i]->Next();
+    ASSERT_TRUE(m.has_value()) << techs[i];
+    ASSERT_GE(m->updates_size(), 1) << techs[i];
+    EXPECT_EQ(m->updates(0).change(), v1::ASSIGNMENT_CHANGE_WITHDRAWN) << techs[i];
+    EXPECT_EQ(m->updates(0).request().request_id(), offered[techs[i]]) << techs[i];
+    for (int u = 1; u < m->updates_size(); ++u) {
+      EXPECT_LT(m->updates(u - 1).sequence(), m->updates(u).sequence()) << techs[i];
+    }
+    EXPECT_FALSE(watchers[i]->Next(absl::Milliseconds(50)).has_value())
+        << techs[i] << ": a second message for one Tick";
+  }
 }
 
 // One connection may carry many streams: a gateway (or a test harness)
