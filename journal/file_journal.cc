@@ -44,26 +44,20 @@ void FileJournal::Append(std::vector<Record> records, DurableCallback done) {
       break;
     }
   }
-  size_t last_record = 0;
   if (shape.ok()) {
-    for (const Record& r : records) {
-      last_record = batch.bytes.size();
-      EncodeRecord(r.type, r.sequence, r.payload, &batch.bytes);
-    }
+    for (const Record& r : records) EncodeRecord(r.type, r.sequence, r.payload, &batch.bytes);
   }
-  Enqueue(batch, std::move(shape), last_record, std::move(done), /*here=*/false);
+  Enqueue(batch, std::move(shape), std::move(done), /*here=*/false);
 }
 
 namespace {
 
 // INVALID_ARGUMENT unless `batch` holds exactly its `count` records, with
-// consecutive sequences and known types. Reads only the headers. Sets
-// *last_record to where the last record starts.
-absl::Status CheckFraming(const FramedBatch& batch, size_t* last_record) {
+// consecutive sequences and known types. Reads only the headers.
+absl::Status CheckFraming(const FramedBatch& batch) {
   const std::string& b = batch.bytes;
   size_t offset = 0;
   for (uint64_t i = 0; i < batch.count; ++i) {
-    *last_record = offset;
     if (b.size() - offset < kRecordHeaderSize) {
       return absl::InvalidArgumentError(absl::StrCat(
           "journal append: framed batch ends inside record ", batch.first_sequence + i));
@@ -85,19 +79,15 @@ absl::Status CheckFraming(const FramedBatch& batch, size_t* last_record) {
 }  // namespace
 
 void FileJournal::AppendFramed(const FramedBatch& batch, DurableCallback done) {
-  size_t last_record = 0;
-  absl::Status shape = CheckFraming(batch, &last_record);
-  Enqueue(batch, std::move(shape), last_record, std::move(done), /*here=*/false);
+  Enqueue(batch, CheckFraming(batch), std::move(done), /*here=*/false);
 }
 
 void FileJournal::AppendFramedHere(const FramedBatch& batch, DurableCallback done) {
-  size_t last_record = 0;
-  absl::Status shape = CheckFraming(batch, &last_record);
-  Enqueue(batch, std::move(shape), last_record, std::move(done), /*here=*/true);
+  Enqueue(batch, CheckFraming(batch), std::move(done), /*here=*/true);
 }
 
-void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, size_t last_record,
-                          DurableCallback done, bool here) {
+void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, DurableCallback done,
+                          bool here) {
   absl::Status rejected;
   {
     absl::MutexLock lock(&mu_);
@@ -111,7 +101,6 @@ void FileJournal::Enqueue(const FramedBatch& batch, absl::Status shape, size_t l
       rejected = std::move(shape);
     } else {
       here = here && !writing_ && waiters_.empty() && !stopping_;
-      queued_last_record_ = queued_bytes_.size() + last_record;
       queued_bytes_.append(batch.bytes);
       next_sequence_ += batch.count;
       waiters_.push_back(Waiter{next_sequence_ - 1, std::move(done)});
@@ -187,11 +176,10 @@ void FileJournal::WriteQueued() {
     absl::MutexLock lock(&mu_);
     write_bytes_.swap(queued_bytes_);
     write_waiters_.swap(waiters_);
-    write_last_record_ = queued_last_record_;
     poison = poison_;
   }
   if (poison.ok()) {
-    MarkWrite(write_bytes_.data(), write_bytes_.data() + write_last_record_);
+    MarkWrite(write_bytes_.data(), write_bytes_.size());
     poison = WriteBatch(write_bytes_, write_waiters_.back().last_sequence);
   }
   for (Waiter& w : write_waiters_) w.done(poison);

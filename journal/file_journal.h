@@ -140,9 +140,7 @@ class FileJournal final : public Journal {
   // poison first, then the expected sequence, then `shape` (the batch's
   // own defects, found by the caller). With `here`, writes the queue on
   // this thread if no other batch is queued or being written.
-  // `last_record`: where the batch's last record starts in its bytes.
-  void Enqueue(const FramedBatch& batch, absl::Status shape, size_t last_record,
-               DurableCallback done, bool here);
+  void Enqueue(const FramedBatch& batch, absl::Status shape, DurableCallback done, bool here);
   void WriterLoop();
   // Writes zeros ahead of the segment's last record (RunwayBytes of
   // them) and syncs them, so that appends write into space already
@@ -184,7 +182,6 @@ class FileJournal final : public Journal {
   // What is queued for the writer: the records' bytes back to back, and
   // one waiter per append, in order.
   std::string queued_bytes_ ABSL_GUARDED_BY(mu_);
-  size_t queued_last_record_ ABSL_GUARDED_BY(mu_) = 0;  // Offset in queued_bytes_.
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t durable_sequence_ ABSL_GUARDED_BY(mu_) = 0;
@@ -200,7 +197,6 @@ class FileJournal final : public Journal {
   // The batch being written, owned by the thread that set writing_; kept
   // between batches so a steady load does not allocate per fdatasync.
   std::string write_bytes_;
-  size_t write_last_record_ = 0;
   std::vector<Waiter> write_waiters_;
 
   std::thread writer_;

@@ -189,7 +189,12 @@ void FrameRecord(RecordType type, uint64_t sequence, uint32_t payload_size, char
   StoreChecksum(record, payload_size);
 }
 
-void MarkWrite(char* first, char* last) {
+void MarkWrite(char* records, size_t size) {
+  char* const first = records;
+  char* last = records;
+  for (size_t at = 0; at < size; at += kRecordHeaderSize + DecodeFixed32(records + at + 4)) {
+    last = records + at;
+  }
   first[8] = static_cast<char>(static_cast<uint8_t>(first[8]) | kWriteStartFlag);
   last[8] = static_cast<char>(static_cast<uint8_t>(last[8]) | kWriteEndFlag);
   StoreChecksum(first, DecodeFixed32(first + 4));

@@ -64,11 +64,11 @@ inline uint8_t RecordTypeOf(uint8_t type_byte) {
 }
 inline bool IsKnownRecordType(uint8_t t) { return t == 1; }
 
-// Marks the framed records at `first` and `last` (the same one for a
-// write of one record) as the first and the last of a write: sets the
-// flags in their type bytes and computes their checksums again.
-// REQUIRES: whole framed records at both.
-void MarkWrite(char* first, char* last);
+// Marks the first and the last of the framed records in records[0, size)
+// (one write; a record alone is both): sets the flags in their type bytes
+// and computes their checksums again. Walks the headers to the last.
+// REQUIRES: size > 0, whole framed records back to back.
+void MarkWrite(char* records, size_t size);
 
 // CRC-32C (Castagnoli) over `data`, continuing from `crc` (0 to start).
 // Uses the CPU's crc32 instruction where there is one (x86-64 with

@@ -383,7 +383,7 @@ void EngineRunner::OnDurable(uint64_t sequence, const absl::Status& status) {
     for (const BatchObserver& observer : batch_observers_) observer(batch.events);
     // Streams first: a technician's phone waits on its stream, while the
     // callers whose replies follow are already waiting on the network.
-    hub_.Publish(*batch.events, batch.updates);
+    hub_.Publish(*batch.events, std::move(batch.updates));
     RunDeliveries();
   }
   published_durable_.store(durable_sequence_);  // Only ever grows, here.
@@ -472,7 +472,7 @@ void EngineRunner::StartAssignmentStream(const std::string& technician_id,
   stream->SendHeaders();  // Tells the client it is subscribed.
   DeliverWhenDurable(at, [stream, snapshot = std::move(snapshot)](absl::Status s) mutable {
     if (s.ok()) {
-      stream->Push({std::move(snapshot)});
+      stream->Push(std::move(snapshot));
     } else {
       stream->Close(ToGrpcStatus(s));
     }

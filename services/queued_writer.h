@@ -23,7 +23,6 @@
 #include <memory>
 #include <optional>
 #include <utility>
-#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
@@ -48,16 +47,14 @@ class QueuedWriter : public grpc::ServerWriteReactor<T> {
     on_done_ = std::move(on_done);
   }
 
-  // Queues `items`. Returns false (and drops them) if the stream is
-  // finishing, or if they overflow the queue, which finishes it
+  // Queues `item`. Returns false (and drops it) if the stream is
+  // finishing, or if it overflows the queue, which finishes it
   // RESOURCE_EXHAUSTED.
-  bool Push(std::vector<T> items) {
-    bool ok = true;
+  bool Push(T item) {
+    bool ok;
     {
       absl::MutexLock lock(&mu_);
-      for (T& item : items) {
-        if (!(ok = AppendLocked(std::move(item)))) break;
-      }
+      ok = AppendLocked(std::move(item));
     }
     Pump();
     return ok;

@@ -70,17 +70,23 @@ void StreamHub::Remove(const void* stream) {
 }
 
 void StreamHub::Publish(const std::vector<::dispatch::v1::Event>& events,
-                        const std::vector<TechnicianUpdates>& updates) {
+                        std::vector<TechnicianUpdates> updates) {
   for (auto& [key, stream] : event_streams_) stream->PublishLive(events);
-  for (const TechnicianUpdates& u : updates) {
+  for (TechnicianUpdates& u : updates) {
     auto t = by_technician_.find(u.technician_id);
     if (t == by_technician_.end() || u.message.updates().empty()) continue;
     // A stream's snapshot is taken between commands, so one command's
     // updates are all past it or all in it.
     const uint64_t sequence = u.message.updates(0).sequence();
-    for (const void* key : t->second) {
-      const Watcher& w = assignment_streams_.at(key);
-      if (sequence > w.after_sequence) w.stream->Push({u.message});
+    const std::vector<const void*>& keys = t->second;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const Watcher& w = assignment_streams_.at(keys[i]);
+      if (sequence <= w.after_sequence) continue;
+      if (i + 1 == keys.size()) {
+        w.stream->Push(std::move(u.message));
+      } else {
+        w.stream->Push(u.message);
+      }
     }
   }
 }

@@ -70,9 +70,10 @@ class StreamHub {
   void Remove(const void* stream);
 
   // Fans a durable batch (one command's) out: `events` to every event
-  // stream, each of `updates` as one message to its technician's streams.
+  // stream, each of `updates` as one message to its technician's streams
+  // (moved to the last of them, copied to the others).
   void Publish(const std::vector<::dispatch::v1::Event>& events,
-               const std::vector<TechnicianUpdates>& updates);
+               std::vector<TechnicianUpdates> updates);
 
   // Finishes every stream with `status` and forgets them.
   void CloseAll(const grpc::Status& status);

@@ -550,7 +550,7 @@ TEST(SegmentScanTest, AScanFromTheMiddleChecksEveryRecordItHandsOut) {
   for (uint64_t seq = 1; seq <= 5; ++seq) {  // One write each.
     offsets.push_back(data.size());
     EncodeRecord(RecordType::kEvent, seq, absl::StrCat("event-", seq), &data);
-    MarkWrite(data.data() + offsets.back(), data.data() + offsets.back());
+    MarkWrite(data.data() + offsets.back(), data.size() - offsets.back());
   }
   auto scan_from = [](const std::string& bytes, uint64_t from, SegmentScan* scan) {
     std::vector<uint64_t> seen;
@@ -591,8 +591,8 @@ TEST(SegmentScanTest, ARecordOfATornWriteIsNeverHandedOut) {
     EncodeRecord(RecordType::kEvent, seq, absl::StrCat("event-", seq), &data);
   }
   for (size_t w = 0; w < starts.size(); ++w) {
-    const size_t last = w + 1 < starts.size() ? records[w] : records.back();
-    MarkWrite(data.data() + starts[w], data.data() + last);
+    const size_t end = w + 1 < starts.size() ? starts[w + 1] : data.size();
+    MarkWrite(data.data() + starts[w], end - starts[w]);
   }
   data[records[4] + kRecordHeaderSize] ^= 0x01;  // Record 5's payload.
   data += std::string(64, '\0');

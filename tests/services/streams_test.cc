@@ -123,6 +123,26 @@ TEST_F(StreamsTest, ADeclinesWithdrawalAndTheNextOfferArriveInOneMessage) {
   EXPECT_FALSE(watcher->Next(absl::Milliseconds(200)).has_value()) << "a second message";
 }
 
+// A technician may hold two streams (a phone reconnecting while its old
+// stream lingers, a tablet beside it): each gets every message whole.
+TEST_F(StreamsTest, EveryStreamOfOneTechnicianGetsTheWholeMessage) {
+  SetUpCampus(/*start_shifts=*/false);
+  StartShift("T-ELEC-01");
+  auto phone = WatchAssignments<AssignmentMessageWatcher>("T-ELEC-01");
+  auto tablet = WatchAssignments<AssignmentMessageWatcher>("T-ELEC-01");
+  for (auto* w : {phone.get(), tablet.get()}) ASSERT_TRUE(w->Next().has_value());  // Snapshots.
+  const v1::Request r = Submit(LightRequest("one"));
+  ASSERT_EQ(r.technician_id(), "T-ELEC-01");
+  for (auto* w : {phone.get(), tablet.get()}) {
+    std::optional<v1::AssignmentUpdates> m = w->Next();
+    ASSERT_TRUE(m.has_value());
+    ASSERT_EQ(m->updates_size(), 1);
+    EXPECT_EQ(m->updates(0).change(), v1::ASSIGNMENT_CHANGE_OFFERED);
+    EXPECT_EQ(m->updates(0).request().request_id(), r.request_id());
+    EXPECT_FALSE(m->updates(0).decision().rule().empty());
+  }
+}
+
 // One Tick may lapse offers all over the site: each technician still gets
 // one message with what the Tick did to their work, however many others
 // it concerned.
