@@ -11,7 +11,8 @@
 //
 // Child modes (started by run_all itself): --child=noop serves the no-op
 // gRPC server; --child=memory measures resident memory in a fresh process;
-// --child=push runs the push figure's technicians and SubmitRequest load.
+// --child=push_technicians and --child=push_load run the push figure's
+// technicians and, in another process, its SubmitRequest load.
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -45,15 +46,18 @@ ABSL_FLAG(bool, keep_restart_dir, false,
 ABSL_FLAG(int, memory_requests, 1000000, "Open requests for the memory figures");
 ABSL_FLAG(int, push_think_ms, 100,
           "How long each technician in the push figure takes to decline an offer");
-ABSL_FLAG(std::string, child, "", "Internal: noop | memory | push");
-// Internal: what the push figure's client process (--child=push) runs.
-ABSL_FLAG(std::string, push_target, "", "Internal (--child=push): the server's host:port");
-ABSL_FLAG(int, push_zones, 200, "Internal (--child=push): technicians, one per zone");
+ABSL_FLAG(std::string, child, "", "Internal: noop | memory | push_technicians | push_load");
+// Internal: what the push figure's client processes (--child=push_*) run.
+ABSL_FLAG(std::string, push_target, "", "Internal (--child=push_*): the server's host:port");
+ABSL_FLAG(int, push_zones, 200, "Internal (--child=push_*): technicians, one per zone");
 ABSL_FLAG(int, push_in_flight, 64,
           "SubmitRequest calls in flight during the push figure (the issue names 64)");
-ABSL_FLAG(int, push_warmup_ms, 300, "Internal (--child=push): load warm-up");
-ABSL_FLAG(int, push_duration_ms, 1500, "Internal (--child=push): measured load");
-ABSL_FLAG(std::string, push_stamps, "", "Internal (--child=push): where arrivals go");
+ABSL_FLAG(int, push_warmup_ms, 300, "Internal (--child=push_*): load warm-up");
+ABSL_FLAG(int, push_duration_ms, 1500, "Internal (--child=push_*): measured load");
+ABSL_FLAG(int, push_technicians_nice, -15,
+          "Nice value of the push figure's technicians (phones have processors of their own; "
+          "needs root, else they run at 0); a second run at 0 is reported beside it");
+ABSL_FLAG(std::string, push_stamps, "", "Internal (--child=push_*): where arrivals go");
 
 namespace dispatchd::bench {
 namespace {
@@ -208,33 +212,50 @@ void ServerPhases(const Sizes& s, const std::string& dispatchd, const std::strin
     PushClients clients;
     clients.zones = s.push_zones;
     clients.in_flight = absl::GetFlag(FLAGS_quick) ? 8 : absl::GetFlag(FLAGS_push_in_flight);
-    Say(absl::StrCat("server: push latency under durable c", clients.in_flight,
-                     " load (clients in a child process)"));
     clients.think = absl::Milliseconds(absl::GetFlag(FLAGS_push_think_ms));
     clients.warmup = s.warmup;
     clients.duration = s.duration;
-    absl::StatusOr<PushFigures> p = MeasurePush(work, clients, [](const PushClients& c) {
+    const StartPushClients start = [](const PushClients& c, PushRole role) {
       return ChildProcess::Start(
           SelfPath(),
-          {"--child=push", absl::StrCat("--push_target=", c.target),
-           absl::StrCat("--push_zones=", c.zones), absl::StrCat("--push_in_flight=", c.in_flight),
+          {role == PushRole::kTechnicians ? "--child=push_technicians" : "--child=push_load",
+           absl::StrCat("--push_target=", c.target), absl::StrCat("--push_zones=", c.zones),
+           absl::StrCat("--push_in_flight=", c.in_flight),
            absl::StrCat("--push_think_ms=", absl::ToInt64Milliseconds(c.think)),
            absl::StrCat("--push_warmup_ms=", absl::ToInt64Milliseconds(c.warmup)),
            absl::StrCat("--push_duration_ms=", absl::ToInt64Milliseconds(c.duration)),
-           absl::StrCat("--push_stamps=", c.stamps_path)});
-    });
-    if (!p.ok()) {
-      r.Error("push", p.status());
-    } else if (p->pushes == 0) {  // No sample is not a pass.
-      r.Error("push", absl::InternalError(absl::StrCat(
-                          "no offer reached a technician's stream in the measured window (load ",
-                          static_cast<int64_t>(p->load.qps), "/s)")));
-    } else {
-      r.Set("push_p99_ms", p->p99_ms);
-      r.Detail("push_p50_ms", p->p50_ms);
-      r.Detail("push_max_ms", p->max_ms);
-      r.Detail("push_count", static_cast<double>(p->pushes));
-      r.Detail("push_load_qps", p->load.qps);
+           absl::StrCat("--push_stamps=", c.stamps_path),
+           absl::StrCat("--push_technicians_nice=", c.technicians_nice)});
+    };
+    // Twice: the figure with the technicians ahead of the load for the
+    // cores, as phones with processors of their own would be; then, for
+    // comparison, at the load's priority.
+    for (const int nice : {absl::GetFlag(FLAGS_push_technicians_nice), 0}) {
+      const bool figure = nice == absl::GetFlag(FLAGS_push_technicians_nice);
+      clients.technicians_nice = nice;
+      Say(absl::StrCat("server: push latency under durable c", clients.in_flight,
+                       " load (technicians at nice ", nice, ", load in another process)"));
+      absl::StatusOr<PushFigures> p = MeasurePush(work, clients, start);
+      const std::string suffix = figure ? "" : "_same_priority";
+      if (!p.ok()) {
+        r.Error("push", p.status());
+      } else if (p->pushes == 0) {  // No sample is not a pass.
+        r.Error("push", absl::InternalError(absl::StrCat(
+                            "no offer reached a technician's stream in the measured window (load ",
+                            static_cast<int64_t>(p->load.qps), "/s)")));
+      } else {
+        if (figure) {
+          r.Set("push_p99_ms", p->p99_ms);
+          r.Detail("push_technicians_nice", p->technicians_nice);
+        } else {
+          r.Detail("push_p99_ms_same_priority", p->p99_ms);
+        }
+        r.Detail("push_p50_ms" + suffix, p->p50_ms);
+        r.Detail("push_max_ms" + suffix, p->max_ms);
+        r.Detail("push_count" + suffix, static_cast<double>(p->pushes));
+        r.Detail("push_load_qps" + suffix, p->load.qps);
+      }
+      if (figure && nice == 0) break;  // Both runs would be the same.
     }
   }
   if (Wanted("restart")) {
@@ -392,7 +413,7 @@ int Main() {
   const std::string child = absl::GetFlag(FLAGS_child);
   if (child == "noop") return RunNoopChild();
   if (child == "memory") return RunMemoryChild();
-  if (child == "push") {
+  if (child == "push_technicians" || child == "push_load") {
     PushClients clients;
     clients.target = absl::GetFlag(FLAGS_push_target);
     clients.zones = absl::GetFlag(FLAGS_push_zones);
@@ -401,7 +422,8 @@ int Main() {
     clients.warmup = absl::Milliseconds(absl::GetFlag(FLAGS_push_warmup_ms));
     clients.duration = absl::Milliseconds(absl::GetFlag(FLAGS_push_duration_ms));
     clients.stamps_path = absl::GetFlag(FLAGS_push_stamps);
-    return RunPushClients(clients);
+    clients.technicians_nice = absl::GetFlag(FLAGS_push_technicians_nice);
+    return child == "push_load" ? RunPushLoad(clients) : RunPushTechnicians(clients);
   }
 
   const Sizes s = MakeSizes(absl::GetFlag(FLAGS_quick));

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -126,14 +127,11 @@ class Arrivals {
     absl::MutexLock lock(&mu_);
     received_.push_back({sequence, now});
   }
-  // Writes "<sequence> <steady ns>" for the arrivals in [from, until).
-  absl::Status Write(const std::string& path, Steady::time_point from, Steady::time_point until) {
+  // Writes "<sequence> <steady ns>" for every arrival.
+  absl::Status Write(const std::string& path) {
     std::ofstream out(path, std::ios::trunc);
     absl::MutexLock lock(&mu_);
-    for (const auto& [sequence, at] : received_) {
-      if (at < from || at >= until) continue;
-      out << sequence << ' ' << Nanos(at) << '\n';
-    }
+    for (const auto& [sequence, at] : received_) out << sequence << ' ' << Nanos(at) << '\n';
     out.close();
     if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));
     return absl::OkStatus();
@@ -297,29 +295,47 @@ absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, PushClients
 
   clients.target = (*server)->address();
   clients.stamps_path = (fs::path(data_dir) / "arrivals.txt").string();
-  absl::StatusOr<std::unique_ptr<ChildProcess>> child = start(clients);
-  std::optional<std::string> done;
-  if (child.ok()) {
-    done = (*child)->LineWith("push clients done ",
-                              clients.warmup + clients.duration + absl::Seconds(60));
-    (*child)->Stop(SIGTERM, absl::Seconds(10));
+  absl::StatusOr<std::unique_ptr<ChildProcess>> technicians =
+      start(clients, PushRole::kTechnicians);
+  absl::StatusOr<std::unique_ptr<ChildProcess>> load =
+      absl::UnavailableError("the push technicians did not subscribe");
+  std::optional<std::string> ready, done;
+  if (technicians.ok()) {
+    ready = (*technicians)->LineWith("push technicians ready", absl::Seconds(60));
   }
+  if (ready) {
+    load = start(clients, PushRole::kLoad);
+    if (load.ok()) {
+      done = (*load)->LineWith("push load done ",
+                               clients.warmup + clients.duration + absl::Seconds(60));
+      (*load)->Stop(SIGTERM, absl::Seconds(10));
+    }
+  }
+  std::optional<int> technicians_exit;
+  if (technicians.ok()) technicians_exit = (*technicians)->Stop(SIGTERM, absl::Seconds(10));
   (*server)->Shutdown(absl::Seconds(2));
-  if (!child.ok()) return child.status();
+  if (!technicians.ok()) return technicians.status();
+  if (!load.ok()) return load.status();
   PushFigures f;
   unsigned long long ok = 0, errors = 0;
-  if (!done || std::sscanf(done->c_str() + done->find("done "), "done %llu %llu %lf", &ok,
-                           &errors, &f.load.qps) != 3) {
-    return absl::UnavailableError("the push clients ended without reporting their load");
+  long long from = 0, until = 0;
+  if (!done || std::sscanf(done->c_str() + done->find("done "), "done %llu %llu %lf %lld %lld", &ok,
+                           &errors, &f.load.qps, &from, &until) != 5) {
+    return absl::UnavailableError("the push load ended without reporting itself");
+  }
+  if (technicians_exit != 0) {
+    return absl::UnavailableError("the push technicians did not write their arrivals");
   }
   f.load.ok = ok;
   f.load.errors = errors;
+  std::sscanf(ready->c_str() + ready->find("at nice"), "at nice %d", &f.technicians_nice);
 
   std::vector<double> ms;
   std::ifstream in(clients.stamps_path);
   uint64_t sequence = 0;
   int64_t nanos = 0;
   while (in >> sequence >> nanos) {
+    if (nanos < from || nanos >= until) continue;  // Outside the measured load.
     const std::optional<Steady::time_point> made = durable.At(sequence);
     if (!made) continue;
     ms.push_back(Ms(Steady::time_point(std::chrono::nanoseconds(nanos)) - *made));
@@ -333,7 +349,21 @@ absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, PushClients
   return f;
 }
 
-int RunPushClients(const PushClients& clients) {
+int RunPushTechnicians(const PushClients& clients) {
+  // Blocked before gRPC starts its threads, so that only sigwait sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // Before any thread starts, so that all of them inherit it (Linux
+  // keeps a nice value per thread).
+  int nice = 0;
+  if (clients.technicians_nice != 0 &&
+      setpriority(PRIO_PROCESS, 0, clients.technicians_nice) == 0) {
+    nice = clients.technicians_nice;
+  }
+
   auto channel = grpc::CreateChannel(clients.target, grpc::InsecureChannelCredentials());
   auto stub = v1::TechnicianService::NewStub(channel);
   Arrivals arrivals;
@@ -344,7 +374,20 @@ int RunPushClients(const PushClients& clients) {
                                                  &later, clients.think));
   }
   absl::SleepFor(absl::Milliseconds(200));  // Streams subscribed.
+  std::printf("push technicians ready at nice %d\n", nice);
+  std::fflush(stdout);
+  int signal = 0;
+  sigwait(&stop, &signal);
+  for (auto& w : watchers) w->Cancel();
+  for (auto& w : watchers) w->Wait();
+  if (absl::Status s = arrivals.Write(clients.stamps_path); !s.ok()) {
+    std::fprintf(stderr, "push technicians: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
 
+int RunPushLoad(const PushClients& clients) {
   LoadOptions load;
   load.target = clients.target;
   load.in_flight = clients.in_flight;
@@ -355,18 +398,14 @@ int RunPushClients(const PushClients& clients) {
   const Steady::time_point until =
       from + std::chrono::nanoseconds(absl::ToInt64Nanoseconds(clients.duration));
   const LoadResult result = RunLoad(load, SubmitMaker(clients.zones, "push-"));
-  for (auto& w : watchers) w->Cancel();
-  for (auto& w : watchers) w->Wait();
-  if (absl::Status s = arrivals.Write(clients.stamps_path, from, until); !s.ok()) {
-    std::fprintf(stderr, "push clients: %s\n", s.ToString().c_str());
-    return 1;
-  }
   if (result.errors > 0) {
-    std::fprintf(stderr, "push clients: first error: %s\n", result.first_error.c_str());
+    std::fprintf(stderr, "push load: first error: %s\n", result.first_error.c_str());
   }
-  std::printf("push clients done %llu %llu %.1f\n",
+  std::printf("push load done %llu %llu %.1f %lld %lld\n",
               static_cast<unsigned long long>(result.ok),
-              static_cast<unsigned long long>(result.errors), result.qps);
+              static_cast<unsigned long long>(result.errors), result.qps,
+              static_cast<long long>(Arrivals::Nanos(from)),
+              static_cast<long long>(Arrivals::Nanos(until)));
   std::fflush(stdout);
   return 0;
 }

@@ -38,12 +38,14 @@ struct PushFigures {
   uint64_t pushes = 0;  // OFFERED updates received in the measured window.
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   LoadResult load;      // The SubmitRequest load that ran meanwhile.
+  int technicians_nice = 0;  // The nice value the technicians ran at.
 };
 
-// The client side of the push figure: `zones` technicians (one per zone,
-// all on shift), each watching its assignments and declining every offer
-// `think` after it arrives, so that offers keep coming; and SubmitRequest
-// at `in_flight` calls in flight.
+// The client side of the push figure, in two processes as in the field
+// (phones are not the consoles and sensors that file requests): `zones`
+// technicians (one per zone, all on shift), each watching its assignments
+// and declining every offer `think` after it arrives, so that offers keep
+// coming; and, beside them, SubmitRequest at `in_flight` calls in flight.
 struct PushClients {
   std::string target;       // host:port of the server.
   int zones = 200;
@@ -51,25 +53,38 @@ struct PushClients {
   absl::Duration think = absl::Milliseconds(100);
   absl::Duration warmup = absl::Milliseconds(300);
   absl::Duration duration = absl::Milliseconds(1500);
-  std::string stamps_path;  // Where the arrivals are written.
+  std::string stamps_path;  // Where the technicians write their arrivals.
+  // The technicians' process runs at this nice value if it may (root): a
+  // phone has a processor of its own, so the time this machine's busy
+  // cores make the receiving process wait for its turn is not the
+  // server's. 0: the same priority as the load.
+  int technicians_nice = -15;
 };
 
-// Starts a process that runs RunPushClients(clients) (run_all --child=push).
+enum class PushRole { kTechnicians, kLoad };
+
+// Starts a process that runs RunPushTechnicians or RunPushLoad(clients)
+// (run_all --child=push_technicians | push_load).
 using StartPushClients = std::function<absl::StatusOr<std::unique_ptr<ChildProcess>>(
-    const PushClients& clients)>;
+    const PushClients& clients, PushRole role)>;
 
 // Serves the site of `clients` durably (under `work_dir`), starts the
-// clients with `start` and waits for them; the latencies are from each
-// offer's durability to its arrival. `clients.target` and `stamps_path`
-// are filled in here.
+// technicians, then the load, with `start`, and waits for the load; the
+// latencies are from each offer's durability to its arrival, for the
+// offers that arrived while the load was measured. `clients.target` and
+// `stamps_path` are filled in here.
 absl::StatusOr<PushFigures> MeasurePush(const std::string& work_dir, PushClients clients,
                                         const StartPushClients& start);
 
-// The child's side: subscribes the technicians, runs the load, then writes
-// one "<sequence> <steady_clock ns>" line per offer that arrived in the
-// measured window to `stamps_path` and prints
-// "push clients done <ok> <errors> <qps>". Returns the exit code.
-int RunPushClients(const PushClients& clients);
+// The technicians' process: takes `technicians_nice` if it may,
+// subscribes them, prints "push technicians ready at nice <n>", and on SIGTERM or SIGINT writes one
+// "<sequence> <steady_clock ns>" line per offer that arrived to `stamps_path` and exits. Returns
+// the exit code.
+int RunPushTechnicians(const PushClients& clients);
+// The load's process: runs it and prints "push load done <ok> <errors>
+// <qps> <from ns> <until ns>" (the measured window on the steady clock,
+// which both processes share). Returns the exit code.
+int RunPushLoad(const PushClients& clients);
 
 struct StallFigures {
   uint32_t open_requests = 0;
