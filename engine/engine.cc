@@ -203,4 +203,8 @@ std::optional<uint32_t> Engine::TravelMinutes(std::string_view from_zone,
   return state_->TravelMinutes(from_zone, to_zone);
 }
 
+std::optional<uint32_t> RequestNumber(std::string_view request_id) {
+  return internal::ParseRequestId(request_id);
+}
+
 }  // namespace dispatchd::engine

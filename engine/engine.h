@@ -262,6 +262,11 @@ class Engine {
   std::unique_ptr<State> state_;
 };
 
+// The number of a request id the engine issued: requests are numbered
+// from 1 in the order they were filed ("R-000042" is 42). nullopt for any
+// other string.
+std::optional<uint32_t> RequestNumber(std::string_view request_id);
+
 }  // namespace dispatchd::engine
 
 #endif  // DISPATCHD_ENGINE_ENGINE_H_

@@ -53,5 +53,31 @@ TEST(RequestIndexTest, MergedOlderHistoryComesFirstForEveryRequest) {
   EXPECT_TRUE(older.SequencesOf(IndexTestId(0)).empty());
 }
 
+TEST(RequestIndexTest, KeepsEveryEventOfALongHistoryInOrderAcrossAMerge) {
+  // A request with more events than an entry holds in place, some indexed
+  // before a restart and some after, beside requests filed since.
+  RequestIndex older;
+  RequestIndex newer;
+  std::vector<uint64_t> want;
+  uint64_t sequence = 1;
+  for (; sequence <= 5; ++sequence) {
+    older.Add(CancelledEventForIndex(sequence, "R-000002"));
+    want.push_back(sequence);
+  }
+  for (uint32_t number = 3; number <= 3000; ++number) {
+    newer.Add(CancelledEventForIndex(sequence++, absl::StrCat("R-", 1000000 + number)));
+  }
+  for (int i = 0; i < 4; ++i, ++sequence) {
+    newer.Add(CancelledEventForIndex(sequence, "R-000002"));
+    want.push_back(sequence);
+  }
+  while (!newer.MergeOlder(&older, 1)) {
+  }
+  EXPECT_EQ(newer.SequencesOf("R-000002"), want);
+  EXPECT_THAT(newer.SequencesOf("R-1000003"), testing::ElementsAre(6));
+  EXPECT_TRUE(newer.SequencesOf("R-000001").empty());
+  EXPECT_TRUE(newer.SequencesOf("R-2").empty()) << "not an id the engine issues";
+}
+
 }  // namespace
 }  // namespace dispatchd::services
