@@ -143,11 +143,15 @@ void DecisionToProto(const engine::Decision& decision, v1::Decision* out) {
   out->set_exclusions_omitted(decision.exclusions_omitted);
 }
 
+// Strings that are empty are left unset: proto3 reads an unset string as
+// "", so the message is the same, and protobuf 3.21 would allocate a string
+// to hold each "" (a Request has about ten fields that are usually empty,
+// and a copy is made for every reply and every event).
 void SpecToProto(const engine::RequestSpec& spec, v1::Request* out) {
-  out->set_idempotency_key(spec.idempotency_key);
-  out->set_zone_id(spec.zone_id);
-  out->set_location(spec.location);
-  out->set_category(spec.category);
+  if (!spec.idempotency_key.empty()) out->set_idempotency_key(spec.idempotency_key);
+  if (!spec.zone_id.empty()) out->set_zone_id(spec.zone_id);
+  if (!spec.location.empty()) out->set_location(spec.location);
+  if (!spec.category.empty()) out->set_category(spec.category);
   for (const engine::SkillLevel& s : spec.required_skills) {
     v1::SkillRequirement* p = out->add_required_skills();
     p->set_skill(s.skill);
@@ -157,37 +161,37 @@ void SpecToProto(const engine::RequestSpec& spec, v1::Request* out) {
   out->set_estimated_minutes(spec.estimated_minutes);
   MaterialsToProto(spec.materials, out->mutable_materials());
   out->set_crew_size(spec.crew_size);
-  out->set_asset_tag(spec.asset_tag);
-  out->set_department(spec.department);
+  if (!spec.asset_tag.empty()) out->set_asset_tag(spec.asset_tag);
+  if (!spec.department.empty()) out->set_department(spec.department);
   out->set_key_department(spec.key_department);
-  out->set_description(spec.description);
+  if (!spec.description.empty()) out->set_description(spec.description);
   if (spec.not_before) TimeToProto(*spec.not_before, out->mutable_not_before());
   if (spec.due_by) TimeToProto(*spec.due_by, out->mutable_due_by());
 }
 
 void RequestToProto(const engine::Request& r, v1::Request* out) {
-  out->set_request_id(r.request_id);
+  if (!r.request_id.empty()) out->set_request_id(r.request_id);
   SpecToProto(r.spec, out);
   out->set_effective_urgency(UrgencyToProto(r.effective_urgency));
   out->set_state(RequestStateToProto(r.state));
   TimeToProto(r.created_at, out->mutable_created_at());
   TimeToProto(r.sla_deadline, out->mutable_sla_deadline());
-  out->set_technician_id(r.technician_id);
+  if (!r.technician_id.empty()) out->set_technician_id(r.technician_id);
   if (r.offer_expires_at) TimeToProto(*r.offer_expires_at, out->mutable_offer_expires_at());
-  out->set_hold_reason(r.rare->hold_reason);
+  if (!r.rare->hold_reason.empty()) out->set_hold_reason(r.rare->hold_reason);
   out->set_resolved(r.resolved);
   out->set_feedback_rating(r.feedback_rating);
-  out->set_alert_dedupe_key(r.alert_dedupe_key);
+  if (!r.alert_dedupe_key.empty()) out->set_alert_dedupe_key(r.alert_dedupe_key);
   if (r.rare->accepted_at) TimeToProto(*r.rare->accepted_at, out->mutable_accepted_at());
   if (r.rare->completed_at) TimeToProto(*r.rare->completed_at, out->mutable_completed_at());
   for (const std::string& t : r.declined_by) out->add_declined_by(t);
   ReservationsToProto(r.reserved, out->mutable_reserved_materials());
   out->set_awaiting_stock(r.awaiting_stock);
   MaterialsToProto(r.rare->materials_used, out->mutable_materials_used());
-  out->set_completion_notes(r.rare->completion_notes);
+  if (!r.rare->completion_notes.empty()) out->set_completion_notes(r.rare->completion_notes);
   out->set_preemptions(r.preemptions);
-  out->set_preempted_by(r.rare->preempted_by);
-  out->set_crew_of(r.rare->crew_of);
+  if (!r.rare->preempted_by.empty()) out->set_preempted_by(r.rare->preempted_by);
+  if (!r.rare->crew_of.empty()) out->set_crew_of(r.rare->crew_of);
   for (const std::string& id : r.crew_request_ids) out->add_crew_request_ids(id);
   for (const std::string& id : r.delivery_ids) out->add_delivery_ids(id);
 }

@@ -66,7 +66,8 @@ void ReservationsToProto(const std::vector<engine::Reservation>& lines,
 void ZoneToProto(const engine::Zone& zone, v1::Zone* out);
 void PolicyToProto(const engine::Policy& policy, v1::Policy* out);
 void DecisionToProto(const engine::Decision& decision, v1::Decision* out);
-// Copies the submitter's spec into the matching fields of `out`.
+// Copies the submitter's spec into the matching fields of `out`. These two
+// leave the fields whose value is empty unset, so `out` must be fresh.
 void SpecToProto(const engine::RequestSpec& spec, v1::Request* out);
 void RequestToProto(const engine::Request& request, v1::Request* out);
 void TechnicianToProto(const engine::Technician& tech, v1::Technician* out);

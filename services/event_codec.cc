@@ -48,8 +48,8 @@ struct KindToProto {
     r->set_state(RequestStateToProto(e.state));
     *r->mutable_created_at() = out->time();
     TimeToProto(e.sla_deadline, r->mutable_sla_deadline());
-    r->set_alert_dedupe_key(e.alert_dedupe_key);
-    r->set_crew_of(e.crew_of);
+    if (!e.alert_dedupe_key.empty()) r->set_alert_dedupe_key(e.alert_dedupe_key);
+    if (!e.crew_of.empty()) r->set_crew_of(e.crew_of);  // Empty strings unset: see SpecToProto.
   }
   void operator()(const ev::RequestCancelled& e) {
     auto* p = out->mutable_request_cancelled();
