@@ -227,36 +227,38 @@ void ServerPhases(const Sizes& s, const std::string& dispatchd, const std::strin
            absl::StrCat("--push_stamps=", c.stamps_path),
            absl::StrCat("--push_technicians_nice=", c.technicians_nice)});
     };
-    // Twice: the figure with the technicians ahead of the load for the
-    // cores, as phones with processors of their own would be; then, for
-    // comparison, at the load's priority.
-    for (const int nice : {absl::GetFlag(FLAGS_push_technicians_nice), 0}) {
-      const bool figure = nice == absl::GetFlag(FLAGS_push_technicians_nice);
+    // The figure is taken with the technicians ahead of the load for the
+    // cores, as phones with processors of their own would be; `suffix`
+    // names a run kept beside it for comparison.
+    auto measure = [&](int nice, const std::string& suffix) {
       clients.technicians_nice = nice;
       Say(absl::StrCat("server: push latency under durable c", clients.in_flight,
                        " load (technicians at nice ", nice, ", load in another process)"));
       absl::StatusOr<PushFigures> p = MeasurePush(work, clients, start);
-      const std::string suffix = figure ? "" : "_same_priority";
       if (!p.ok()) {
         r.Error("push", p.status());
-      } else if (p->pushes == 0) {  // No sample is not a pass.
+        return;
+      }
+      if (p->pushes == 0) {  // No sample is not a pass.
         r.Error("push", absl::InternalError(absl::StrCat(
                             "no offer reached a technician's stream in the measured window (load ",
                             static_cast<int64_t>(p->load.qps), "/s)")));
-      } else {
-        if (figure) {
-          r.Set("push_p99_ms", p->p99_ms);
-          r.Detail("push_technicians_nice", p->technicians_nice);
-        } else {
-          r.Detail("push_p99_ms_same_priority", p->p99_ms);
-        }
-        r.Detail("push_p50_ms" + suffix, p->p50_ms);
-        r.Detail("push_max_ms" + suffix, p->max_ms);
-        r.Detail("push_count" + suffix, static_cast<double>(p->pushes));
-        r.Detail("push_load_qps" + suffix, p->load.qps);
+        return;
       }
-      if (figure && nice == 0) break;  // Both runs would be the same.
-    }
+      if (suffix.empty()) {
+        r.Set("push_p99_ms", p->p99_ms);
+        r.Detail("push_technicians_nice", p->technicians_nice);
+      } else {
+        r.Detail("push_p99_ms" + suffix, p->p99_ms);
+      }
+      r.Detail("push_p50_ms" + suffix, p->p50_ms);
+      r.Detail("push_max_ms" + suffix, p->max_ms);
+      r.Detail("push_count" + suffix, static_cast<double>(p->pushes));
+      r.Detail("push_load_qps" + suffix, p->load.qps);
+    };
+    const int nice = absl::GetFlag(FLAGS_push_technicians_nice);
+    measure(nice, "");
+    if (nice != 0) measure(0, "_same_priority");
   }
   if (Wanted("restart")) {
     Say(absl::StrCat("daemon: restart on a journal of ", s.replay_events, " events"));

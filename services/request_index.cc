@@ -25,12 +25,16 @@ RequestIndex::Sequences& RequestIndex::EntryFor(uint32_t number) {
   return (*chunks_[chunk])[(number - 1) % kChunk];
 }
 
+RequestIndex::Sequences* RequestIndex::Slot(uint64_t number) {
+  const size_t chunk = (number - 1) / kChunk;
+  if (chunk >= chunks_.size() || chunks_[chunk] == nullptr) return nullptr;
+  return &(*chunks_[chunk])[(number - 1) % kChunk];
+}
+
 const RequestIndex::Sequences* RequestIndex::Find(absl::string_view request_id) const {
   if (std::optional<uint32_t> number =
           engine::RequestNumber(std::string_view(request_id.data(), request_id.size()))) {
-    const size_t chunk = (*number - 1) / kChunk;
-    if (chunk >= chunks_.size() || chunks_[chunk] == nullptr) return nullptr;
-    return &(*chunks_[chunk])[(*number - 1) % kChunk];
+    return Slot(*number);
   }
   auto it = unnumbered_.find(request_id);
   return it == unnumbered_.end() ? nullptr : &it->second;
@@ -46,15 +50,14 @@ bool RequestIndex::MergeOlder(RequestIndex* older, size_t max_requests) {
   // Numbered entries in order; a chunk never made is skipped whole.
   const uint64_t end = static_cast<uint64_t>(older->chunks_.size()) * kChunk + 1;
   for (uint64_t& n = older->merge_next_; n < end && moved < max_requests;) {
-    const std::unique_ptr<Chunk>& chunk = older->chunks_[(n - 1) / kChunk];
-    if (chunk == nullptr) {
+    Sequences* entry = older->Slot(n);
+    if (entry == nullptr) {
       n += kChunk - (n - 1) % kChunk;
       continue;
     }
-    Sequences& entry = (*chunk)[(n - 1) % kChunk];
-    if (!entry.empty()) {
-      Prepend(std::move(entry), EntryFor(static_cast<uint32_t>(n)));
-      entry.clear();
+    if (!entry->empty()) {
+      Prepend(std::move(*entry), EntryFor(static_cast<uint32_t>(n)));
+      entry->clear();
       ++moved;
     }
     ++n;

@@ -52,6 +52,11 @@ class RequestIndex {
 
   // The entry of request `number`, made (with its chunk) if need be.
   Sequences& EntryFor(uint32_t number);
+  // The entry of request `number`; null if its chunk was never made.
+  Sequences* Slot(uint64_t number);
+  const Sequences* Slot(uint64_t number) const {
+    return const_cast<RequestIndex*>(this)->Slot(number);
+  }
   // The entry of `request_id`, or null if it has none.
   const Sequences* Find(absl::string_view request_id) const;
   // `before` goes in front of what `into` holds.
