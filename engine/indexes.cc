@@ -388,34 +388,46 @@ void Engine::State::UnindexTech(TechRec& t, const TechPlace& place) {
 }
 
 void Engine::State::ReindexTech(TechRec& t, const TechPlace& before) {
-  if (t.home != before.home || t.current != before.current || !(t.skills == before.skills)) {
+  if (t.home != before.home || !(t.skills == before.skills)) {
     UnindexTech(t, before);
     IndexTech(t);
     return;
   }
-  // Same zones and skills: membership and presence stay; only the on-shift
-  // entries and availability follow the state and the job.
+  // Same home and skills: the home zone's membership stays, and its
+  // on-shift entry follows the state and the job in place. A move (a
+  // location report) only leaves the zone it was in and joins the new one.
   t.free_at = FreeAt(t);
+  const bool moved = t.current != before.current;
+  if (moved) {
+    if (before.current != t.home) zones_[before.current].members.erase(t.index);
+    if (t.current != t.home) zones_[t.current].members.insert(t.index);
+  }
   const bool was_on = before.state != TechnicianState::kOffShift;
   const bool is_on = t.pub.state != TechnicianState::kOffShift;
   ZoneRec& home = zones_[t.home];
-  ZoneRec& here = zones_[t.current];
   if (was_on && is_on) {
     UpdateOnShift(home, t, 0);
-    if (t.current != t.home) UpdateOnShift(here, t, 1);
   } else if (was_on) {
     RemoveOnShift(home, t, 0);
-    if (t.current != t.home) RemoveOnShift(here, t, 1);
   } else if (is_on) {
     AddOnShift(home, t, 0);
-    if (t.current != t.home) AddOnShift(here, t, 1);
+  }
+  // The entry away from home, in the zone it is in.
+  const bool was_away = was_on && before.current != t.home;
+  const bool is_away = is_on && t.current != t.home;
+  if (was_away && is_away && !moved) {
+    UpdateOnShift(zones_[t.current], t, 1);
+  } else {
+    if (was_away) RemoveOnShift(zones_[before.current], t, 1);
+    if (is_away) AddOnShift(zones_[t.current], t, 1);
   }
   const bool was_available = before.state == TechnicianState::kAvailable;
   const bool is_available = t.pub.state == TechnicianState::kAvailable;
-  if (was_available != is_available) {
-    IndexAvailable(t, t.home, t.current, t.skills, is_available ? +1 : -1);
-  } else if (is_available) {
-    here.available_list[t.available_pos].since = t.available_since;
+  if (was_available && is_available && !moved) {
+    zones_[t.current].available_list[t.available_pos].since = t.available_since;
+  } else {
+    if (was_available) IndexAvailable(t, t.home, before.current, t.skills, -1);
+    if (is_available) IndexAvailable(t, t.home, t.current, t.skills, +1);
   }
 }
 
