@@ -98,7 +98,7 @@ struct OfferMade {
   std::string request_id;
   std::string technician_id;
   absl::Time expires_at;
-  Decision decision;
+  Shared<Decision> decision;
   friend bool operator==(const OfferMade&, const OfferMade&) = default;
 };
 
@@ -107,7 +107,7 @@ struct RequestAssigned {
   std::string technician_id;
   std::string reason;
   std::string released_technician_id;
-  Decision decision;
+  Shared<Decision> decision;
   friend bool operator==(const RequestAssigned&, const RequestAssigned&) = default;
 };
 

@@ -479,7 +479,11 @@ void GetRequest(Reader& r, RequestImage& image) {
   q.rare.mut().accepted_at = r.OptTime();
   q.rare.mut().completed_at = r.OptTime();
   q.declined_by = r.List<std::string>([&] { return r.Str(); });
-  if (r.Bool() && r.ok()) GetDecision(r, q.decision.emplace());
+  if (r.Bool() && r.ok()) {
+    Decision d;
+    GetDecision(r, d);
+    q.decision = std::move(d);
+  }
   q.reserved = r.List<Reservation>([&] {
     Reservation m;
     r.StrInto(m.depot_zone_id);

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "boost/smart_ptr/intrusive_ptr.hpp"
+#include "boost/smart_ptr/intrusive_ref_counter.hpp"
 
 namespace dispatchd::engine {
 
@@ -176,57 +178,47 @@ struct Decision {
   friend bool operator==(const Decision&, const Decision&) = default;
 };
 
-// An optional value kept on the heap: one pointer while empty, for large
-// fields of Request that most requests never set (std::optional would hold
-// the whole value inline). Offers std::optional's interface as far as the
-// code base uses it.
+// An immutable value on the heap, shared by its copies: one pointer, and
+// copying costs a reference count, not the value. For a Decision, which the
+// event that carries it and the request it is folded into both hold (and a
+// snapshot's image a third time). Empty until set, like std::optional;
+// reading an empty one sees a default T. To change the value, assign a new
+// one: the copies that share the old one keep it.
 template <typename T>
-class HeapOptional {
+class Shared {
  public:
-  HeapOptional() = default;
-  HeapOptional(std::nullopt_t) {}  // NOLINT: as std::optional.
-  HeapOptional(const T& v) : p_(std::make_unique<T>(v)) {}  // NOLINT
-  HeapOptional(T&& v) : p_(std::make_unique<T>(std::move(v))) {}  // NOLINT
-  HeapOptional(const HeapOptional& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
-  HeapOptional(HeapOptional&&) noexcept = default;
-  HeapOptional& operator=(const HeapOptional& o) {
-    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
-    return *this;
-  }
-  HeapOptional& operator=(HeapOptional&&) noexcept = default;
-  HeapOptional& operator=(std::nullopt_t) {
+  Shared() = default;
+  Shared(std::nullopt_t) {}                   // NOLINT: as std::optional.
+  Shared(T v) : p_(new Box(std::move(v))) {}  // NOLINT: a value converts.
+  Shared& operator=(std::nullopt_t) {
     p_.reset();
-    return *this;
-  }
-  HeapOptional& operator=(const T& v) {
-    p_ = std::make_unique<T>(v);
-    return *this;
-  }
-  HeapOptional& operator=(T&& v) {
-    p_ = std::make_unique<T>(std::move(v));
     return *this;
   }
 
   bool has_value() const { return p_ != nullptr; }
   explicit operator bool() const { return p_ != nullptr; }
-  T& operator*() { return *p_; }
-  const T& operator*() const { return *p_; }
-  T* operator->() { return p_.get(); }
-  const T* operator->() const { return p_.get(); }
+  const T& operator*() const { return p_ != nullptr ? p_->value : Default(); }
+  const T* operator->() const { return &**this; }
   void reset() { p_.reset(); }
-  template <typename... Args>
-  T& emplace(Args&&... args) {
-    p_ = std::make_unique<T>(std::forward<Args>(args)...);
-    return *p_;
-  }
 
-  friend bool operator==(const HeapOptional& a, const HeapOptional& b) {
-    return a.has_value() == b.has_value() && (!a.has_value() || *a == *b);
+  // Equal values, wherever they are kept (both empty, or both set).
+  friend bool operator==(const Shared& a, const Shared& b) {
+    return a.has_value() == b.has_value() && (a.p_ == b.p_ || *a == *b);
   }
-  friend bool operator==(const HeapOptional& a, std::nullopt_t) { return !a.has_value(); }
+  friend bool operator==(const Shared& a, std::nullopt_t) { return !a.has_value(); }
 
  private:
-  std::unique_ptr<T> p_;
+  // Counted atomically: an engine's events and images may reach other threads.
+  struct Box : boost::intrusive_ref_counter<Box, boost::thread_safe_counter> {
+    explicit Box(T v) : value(std::move(v)) {}
+    const T value;
+  };
+  static const T& Default() {
+    static const T* const empty = new T();
+    return *empty;
+  }
+
+  boost::intrusive_ptr<const Box> p_;
 };
 
 // A value kept on the heap only once something is written to it: one
@@ -307,8 +299,9 @@ struct Request {
   std::optional<absl::Time> offer_expires_at;
   std::string alert_dedupe_key;
   std::vector<std::string> declined_by;
-  // The latest assignment decision (on the heap: queued requests have none).
-  HeapOptional<Decision> decision;
+  // The latest assignment decision (none while never offered or assigned);
+  // shared with the event that made it.
+  Shared<Decision> decision;
   // Materials held for this job since it was first assigned, by depot;
   // released on cancel, consumed on completion.
   std::vector<Reservation> reserved;

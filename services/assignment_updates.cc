@@ -26,13 +26,13 @@ class UpdateBuilder {
  private:
   void On(const ev::OfferMade& e) {
     v1::AssignmentUpdate* u =
-        Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_OFFERED, e.decision.detail);
-    if (u != nullptr) DecisionToProto(e.decision, u->mutable_decision());
+        Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_OFFERED, e.decision->detail);
+    if (u != nullptr) DecisionToProto(*e.decision, u->mutable_decision());
   }
   void On(const ev::RequestAssigned& e) {
     v1::AssignmentUpdate* u =
         Emit(e.technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_ASSIGNED, e.reason);
-    if (u != nullptr) DecisionToProto(e.decision, u->mutable_decision());
+    if (u != nullptr) DecisionToProto(*e.decision, u->mutable_decision());
     if (e.released_technician_id != e.technician_id) {
       Emit(e.released_technician_id, e.request_id, v1::ASSIGNMENT_CHANGE_WITHDRAWN,
            absl::StrCat("reassigned to ", e.technician_id, ": ", e.reason));

@@ -75,7 +75,7 @@ struct KindToProto {
     p->set_request_id(e.request_id);
     p->set_technician_id(e.technician_id);
     TimeToProto(e.expires_at, p->mutable_expires_at());
-    DecisionToProto(e.decision, p->mutable_decision());
+    DecisionToProto(*e.decision, p->mutable_decision());
   }
   void operator()(const ev::RequestAssigned& e) {
     auto* p = out->mutable_request_assigned();
@@ -83,7 +83,7 @@ struct KindToProto {
     p->set_technician_id(e.technician_id);
     p->set_reason(e.reason);
     p->set_released_technician_id(e.released_technician_id);
-    DecisionToProto(e.decision, p->mutable_decision());
+    DecisionToProto(*e.decision, p->mutable_decision());
   }
   void operator()(const ev::OfferAccepted& e) { Pair(e, out->mutable_offer_accepted()); }
   void operator()(const ev::OfferDeclined& e) {
