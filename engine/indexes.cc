@@ -405,22 +405,10 @@ void Engine::State::ReindexTech(TechRec& t, const TechPlace& before) {
   const bool was_on = before.state != TechnicianState::kOffShift;
   const bool is_on = t.pub.state != TechnicianState::kOffShift;
   ZoneRec& home = zones_[t.home];
-  if (was_on && is_on) {
-    UpdateOnShift(home, t, 0);
-  } else if (was_on) {
-    RemoveOnShift(home, t, 0);
-  } else if (is_on) {
-    AddOnShift(home, t, 0);
-  }
+  MoveOnShift(home, home, t, 0, was_on, is_on);
   // The entry away from home, in the zone it is in.
-  const bool was_away = was_on && before.current != t.home;
-  const bool is_away = is_on && t.current != t.home;
-  if (was_away && is_away && !moved) {
-    UpdateOnShift(zones_[t.current], t, 1);
-  } else {
-    if (was_away) RemoveOnShift(zones_[before.current], t, 1);
-    if (is_away) AddOnShift(zones_[t.current], t, 1);
-  }
+  MoveOnShift(zones_[before.current], zones_[t.current], t, 1,
+              was_on && before.current != t.home, is_on && t.current != t.home);
   const bool was_available = before.state == TechnicianState::kAvailable;
   const bool is_available = t.pub.state == TechnicianState::kAvailable;
   if (was_available && is_available && !moved) {

@@ -199,7 +199,6 @@ class Shared {
   explicit operator bool() const { return p_ != nullptr; }
   const T& operator*() const { return p_ != nullptr ? p_->value : Default(); }
   const T* operator->() const { return &**this; }
-  void reset() { p_.reset(); }
 
   // Equal values, wherever they are kept (both empty, or both set).
   friend bool operator==(const Shared& a, const Shared& b) {

@@ -259,6 +259,14 @@ class Engine::State {
   void RemoveOnShift(ZoneRec& z, TechRec& t, int slot);
   // Sets t's expected free time in its on-shift entry of `z` at `slot`.
   void UpdateOnShift(ZoneRec& z, const TechRec& t, int slot);
+  // t's entry at `slot`, listed in `from` before if `was`, is to be listed
+  // in `to` if `is`: updated in place when both are the same zone, else
+  // removed and added.
+  void MoveOnShift(ZoneRec& from, ZoneRec& to, TechRec& t, int slot, bool was, bool is) {
+    if (was && is && &from == &to) return UpdateOnShift(to, t, slot);
+    if (was) RemoveOnShift(from, t, slot);
+    if (is) AddOnShift(to, t, slot);
+  }
   void SetRequestTech(ReqRec& r, uint32_t tech);
   void FreeTech(TechRec& t, absl::Time at);
   void BindTech(TechRec& t, TechnicianState s, const ReqRec& r, absl::Time at);
